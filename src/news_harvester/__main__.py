@@ -1,0 +1,3 @@
+from news_harvester.cli import main
+
+main()

@@ -1,0 +1,336 @@
+"""Load and validate settings and ``sources.yaml``; the only reader of os.environ and config files.
+
+Precedence for settings: built-in defaults < settings file (TOML) < ``NEWS_HARVESTER_*``
+environment variables < CLI flags. Every setting is declared once, in ``Settings``, with its
+type, default and help line; the README's configuration table is checked against it by a test.
+"""
+
+from __future__ import annotations
+
+import codecs
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from news_harvester import __version__
+from news_harvester.errors import ConfigError
+
+ENV_PREFIX = "NEWS_HARVESTER_"
+
+
+class Settings(BaseModel):
+    """Process-wide settings. Read-only after start-up."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data_dir: Path = Field(Path("data"), description="Directory for the SQLite database and backups.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default sqlite:///<data_dir>/news_harvester.db."
+    )
+    sources: Path = Field(Path("config/sources.yaml"), description="Path of sources.yaml.")
+    bind: str = Field("127.0.0.1:8000", description="host:port the daemon's web endpoint listens on.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+    log_format: Literal["text", "json"] = Field("text", description="Log lines as text or JSON lines.")
+    user_agent: str = Field(
+        f"news-harvester/{__version__} (+https://github.com/news-harvester; digital trade brief)",
+        description="User-Agent sent with every request.",
+    )
+    concurrency: int = Field(16, ge=1, le=512, description="Requests in flight across all hosts.")
+    per_host_concurrency: int = Field(2, ge=1, le=64, description="Requests in flight per host.")
+    per_host_delay: float = Field(
+        0.5, ge=0, le=60, description="Minimum seconds between two request starts to one host."
+    )
+    connect_timeout: float = Field(10.0, gt=0, description="Seconds to establish a connection.")
+    read_timeout: float = Field(30.0, gt=0, description="Seconds to wait for the next bytes.")
+    total_timeout: float = Field(60.0, gt=0, description="Seconds for a whole request, body included.")
+    max_body_bytes: int = Field(10_000_000, ge=1024, description="Abort responses larger than this.")
+    max_redirects: int = Field(5, ge=0, le=20, description="Redirects followed before fetch.redirect_loop.")
+    retries: int = Field(2, ge=0, le=10, description="Retries on connect errors, 429 and 5xx.")
+    retry_base_delay: float = Field(1.0, ge=0, description="First retry delay in seconds (doubles).")
+    respect_robots: bool = Field(True, description="Obey robots.txt (a source may opt out).")
+    reload_interval: float = Field(5.0, gt=0, description="Seconds between checks of sources.yaml.")
+    web: bool = Field(True, description="Serve the web endpoint from the daemon.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'news_harvester.db').resolve()}"
+
+
+SETTING_NAMES: tuple[str, ...] = tuple(Settings.model_fields)
+
+
+def load_settings(
+    *,
+    config_file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Merge defaults < file < environment < ``overrides`` (CLI flags) and validate."""
+    env = os.environ if environ is None else environ
+    merged: dict[str, Any] = {}
+    file_path = config_file or _path_or_none(env.get(ENV_PREFIX + "CONFIG"))
+    if file_path is not None:
+        merged.update(_read_settings_file(file_path))
+    for name in SETTING_NAMES:
+        value = env.get(ENV_PREFIX + name.upper())
+        if value is not None and value != "":
+            merged[name] = value
+    merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        return Settings(**merged)
+    except ValidationError as exc:
+        lines = [f"invalid settings ({file_path or 'environment/flags'}):"]
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"])
+            lines.append(f"  {name} = {err.get('input')!r}: {err['msg']}")
+            lines.append(f"    hint: set {ENV_PREFIX}{name.upper()} or --{name.replace('_', '-')}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def _path_or_none(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+def _read_settings_file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: settings file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    section = data.get("news_harvester", data)
+    unknown = sorted(set(section) - set(SETTING_NAMES))
+    if unknown:
+        hint = _did_you_mean(unknown[0], SETTING_NAMES)
+        raise ConfigError(f"{path}: unknown setting {unknown[0]!r}{hint}")
+    return dict(section)
+
+
+# --------------------------------------------------------------------------- sources.yaml
+
+_INTERVAL_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_CRON_FIELD_RE = re.compile(r"^[\d*/,\-A-Za-z?LW#]+$")
+SOURCE_ID_RE = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+
+
+def parse_interval(text: str) -> int | None:
+    """Seconds of an interval such as ``30m``, ``1h30m`` or ``1d``; None if not an interval."""
+    match = _INTERVAL_RE.match(text.strip())
+    if not match or not any(match.groups()):
+        return None
+    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
+def is_cron(text: str) -> bool:
+    fields = text.split()
+    return len(fields) == 5 and all(_CRON_FIELD_RE.match(f) for f in fields)
+
+
+class SelectorSpec(BaseModel):
+    """CSS selectors for HTML list pages; each key takes one selector or a list of fallbacks."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    item: list[str] = Field(default_factory=list)
+    link: list[str] = Field(default_factory=list)
+    title: list[str] = Field(default_factory=list)
+    date: list[str] = Field(default_factory=list)
+    body: list[str] = Field(default_factory=list)
+
+    @field_validator("item", "link", "title", "date", "body", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class SourceSpec(BaseModel):
+    """One declared source. Definitions live in sources.yaml; runtime state lives in the DB."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=SOURCE_ID_RE)
+    name: str = Field(min_length=1)
+    kind: Literal["feed", "html", "json"]
+    url: str
+    schedule: str = "1h"
+    enabled: bool = True
+    language: str = "zh"
+    timezone: str = "Asia/Shanghai"
+    weight: float = Field(1.0, ge=0, le=100)
+    topics: list[str] = Field(default_factory=list)
+    selectors: SelectorSpec | None = None
+    fields: dict[str, str] | None = None
+    encoding: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    full_text: bool = False
+    respect_robots: bool | None = None
+    max_items: int = Field(50, ge=1, le=1000)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an absolute http:// or https:// URL")
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        seconds = parse_interval(value)
+        if seconds is not None:
+            if seconds < 60:
+                raise ValueError("interval shorter than 1m is impolite to the source")
+            return value
+        if is_cron(value):
+            return value
+        raise ValueError("not an interval or a cron expression")
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("unknown time zone") from None
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError("unknown encoding") from None
+        return value
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> SourceSpec:
+        if self.kind == "json" and not self.fields:
+            raise ValueError("a json source needs a 'fields' mapping (items, title, url, ...)")
+        return self
+
+    @property
+    def interval_seconds(self) -> int | None:
+        return parse_interval(self.schedule)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def host(self) -> str:
+        return self.url.split("/")[2].lower()
+
+
+_HINTS = {
+    "kind": "use one of: feed, html, json",
+    "schedule": "use an interval such as 30m, 2h, 1d, or a cron expression such as '0 */2 * * *'",
+    "timezone": "use an IANA zone name such as Asia/Shanghai or Europe/Brussels",
+    "url": "write the full address, e.g. https://www.mofcom.gov.cn/zcfb/index.html",
+    "id": "lower-case letters, digits, '.', '_' or '-', e.g. mofcom-policy",
+    "encoding": "use a Python codec name such as gb18030, gbk, utf-8",
+    "weight": "a number from 0 to 100; official sources (商务部) get higher weights than reprints",
+    "fields": "map at least items, title and url to paths in the JSON",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SourcesConfig:
+    path: Path
+    sources: tuple[SourceSpec, ...]
+
+    def get(self, source_id: str) -> SourceSpec | None:
+        return next((s for s in self.sources if s.id == source_id), None)
+
+    @property
+    def enabled(self) -> tuple[SourceSpec, ...]:
+        return tuple(s for s in self.sources if s.enabled)
+
+
+def load_sources(path: Path) -> SourcesConfig:
+    """Read and validate sources.yaml; raise ConfigError naming file, line, source id, field, hint."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: sources file not found\n"
+            f"  hint: set NEWS_HARVESTER_SOURCES or --sources to the path of sources.yaml"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc})") from None
+    try:
+        data = YAML(typ="rt").load(text)
+    except YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML:\n{exc}") from None
+    return parse_sources(data, path)
+
+
+def parse_sources(data: Any, path: Path) -> SourcesConfig:
+    if not isinstance(data, Mapping) or not isinstance(data.get("sources"), list):
+        raise ConfigError(f"{path}: expected a mapping with a 'sources:' list at the top level")
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, Mapping):
+        raise ConfigError(f"{path}: 'defaults:' must be a mapping of source fields")
+    specs: list[SourceSpec] = []
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(data["sources"]):
+        line = _line_of(entry)
+        where = f"{path}:{line}" if line else str(path)
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f"{where}: sources[{index}] must be a mapping, got {type(entry).__name__}")
+        source_id = str(entry.get("id", f"#{index}"))
+        try:
+            spec = SourceSpec(**{**dict(defaults), **dict(entry)})
+        except ValidationError as exc:
+            raise ConfigError(_explain(exc, where, source_id)) from None
+        if spec.id in seen:
+            raise ConfigError(
+                f"{where}: source {spec.id!r}: duplicate id (first defined as sources[{seen[spec.id]}])\n"
+                f"  hint: every source needs its own id"
+            )
+        seen[spec.id] = index
+        specs.append(spec)
+    return SourcesConfig(path=path, sources=tuple(specs))
+
+
+def _line_of(node: Any) -> int | None:
+    lc = getattr(node, "lc", None)
+    return lc.line + 1 if lc is not None and lc.line is not None else None
+
+
+def _explain(exc: ValidationError, where: str, source_id: str) -> str:
+    lines = [f"{where}: source {source_id!r} is invalid:"]
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "(source)"
+        top = str(err["loc"][0]) if err["loc"] else ""
+        value = err.get("input")
+        if err["type"] == "extra_forbidden":
+            hint = f"unknown field{_did_you_mean(top, tuple(SourceSpec.model_fields))}"
+            lines.append(f"  field {field}: {hint}")
+            continue
+        if err["type"] == "missing":
+            lines.append(f"  field {field}: required but missing")
+        else:
+            lines.append(f"  field {field} = {value!r}: {err['msg']}")
+        if top in _HINTS:
+            lines.append(f"    hint: {_HINTS[top]}")
+    return "\n".join(lines)
+
+
+def _did_you_mean(name: str, choices: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(name, choices, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

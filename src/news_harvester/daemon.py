@@ -1,0 +1,146 @@
+"""Composition root: builds settings, store, fetcher, harvester, scheduler and web app, and owns
+their lifecycle (start-up, reload on SIGHUP, graceful stop on SIGTERM/SIGINT within 10 s)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable, Iterator
+
+import uvicorn
+
+from news_harvester.config import Settings, SourcesConfig, SourceSpec, load_sources
+from news_harvester.fetch import Fetcher, FetchPolicy
+from news_harvester.health import source_report
+from news_harvester.models import RunSummary
+from news_harvester.pipeline import Harvester, utc_now
+from news_harvester.scheduler import SourceScheduler
+from news_harvester.store.repository import Repository, make_engine, upgrade
+from news_harvester.web.app import create_app
+
+log = logging.getLogger(__name__)
+SHUTDOWN_BUDGET = 8.0
+
+
+def fetch_policy(settings: Settings) -> FetchPolicy:
+    return FetchPolicy(
+        user_agent=settings.user_agent,
+        concurrency=settings.concurrency,
+        per_host_concurrency=settings.per_host_concurrency,
+        per_host_delay=settings.per_host_delay,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        total_timeout=settings.total_timeout,
+        max_body_bytes=settings.max_body_bytes,
+        max_redirects=settings.max_redirects,
+        retries=settings.retries,
+        retry_base_delay=settings.retry_base_delay,
+        respect_robots=settings.respect_robots,
+    )
+
+
+def open_repository(settings: Settings, *, migrate: bool = True) -> Repository:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    if migrate:
+        upgrade(engine)
+    return Repository(engine)
+
+
+async def harvest_once(
+    settings: Settings,
+    sources: SourcesConfig,
+    only: list[str] | None = None,
+    progress: Callable[[int, int, RunSummary], None] | None = None,
+) -> list[RunSummary]:
+    """One pass over the enabled sources (or ``only`` those ids, enabled or not), concurrently."""
+    repository = open_repository(settings)
+    specs: list[SourceSpec] = [s for s in sources.sources if s.id in only] if only else list(sources.enabled)
+    fetcher = Fetcher(fetch_policy(settings))
+    harvester = Harvester(fetcher, repository)
+    repository.mark_interrupted_runs(utc_now())
+    done = 0
+    results: dict[str, RunSummary] = {}
+
+    async def one(spec: SourceSpec) -> None:
+        nonlocal done
+        summary = await harvester.harvest(spec, force=True)
+        results[spec.id] = summary
+        done += 1
+        if progress:
+            progress(done, len(specs), summary)
+
+    try:
+        await asyncio.gather(*(one(s) for s in specs))
+    finally:
+        await fetcher.aclose()
+        repository.engine.dispose()
+    return [results[s.id] for s in specs if s.id in results]
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn server that leaves signal handling to the daemon."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def run_daemon(settings: Settings, *, harvest: bool = True, web: bool = True) -> None:
+    sources = load_sources(settings.sources)
+    repository = open_repository(settings)
+    interrupted = repository.mark_interrupted_runs(utc_now())
+    if interrupted:
+        log.warning("%d runs were interrupted by the previous stop", interrupted, extra={"stage": "startup"})
+    fetcher = Fetcher(fetch_policy(settings))
+    harvester = Harvester(fetcher, repository)
+    last_runs = {sid: st.last_run_at for sid, st in repository.all_source_states().items()}
+    scheduler = SourceScheduler(harvester.harvest, sources, reload_interval=settings.reload_interval,
+                                last_runs=last_runs)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, scheduler.reload)
+    if harvest:
+        scheduler.start()
+    server = None
+    server_task = None
+    if web:
+        host, _, port = settings.bind.rpartition(":")
+        app = create_app(
+            database_ok=repository.ping,
+            scheduler_ok=lambda: scheduler.running or not harvest,
+            sources_health=lambda: source_report(scheduler.config, repository, utc_now()),
+        )
+        server = _QuietServer(uvicorn.Config(app, host=host or "127.0.0.1", port=int(port), log_config=None,
+                                             access_log=False, lifespan="off"))
+        server_task = asyncio.create_task(server.serve())
+    log.info("news-harvester daemon started: %d sources enabled, database %s, web %s",
+             len(sources.enabled), _redact(settings.resolved_database_url),
+             f"http://{settings.bind}" if web else "off", extra={"stage": "startup"})
+    stop_wait = asyncio.create_task(stop.wait())
+    waiters: set[asyncio.Task[object]] = {stop_wait}  # type: ignore[arg-type]
+    if server_task is not None:
+        waiters.add(server_task)  # type: ignore[arg-type]
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    log.info("stopping", extra={"stage": "shutdown"})
+    await scheduler.shutdown(timeout=SHUTDOWN_BUDGET - 1)
+    if server is not None and server_task is not None:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(server_task, timeout=2)
+    await fetcher.aclose()
+    repository.engine.dispose()
+    if server_task is not None and server_task.done() and not stop.is_set() and server_task.exception():
+        raise server_task.exception()  # type: ignore[misc]
+    log.info("stopped cleanly", extra={"stage": "shutdown"})
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url

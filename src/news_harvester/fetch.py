@@ -1,0 +1,352 @@
+"""HTTP fetching for every source: the only importer of httpx.
+
+One shared ``httpx.AsyncClient``; a global and a per-host concurrency cap plus a minimum delay
+between request starts to one host; connect/read/total timeouts; bounded retries with exponential
+backoff and jitter on connect errors, 429 and 5xx (honouring Retry-After); conditional GET; a
+streamed size cap applied to the *decompressed* body (so a gzip bomb stops early); a redirect cap
+with loop detection; robots.txt per origin. Decoding of the body is delegated to ``decode``.
+Never parses documents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import time
+import urllib.robotparser
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from news_harvester.decode import decode_body
+from news_harvester.errors import FetchError
+from news_harvester.models import FetchResult, FetchState, NotModified
+
+log = logging.getLogger(__name__)
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+ROBOTS_TTL = 24 * 3600.0
+ROBOTS_MAX_BYTES = 512_000
+
+
+@dataclass(frozen=True, slots=True)
+class FetchPolicy:
+    user_agent: str = "news-harvester"
+    concurrency: int = 16
+    per_host_concurrency: int = 2
+    per_host_delay: float = 0.5
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    total_timeout: float = 60.0
+    max_body_bytes: int = 10_000_000
+    max_redirects: int = 5
+    retries: int = 2
+    retry_base_delay: float = 1.0
+    max_retry_after: float = 30.0
+    respect_robots: bool = True
+
+
+@dataclass(slots=True)
+class _HostGate:
+    """Caps requests in flight to one host and spaces their starts by ``delay`` seconds."""
+
+    semaphore: asyncio.Semaphore
+    delay: float
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    next_start: float = 0.0
+
+    async def wait_turn(self) -> None:
+        async with self.lock:
+            now = time.monotonic()
+            if self.next_start > now:
+                await asyncio.sleep(self.next_start - now)
+            self.next_start = max(now, self.next_start) + self.delay
+
+
+@dataclass(frozen=True, slots=True)
+class _Raw:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Retry:
+    delay: float
+    reason: FetchError
+
+
+class Fetcher:
+    """Fetch documents politely; create one per process and ``aclose()`` it at shutdown."""
+
+    def __init__(self, policy: FetchPolicy, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.policy = policy
+        timeout = httpx.Timeout(
+            connect=policy.connect_timeout, read=policy.read_timeout, write=policy.read_timeout, pool=None
+        )
+        self._client = httpx.AsyncClient(
+            timeout=timeout,
+            follow_redirects=False,
+            headers={"User-Agent": policy.user_agent, "Accept-Encoding": "gzip, deflate"},
+            limits=httpx.Limits(max_connections=policy.concurrency * 2, max_keepalive_connections=64),
+            transport=transport,
+            trust_env=False,
+        )
+        self._global = asyncio.Semaphore(policy.concurrency)
+        self._hosts: dict[str, _HostGate] = {}
+        self._robots: dict[str, tuple[urllib.robotparser.RobotFileParser | None, float]] = {}
+        self._robots_locks: dict[str, asyncio.Lock] = {}
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def get(
+        self,
+        url: str,
+        *,
+        state: FetchState | None = None,
+        headers: dict[str, str] | None = None,
+        encoding: str | None = None,
+        respect_robots: bool | None = None,
+    ) -> FetchResult | NotModified:
+        """GET ``url`` following redirects; raise FetchError / DecodeError with a stable code."""
+        started = time.monotonic()
+        request_headers = dict(headers or {})
+        if state and state.etag:
+            request_headers["If-None-Match"] = state.etag
+        if state and state.last_modified:
+            request_headers["If-Modified-Since"] = state.last_modified
+        obey = self.policy.respect_robots if respect_robots is None else respect_robots
+        current, permanent, visited = url, None, {url}
+        for hop in range(self.policy.max_redirects + 1):
+            _check_url(current)
+            if obey and not await self._allowed_by_robots(current):
+                raise FetchError(f"robots.txt of {_origin(current)} disallows {current}", code="fetch.robots_denied")
+            raw = await self._get_with_retries(current, request_headers, self.policy.max_body_bytes)
+            if raw.status in REDIRECT_STATUSES and "location" in raw.headers:
+                target = urljoin(current, raw.headers["location"])
+                if raw.status in (301, 308) and hop == 0:
+                    permanent = target
+                if target in visited:
+                    raise FetchError(f"redirect loop at {target}", code="fetch.redirect_loop", http_status=raw.status)
+                visited.add(target)
+                current = target
+                continue
+            elapsed = int((time.monotonic() - started) * 1000)
+            if raw.status == 304:
+                return NotModified(url=url, elapsed_ms=elapsed)
+            if raw.status >= 400 or raw.status < 200:
+                raise _status_error(raw)
+            decoded = decode_body(raw.body, raw.headers.get("content-type"), encoding)
+            return FetchResult(
+                url=url, final_url=current, status=raw.status, headers=raw.headers, content=raw.body,
+                text=decoded.text, charset_declared=decoded.charset_declared, charset_used=decoded.charset_used,
+                permanent_redirect=permanent if permanent != url else None, elapsed_ms=elapsed,
+            )
+        raise FetchError(
+            f"more than {self.policy.max_redirects} redirects starting at {url}", code="fetch.redirect_loop"
+        )
+
+    async def _get_with_retries(self, url: str, headers: dict[str, str], cap: int) -> _Raw:
+        for attempt in range(self.policy.retries + 1):
+            outcome = await self._attempt(url, headers, cap, attempt=attempt, last=attempt == self.policy.retries)
+            if isinstance(outcome, _Raw):
+                return outcome
+            log.info("retrying %s in %.1fs: %s", url, outcome.delay, outcome.reason.message,
+                     extra={"url": url, "stage": "fetch", "code": outcome.reason.code})
+            await asyncio.sleep(outcome.delay)
+        raise AssertionError("unreachable: the last attempt never asks for a retry")
+
+    async def _attempt(
+        self, url: str, headers: dict[str, str], cap: int, *, attempt: int = 0, last: bool
+    ) -> _Raw | _Retry:
+        gate = self._gate(urlsplit(url).netloc.lower())
+        async with gate.semaphore, self._global:
+            await gate.wait_turn()
+            try:
+                async with asyncio.timeout(self.policy.total_timeout):
+                    raw = await self._stream(url, headers, cap)
+            except TimeoutError:
+                raise FetchError(
+                    f"no complete response within {self.policy.total_timeout:g}s", code="fetch.timeout"
+                ) from None
+            except httpx.ConnectError as exc:
+                error = _connect_error(url, exc)
+                if last or error.code == "fetch.dns":
+                    raise error from exc
+                return _Retry(self._backoff_delay(attempt), error)
+            except httpx.ConnectTimeout as exc:
+                error = FetchError(f"connect timeout after {self.policy.connect_timeout:g}s", code="fetch.timeout")
+                if last:
+                    raise error from exc
+                return _Retry(self._backoff_delay(attempt), error)
+            except httpx.TimeoutException as exc:
+                raise FetchError(
+                    f"read timeout: no bytes for {self.policy.read_timeout:g}s", code="fetch.timeout"
+                ) from exc
+            except httpx.RemoteProtocolError as exc:
+                raise FetchError(f"connection broken mid-response: {exc}", code="fetch.truncated") from exc
+            except httpx.InvalidURL as exc:
+                raise FetchError(f"invalid URL {url!r}: {exc}", code="fetch.invalid_url") from exc
+            except httpx.HTTPError as exc:
+                raise FetchError(f"{type(exc).__name__}: {exc}", code="fetch.network") from exc
+        if raw.status in RETRY_STATUSES:
+            retry_after = _retry_after(raw.headers.get("retry-after"))
+            error = _status_error(raw, retry_after)
+            if last or (retry_after is not None and retry_after > self.policy.max_retry_after):
+                raise error
+            delay = self._backoff_delay(attempt) if retry_after is None else retry_after
+            return _Retry(delay, error)
+        return raw
+
+    def _backoff_delay(self, attempt: int) -> float:
+        """Exponential backoff with full jitter around the doubling base."""
+        return self.policy.retry_base_delay * (2**attempt) * random.uniform(0.5, 1.5)
+
+    async def _stream(self, url: str, headers: dict[str, str], cap: int) -> _Raw:
+        async with self._client.stream("GET", url, headers=headers) as response:
+            response_headers = {k.lower(): v for k, v in response.headers.items()}
+            if response.status_code in REDIRECT_STATUSES or response.status_code == 304:
+                return _Raw(response.status_code, response_headers, b"", str(response.url))
+            declared = response_headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > cap:
+                raise FetchError(
+                    f"response of {int(declared)} bytes exceeds the {cap}-byte cap", code="fetch.too_large",
+                    http_status=response.status_code,
+                )
+            body = await _read_capped(response, response_headers.get("content-encoding", ""), cap)
+            return _Raw(response.status_code, response_headers, body, str(response.url))
+
+    def _gate(self, host: str) -> _HostGate:
+        gate = self._hosts.get(host)
+        if gate is None:
+            gate = _HostGate(asyncio.Semaphore(self.policy.per_host_concurrency), self.policy.per_host_delay)
+            self._hosts[host] = gate
+        return gate
+
+    async def _allowed_by_robots(self, url: str) -> bool:
+        origin = _origin(url)
+        lock = self._robots_locks.setdefault(origin, asyncio.Lock())
+        async with lock:
+            parser, expires = self._robots.get(origin, (None, 0.0))
+            if expires < time.monotonic():
+                parser = await self._load_robots(origin)
+                self._robots[origin] = (parser, time.monotonic() + ROBOTS_TTL)
+        return parser is None or parser.can_fetch(self.policy.user_agent, url)
+
+    async def _load_robots(self, origin: str) -> urllib.robotparser.RobotFileParser | None:
+        """Only a readable 200 robots.txt restricts us; a missing or failing one allows all.
+
+        Deviation from RFC 9309 §2.3.1.4 (which asks to assume "disallow" on 5xx): the real request
+        that follows then reports the site's actual error, which is what an admin needs to see.
+        """
+        try:
+            raw = await self._attempt(origin + "/robots.txt", {}, ROBOTS_MAX_BYTES, last=True)
+        except FetchError as exc:
+            log.debug("robots.txt of %s unavailable: %s", origin, exc.message)
+            return None
+        if not isinstance(raw, _Raw) or raw.status != 200:
+            return None
+        parser = urllib.robotparser.RobotFileParser()
+        parser.parse(raw.body.decode("utf-8", "replace").splitlines())
+        return parser
+
+
+async def _read_capped(response: httpx.Response, content_encoding: str, cap: int) -> bytes:
+    """Read the body, decompressing gzip/deflate ourselves with a bounded output size."""
+    encoding = content_encoding.strip().lower()
+    decompressor = None
+    if encoding in ("gzip", "x-gzip"):
+        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    elif encoding == "deflate":
+        decompressor = zlib.decompressobj()
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_raw():
+        pieces = [chunk]
+        if decompressor is not None:
+            pieces = _inflate(decompressor, chunk, cap - size + 1)
+        for piece in pieces:
+            size += len(piece)
+            if size > cap:
+                raise FetchError(
+                    f"response body exceeds the {cap}-byte cap"
+                    + (" after decompression" if decompressor else ""),
+                    code="fetch.too_large", http_status=response.status_code,
+                )
+            parts.append(piece)
+    return b"".join(parts)
+
+
+def _inflate(decompressor: zlib._Decompress, chunk: bytes, room: int) -> list[bytes]:
+    out: list[bytes] = []
+    data = chunk
+    try:
+        while data:
+            piece = decompressor.decompress(data, max(room, 1))
+            out.append(piece)
+            room -= len(piece)
+            if room <= 0:
+                break
+            data = decompressor.unconsumed_tail
+    except zlib.error as exc:
+        raise FetchError(f"corrupt compressed body: {exc}", code="fetch.bad_encoding") from exc
+    return out
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise FetchError(f"not an http(s) URL: {url!r}", code="fetch.invalid_url")
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date, RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _status_error(raw: _Raw, retry_after: float | None = None) -> FetchError:
+    if raw.status == 429:
+        suffix = f", Retry-After {retry_after:g}s" if retry_after is not None else ""
+        return FetchError(f"HTTP 429 Too Many Requests{suffix}", code="fetch.rate_limited",
+                          http_status=429, retry_after=retry_after)
+    reason = httpx.codes.get_reason_phrase(raw.status) or "unexpected status"
+    return FetchError(f"HTTP {raw.status} {reason} from {raw.url}", code="fetch.http_status",
+                      http_status=raw.status, retry_after=retry_after)
+
+
+def _connect_error(url: str, exc: httpx.ConnectError) -> FetchError:
+    text = str(exc)
+    host = urlsplit(url).netloc
+    lowered = text.lower()
+    if "name or service not known" in lowered or "nodename nor servname" in lowered \
+            or "temporary failure in name resolution" in lowered or "no address associated" in lowered:
+        return FetchError(f"DNS lookup failed for {host}: {text}", code="fetch.dns")
+    if "refused" in lowered:
+        return FetchError(f"connection refused by {host}", code="fetch.refused")
+    if "ssl" in lowered or "certificate" in lowered:
+        return FetchError(f"TLS handshake with {host} failed: {text}", code="fetch.tls")
+    return FetchError(f"cannot connect to {host}: {text or type(exc).__name__}", code="fetch.network")

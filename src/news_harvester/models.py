@@ -1,0 +1,178 @@
+"""Frozen records handed between stages, and the small pure rules for health and backoff.
+
+No I/O, no clock: callers pass ``now``.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class FetchState:
+    """What we remember about a URL between runs, for conditional GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """A successfully fetched and decoded document."""
+
+    url: str
+    final_url: str
+    status: int
+    headers: dict[str, str]
+    content: bytes
+    text: str
+    charset_declared: str | None
+    charset_used: str
+    permanent_redirect: str | None = None
+    elapsed_ms: int = 0
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.headers.get("last-modified")
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+
+@dataclass(frozen=True, slots=True)
+class NotModified:
+    """The server answered 304: nothing changed since the stored ETag / Last-Modified."""
+
+    url: str
+    elapsed_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RawItem:
+    """One entry read from a feed or list page, before the article is cleaned."""
+
+    url: str
+    title: str
+    published: datetime | None = None
+    published_raw: str | None = None
+    author: str | None = None
+    summary_html: str | None = None
+    content_html: str | None = None
+    guid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    items: tuple[RawItem, ...]
+    title: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A cleaned article ready to store; ``url`` is canonical, times are timezone-aware."""
+
+    url: str
+    source_id: str
+    title: str
+    published_at: datetime | None
+    fetched_at: datetime
+    author: str | None
+    attribution: str | None
+    summary: str | None
+    body_text: str
+    content_hash: str
+    language: str | None
+    guid: str | None = None
+    raw_page: bytes | None = None
+    date_origin: str | None = None
+
+
+class Outcome(enum.StrEnum):
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"
+    ERROR = "error"
+    RUNNING = "running"
+    INTERRUPTED = "interrupted"
+
+
+class Health(enum.StrEnum):
+    UNKNOWN = "unknown"
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    FAILING = "failing"
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """What one harvest of one source did; printed by the CLI and stored as a fetch run."""
+
+    source_id: str
+    outcome: Outcome
+    items_seen: int = 0
+    items_new: int = 0
+    duration_ms: int = 0
+    code: str | None = None
+    message: str | None = None
+    http_status: int | None = None
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+    skipped: bool = False
+
+
+FAILING_AFTER = 3
+"""Consecutive failed runs after which a source counts as failing (not merely degraded)."""
+
+
+def derive_health(recent_outcomes: list[str], consecutive_failures: int) -> Health:
+    """Health from the newest-first outcomes of recent runs.
+
+    failing: the last FAILING_AFTER runs all failed; degraded: the last run failed, or any of
+    the recent ones did; healthy: recent runs all succeeded (ok or not modified).
+    """
+    finished = [o for o in recent_outcomes if o not in (Outcome.RUNNING, Outcome.INTERRUPTED)]
+    if not finished:
+        return Health.UNKNOWN
+    if consecutive_failures >= FAILING_AFTER:
+        return Health.FAILING
+    if consecutive_failures > 0 or Outcome.ERROR in finished:
+        return Health.DEGRADED
+    return Health.HEALTHY
+
+
+MAX_BACKOFF = timedelta(hours=6)
+
+
+def backoff_delay(
+    consecutive_failures: int,
+    base: timedelta,
+    *,
+    retry_after: float | None = None,
+    rng: random.Random | None = None,
+) -> timedelta:
+    """How long a failing source waits before its next attempt.
+
+    Exponential in the number of consecutive failures (base * 2^(n-1)), jittered by ±10 % so
+    that many sources failing together do not retry in lock-step, capped at MAX_BACKOFF but never
+    shorter than a server's Retry-After. A source is never dropped: the delay is bounded.
+    """
+    if consecutive_failures <= 0:
+        return timedelta(0)
+    exponent = min(consecutive_failures - 1, 16)
+    delay = min(base * (2**exponent), MAX_BACKOFF)
+    jitter = (rng or random).uniform(0.9, 1.1)
+    delay = min(delay * jitter, MAX_BACKOFF)
+    if retry_after is not None:
+        delay = max(delay, timedelta(seconds=min(retry_after, MAX_BACKOFF.total_seconds())))
+    return delay
+
+
+def is_due(next_due_at: datetime | None, now: datetime) -> bool:
+    return next_due_at is None or next_due_at <= now

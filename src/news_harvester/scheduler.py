@@ -1,0 +1,175 @@
+"""APScheduler jobs, one per enabled source; the only importer of apscheduler.
+
+Jobs use ``max_instances=1`` and ``coalesce=True`` (a source never runs twice at once, and a
+backlog of missed runs collapses into one), jitter spreads sources sharing a schedule, and a
+failing source's backoff is enforced by the pipeline's due check, so the job itself is never
+removed. ``sources.yaml`` is re-read when its modification time changes (or on SIGHUP via
+``reload``); an invalid edit is logged and the last valid configuration stays in force.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from news_harvester.config import SourcesConfig, SourceSpec, load_sources
+from news_harvester.errors import ConfigError
+from news_harvester.models import RunSummary
+
+log = logging.getLogger(__name__)
+
+HarvestFn = Callable[[SourceSpec], "asyncio.Future[RunSummary] | object"]
+MAX_START_STAGGER = 30.0
+RELOAD_JOB_ID = "__reload_sources__"
+
+
+def make_trigger(spec: SourceSpec) -> BaseTrigger:
+    """Interval sources get ±10 % jitter (at most 5 min); cron sources up to 1 min."""
+    seconds = spec.interval_seconds
+    if seconds is not None:
+        return IntervalTrigger(seconds=seconds, jitter=int(min(seconds * 0.1, 300)), timezone=UTC)
+    return CronTrigger.from_crontab(spec.schedule, timezone=spec.zone, jitter=60)
+
+
+def next_fire_time(spec: SourceSpec, last_run: datetime | None, now: datetime) -> datetime | None:
+    """When the schedule would next run this source (without jitter); for display."""
+    seconds = spec.interval_seconds
+    if seconds is not None:
+        return now if last_run is None else max(now, last_run + timedelta(seconds=seconds))
+    return CronTrigger.from_crontab(spec.schedule, timezone=spec.zone).get_next_fire_time(None, now)
+
+
+class SourceScheduler:
+    def __init__(
+        self,
+        harvest: Callable[[SourceSpec], object],
+        sources: SourcesConfig,
+        *,
+        reload_interval: float = 5.0,
+        last_runs: dict[str, datetime | None] | None = None,
+    ) -> None:
+        self._harvest = harvest
+        self.config = sources
+        self._mtime = _mtime(sources.path)
+        self._reload_interval = reload_interval
+        self._last_runs = last_runs or {}
+        self._running: set[asyncio.Task[object]] = set()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._scheduler = AsyncIOScheduler(
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 600},
+        )
+
+    @property
+    def running(self) -> bool:
+        return bool(self._scheduler.running)
+
+    def start(self) -> None:
+        self._scheduler.start()
+        self._apply(self.config, first=True)
+        self._scheduler.add_job(self._check_file, IntervalTrigger(seconds=self._reload_interval),
+                                id=RELOAD_JOB_ID, replace_existing=True)
+
+    def job_ids(self) -> set[str]:
+        return {job.id for job in self._scheduler.get_jobs() if job.id != RELOAD_JOB_ID}
+
+    def next_run(self, source_id: str) -> datetime | None:
+        job = self._scheduler.get_job(source_id)
+        return job.next_run_time if job else None
+
+    def _apply(self, config: SourcesConfig, *, first: bool = False) -> None:
+        """Make the job set match ``config``: add new sources, drop removed or disabled ones,
+        reschedule those whose definition changed."""
+        old = {s.id: s for s in self.config.enabled}
+        self.config = config
+        wanted = {s.id: s for s in config.enabled}
+        for source_id in self.job_ids() - set(wanted):
+            self._scheduler.remove_job(source_id)
+            log.info("source %s unscheduled", source_id, extra={"source_id": source_id, "stage": "schedule"})
+        now = datetime.now(UTC)
+        for source_id, spec in wanted.items():
+            if not first and source_id in self.job_ids() and old.get(source_id) == spec:
+                continue
+            self._scheduler.add_job(
+                self._run, make_trigger(spec), args=[source_id], id=source_id, name=spec.name,
+                replace_existing=True, next_run_time=self._first_run(spec, now),
+            )
+            log.info("source %s scheduled (%s)", source_id, spec.schedule,
+                     extra={"source_id": source_id, "stage": "schedule"})
+
+    def _first_run(self, spec: SourceSpec, now: datetime) -> datetime | None:
+        """Staggered start so a restart does not hit every site at once, and does not re-run a
+        source that ran moments ago; cron sources wait for their trigger."""
+        if spec.interval_seconds is None:
+            return None
+        stagger = timedelta(seconds=random.uniform(0, MAX_START_STAGGER))
+        due = next_fire_time(spec, self._last_runs.get(spec.id), now) or now
+        return max(due, now) + stagger
+
+    async def _run(self, source_id: str) -> None:
+        spec = self.config.get(source_id)
+        if spec is None or not spec.enabled:
+            return
+        await self.run_now(spec)
+
+    async def run_now(self, spec: SourceSpec) -> object:
+        """Harvest ``spec`` unless it is already running (then wait for that run)."""
+        lock = self._locks.setdefault(spec.id, asyncio.Lock())
+        if lock.locked():
+            log.info("source %s already running; skipped", spec.id, extra={"source_id": spec.id})
+            return None
+        async with lock:
+            task: asyncio.Task[object] = asyncio.ensure_future(self._harvest(spec))  # type: ignore[arg-type]
+            self._running.add(task)
+            try:
+                return await task
+            finally:
+                self._running.discard(task)
+
+    async def _check_file(self) -> None:
+        mtime = _mtime(self.config.path)
+        if mtime != self._mtime:
+            self._mtime = mtime
+            self.reload()
+
+    def reload(self) -> bool:
+        """Re-read sources.yaml; on error keep the running configuration and say why."""
+        try:
+            config = load_sources(self.config.path)
+        except ConfigError as exc:
+            log.error("sources.yaml edit rejected, keeping the last valid configuration:\n%s", exc,
+                      extra={"stage": "config", "code": exc.code})
+            return False
+        self._apply(config)
+        log.info("sources reloaded: %d enabled of %d", len(config.enabled), len(config.sources),
+                 extra={"stage": "config"})
+        return True
+
+    async def shutdown(self, timeout: float = 8.0) -> None:
+        """Stop firing jobs, give running harvests a moment, then cancel them; each cancelled
+        run records itself as interrupted and its partial result is rolled back."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        if not self._running:
+            return
+        _done, pending = await asyncio.wait(set(self._running), timeout=min(2.0, timeout))
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=max(timeout - 2.0, 0.5))
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime_ns / 1e9
+    except OSError:
+        return None

@@ -1,0 +1,352 @@
+"""Every SQL statement of news_harvester, grouped by what the caller needs.
+
+SQLite runs in WAL mode with a busy timeout and foreign keys on. One harvest of one source is
+written in one transaction (articles, candidates, ETag, run record), so a crash or kill at any
+point leaves either the whole result or none of it, and the stored ETag never claims articles
+that were not stored.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from news_harvester.errors import StorageError
+from news_harvester.models import Article, FetchState, Outcome, RunSummary
+from news_harvester.store.schema import articles, candidates, fetch_runs, source_state
+
+RECENT_RUNS = 10
+
+
+def make_engine(url: str) -> Engine:
+    """Engine with the pragmas a daemon sharing SQLite with a web app needs."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        raise StorageError(f"cannot use database URL {url!r}: {exc}", code="storage.url") from exc
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply Alembic migrations up to head (idempotent)."""
+    config = Config()
+    config.set_main_option("script_location", "news_harvester:migrations")
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except SQLAlchemyError as exc:
+        raise StorageError(f"database migration failed: {exc}", code="storage.migrate") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStateRow:
+    source_id: str
+    etag: str | None = None
+    last_modified: str | None = None
+    last_run_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_new_item_at: datetime | None = None
+    consecutive_failures: int = 0
+    last_error_code: str | None = None
+    last_error_message: str | None = None
+    last_http_status: int | None = None
+    next_due_at: datetime | None = None
+    moved_to: str | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def fetch_state(self) -> FetchState:
+        return FetchState(etag=self.etag, last_modified=self.last_modified)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    id: int
+    url: str
+    source_id: str
+    title: str
+    published_at: datetime | None
+    fetched_at: datetime
+    author: str | None
+    attribution: str | None
+    summary: str | None
+    body_text: str
+    content_hash: str
+    language: str | None
+    date_origin: str | None
+    candidate_state: str | None
+    editor_title: str | None
+    editor_summary: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """What the pipeline hands the store at the end of one source run."""
+
+    summary: RunSummary
+    finished_at: datetime
+    articles: Sequence[Article] = ()
+    fetch_state: FetchState | None = None
+    next_due_at: datetime | None = None
+    moved_to: str | None = None
+    charset_declared: str | None = None
+    charset_used: str | None = None
+
+
+class Repository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # ------------------------------------------------------------------ source state and runs
+
+    def source_state(self, source_id: str) -> SourceStateRow:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(source_state).where(source_state.c.source_id == source_id)).mappings().first()
+        return SourceStateRow(**row) if row else SourceStateRow(source_id=source_id)
+
+    def all_source_states(self) -> dict[str, SourceStateRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(source_state)).mappings().all()
+        return {row["source_id"]: SourceStateRow(**row) for row in rows}
+
+    def recent_outcomes(self, source_ids: Iterable[str], limit: int = RECENT_RUNS) -> dict[str, list[str]]:
+        """Newest-first outcomes of each source's last ``limit`` runs."""
+        ranked = (
+            select(
+                fetch_runs.c.source_id,
+                fetch_runs.c.outcome,
+                func.row_number()
+                .over(partition_by=fetch_runs.c.source_id, order_by=fetch_runs.c.id.desc())
+                .label("rank"),
+            )
+            .where(fetch_runs.c.source_id.in_(list(source_ids)))
+            .subquery()
+        )
+        result: dict[str, list[str]] = {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(ranked.c.source_id, ranked.c.outcome)
+                .where(ranked.c.rank <= limit)
+                .order_by(ranked.c.source_id, ranked.c.rank)
+            ).all()
+        for source_id, outcome in rows:
+            result.setdefault(source_id, []).append(outcome)
+        return result
+
+    def begin_run(self, source_id: str, started_at: datetime) -> int:
+        """Record that a run started, so a crash leaves a visible 'interrupted' trace."""
+        with self.engine.begin() as conn:
+            run_id = conn.execute(
+                insert(fetch_runs)
+                .values(source_id=source_id, started_at=started_at, outcome=Outcome.RUNNING)
+                .returning(fetch_runs.c.id)
+            ).scalar_one()
+        return int(run_id)
+
+    def mark_interrupted_runs(self, now: datetime) -> int:
+        """Runs left 'running' by a process that died; called once at start-up."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(fetch_runs)
+                .where(fetch_runs.c.outcome == Outcome.RUNNING)
+                .values(outcome=Outcome.INTERRUPTED, finished_at=now, code="run.interrupted",
+                        message="the process stopped before this run finished")
+            )
+        return result.rowcount or 0
+
+    def finish_run(self, run_id: int, result: RunResult) -> int:
+        """Store the run's articles, candidates, fetch state and outcome in one transaction.
+
+        Returns how many articles were new. An article already stored (same canonical URL) keeps
+        its row; if its harvested content changed, only harvested columns are updated. Editor
+        columns live in ``candidates`` and are never written here.
+        """
+        summary = result.summary
+        with self.engine.begin() as conn:
+            new_count = self._save_articles(conn, result.articles, result.finished_at)
+            conn.execute(
+                update(fetch_runs)
+                .where(fetch_runs.c.id == run_id)
+                .values(
+                    finished_at=result.finished_at, outcome=summary.outcome, code=summary.code,
+                    message=summary.message, http_status=summary.http_status,
+                    items_seen=summary.items_seen, items_new=new_count, duration_ms=summary.duration_ms,
+                    charset_declared=result.charset_declared, charset_used=result.charset_used,
+                    warnings=json.dumps(list(summary.warnings), ensure_ascii=False) if summary.warnings else None,
+                )
+            )
+            self._update_source_state(conn, summary, result, new_count)
+        return new_count
+
+    def _update_source_state(self, conn: Connection, summary: RunSummary, result: RunResult, new: int) -> None:
+        now = result.finished_at
+        previous = conn.execute(
+            select(source_state).where(source_state.c.source_id == summary.source_id)
+        ).mappings().first()
+        failed = summary.outcome == Outcome.ERROR
+        values: dict[str, Any] = {
+            "last_run_at": now,
+            "updated_at": now,
+            "next_due_at": result.next_due_at,
+            "last_http_status": summary.http_status,
+            "consecutive_failures": ((previous["consecutive_failures"] if previous else 0) + 1) if failed else 0,
+        }
+        if failed:
+            values |= {"last_error_code": summary.code, "last_error_message": summary.message}
+        else:
+            values |= {"last_success_at": now, "last_error_code": None, "last_error_message": None}
+            if result.fetch_state is not None:
+                values |= {"etag": result.fetch_state.etag, "last_modified": result.fetch_state.last_modified}
+        if new:
+            values["last_new_item_at"] = now
+        if result.moved_to is not None:
+            values["moved_to"] = result.moved_to
+        if previous is None:
+            conn.execute(insert(source_state).values(source_id=summary.source_id, **values))
+        else:
+            conn.execute(update(source_state).where(source_state.c.source_id == summary.source_id).values(**values))
+
+    def _save_articles(self, conn: Connection, items: Sequence[Article], now: datetime) -> int:
+        if not items:
+            return 0
+        existing = {
+            row.url: row
+            for row in conn.execute(
+                select(articles.c.id, articles.c.url, articles.c.content_hash).where(
+                    articles.c.url.in_([a.url for a in items])
+                )
+            )
+        }
+        new_ids: list[int] = []
+        for article in items:
+            old = existing.get(article.url)
+            if old is None:
+                new_id = conn.execute(self._insert_article(article)).scalar()
+                if new_id is not None:
+                    new_ids.append(int(new_id))
+            elif old.content_hash != article.content_hash:
+                conn.execute(update(articles).where(articles.c.id == old.id).values(
+                    _harvested_columns(article) | {"updated_at": now}))
+        if new_ids:
+            conn.execute(insert(candidates), [{"article_id": i, "state": "new", "created_at": now} for i in new_ids])
+        return len(new_ids)
+
+    def _insert_article(self, article: Article) -> Any:
+        """INSERT … ON CONFLICT (url) DO NOTHING RETURNING id: two sources carrying the same URL
+        at the same moment must not abort each other's transaction."""
+        dialect = self.engine.dialect.name
+        module: Any = postgresql if dialect == "postgresql" else sqlite
+        values = _harvested_columns(article) | {
+            "url": article.url, "source_id": article.source_id, "guid": article.guid,
+            "fetched_at": article.fetched_at,
+        }
+        return module.insert(articles).values(**values).on_conflict_do_nothing(
+            index_elements=["url"]).returning(articles.c.id)
+
+    # ------------------------------------------------------------------ reading articles
+
+    def known_urls(self, urls: Iterable[str]) -> set[str]:
+        wanted = list(dict.fromkeys(urls))
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                found.update(conn.execute(select(articles.c.url).where(articles.c.url.in_(chunk))).scalars())
+        return found
+
+    def list_articles(self, *, source_id: str | None = None, limit: int = 100) -> list[StoredArticle]:
+        query = (
+            select(
+                articles.c.id, articles.c.url, articles.c.source_id, articles.c.title, articles.c.published_at,
+                articles.c.fetched_at, articles.c.author, articles.c.attribution, articles.c.summary,
+                articles.c.body_text, articles.c.content_hash, articles.c.language, articles.c.date_origin,
+                candidates.c.state.label("candidate_state"), candidates.c.editor_title,
+                candidates.c.editor_summary,
+            )
+            .select_from(articles.outerjoin(candidates, candidates.c.article_id == articles.c.id))
+            .order_by(func.coalesce(articles.c.published_at, articles.c.fetched_at).desc(), articles.c.id.desc())
+            .limit(limit)
+        )
+        if source_id:
+            query = query.where(articles.c.source_id == source_id)
+        with self.engine.connect() as conn:
+            return [StoredArticle(**row) for row in conn.execute(query).mappings()]
+
+    def raw_page(self, url: str) -> bytes | None:
+        with self.engine.connect() as conn:
+            blob = conn.execute(select(articles.c.raw_page).where(articles.c.url == url)).scalar()
+        return zlib.decompress(blob) if blob else None
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {
+                "articles": conn.execute(select(func.count()).select_from(articles)).scalar_one(),
+                "candidates": conn.execute(select(func.count()).select_from(candidates)).scalar_one(),
+                "runs": conn.execute(select(func.count()).select_from(fetch_runs)).scalar_one(),
+            }
+
+    def set_editor_fields(
+        self, url: str, *, title: str | None = None, summary: str | None = None, state: str | None = None,
+        by: str = "editor", now: datetime,
+    ) -> None:
+        """Minimal editor write used until the review app exists; bumps the row version."""
+        article_id = select(articles.c.id).where(articles.c.url == url).scalar_subquery()
+        values: dict[str, Any] = {"updated_by": by, "version": candidates.c.version + 1}
+        if title is not None:
+            values["editor_title"] = title
+        if summary is not None:
+            values["editor_summary"] = summary
+        if state is not None:
+            values |= {"state": state, "state_changed_at": now}
+        with self.engine.begin() as conn:
+            done = conn.execute(update(candidates).where(candidates.c.article_id == article_id).values(**values))
+        if not done.rowcount:
+            raise StorageError(f"no candidate for {url}", code="storage.not_found")
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(select(1))
+        except SQLAlchemyError:
+            return False
+        return True
+
+
+def _harvested_columns(article: Article) -> dict[str, Any]:
+    return {
+        "title": article.title,
+        "published_at": article.published_at,
+        "date_origin": article.date_origin,
+        "author": article.author,
+        "attribution": article.attribution,
+        "summary": article.summary,
+        "body_text": article.body_text,
+        "raw_page": zlib.compress(article.raw_page, 6) if article.raw_page else None,
+        "content_hash": article.content_hash,
+        "language": article.language,
+    }

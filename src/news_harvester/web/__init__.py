@@ -1,0 +1,1 @@
+"""HTTP endpoints served by the daemon; the only importer of fastapi."""
