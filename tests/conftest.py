@@ -99,3 +99,40 @@ def source(server: HTTPServer, path: str, **fields: Any) -> dict[str, Any]:
     }
     entry.update(fields)
     return entry
+
+
+PG_URL = os.environ.get("NEWS_HARVESTER_TEST_PG")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_settings(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Settings]:
+    """The same settings on a real SQLite file, then on the real PostgreSQL server (own schema)."""
+    if request.param == "sqlite":
+        yield settings
+        return
+    if not PG_URL:
+        pytest.skip("NEWS_HARVESTER_TEST_PG is not set")
+    import uuid
+
+    import sqlalchemy
+
+    from news_harvester.store.repository import normalize_database_url
+
+    schema = f"nh_test_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(normalize_database_url(PG_URL))
+    with admin.begin() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{schema}"'))
+    joiner = "&" if "?" in PG_URL else "?"
+    try:
+        yield settings.model_copy(update={"database_url": f"{PG_URL}{joiner}options=-csearch_path%3D{schema}"})
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sqlalchemy.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def any_repository(any_settings: Settings) -> Iterator[Repository]:
+    repo = open_repository(any_settings)
+    yield repo
+    repo.engine.dispose()

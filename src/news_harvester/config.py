@@ -59,6 +59,9 @@ class Settings(BaseModel):
     retry_base_delay: float = Field(1.0, ge=0, description="First retry delay in seconds (doubles).")
     respect_robots: bool = Field(True, description="Obey robots.txt (a source may opt out).")
     reload_interval: float = Field(5.0, gt=0, description="Seconds between checks of sources.yaml.")
+    start_stagger: float = Field(
+        30.0, ge=0, le=3600, description="Spread first runs after start-up over this many seconds."
+    )
     web: bool = Field(True, description="Serve the web endpoint from the daemon.")
 
     @property

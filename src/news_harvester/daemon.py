@@ -98,7 +98,7 @@ async def run_daemon(settings: Settings, *, harvest: bool = True, web: bool = Tr
     harvester = Harvester(fetcher, repository)
     last_runs = {sid: st.last_run_at for sid, st in repository.all_source_states().items()}
     scheduler = SourceScheduler(harvester.harvest, sources, reload_interval=settings.reload_interval,
-                                last_runs=last_runs)
+                                last_runs=last_runs, start_stagger=settings.start_stagger)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)

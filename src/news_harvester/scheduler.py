@@ -28,7 +28,6 @@ from news_harvester.models import RunSummary
 log = logging.getLogger(__name__)
 
 HarvestFn = Callable[[SourceSpec], "asyncio.Future[RunSummary] | object"]
-MAX_START_STAGGER = 30.0
 RELOAD_JOB_ID = "__reload_sources__"
 
 
@@ -56,11 +55,13 @@ class SourceScheduler:
         *,
         reload_interval: float = 5.0,
         last_runs: dict[str, datetime | None] | None = None,
+        start_stagger: float = 30.0,
     ) -> None:
         self._harvest = harvest
         self.config = sources
         self._mtime = _mtime(sources.path)
         self._reload_interval = reload_interval
+        self._start_stagger = start_stagger
         self._last_runs = last_runs or {}
         self._running: set[asyncio.Task[object]] = set()
         self._locks: dict[str, asyncio.Lock] = {}
@@ -111,7 +112,7 @@ class SourceScheduler:
         source that ran moments ago; cron sources wait for their trigger."""
         if spec.interval_seconds is None:
             return None
-        stagger = timedelta(seconds=random.uniform(0, MAX_START_STAGGER))
+        stagger = timedelta(seconds=random.uniform(0, self._start_stagger))
         due = next_fire_time(spec, self._last_runs.get(spec.id), now) or now
         return max(due, now) + stagger
 

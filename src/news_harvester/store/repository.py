@@ -29,8 +29,17 @@ from news_harvester.store.schema import articles, candidates, fetch_runs, source
 RECENT_RUNS = 10
 
 
+def normalize_database_url(url: str) -> str:
+    """Plain ``postgresql://`` / ``postgres://`` URLs use psycopg 3, the driver we ship."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
 def make_engine(url: str) -> Engine:
     """Engine with the pragmas a daemon sharing SQLite with a web app needs."""
+    url = normalize_database_url(url)
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     try:
