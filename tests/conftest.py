@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml_writer
 from pytest_httpserver import HTTPServer
 
+import yaml_writer
 from news_harvester.config import Settings, SourcesConfig, load_sources
 from news_harvester.daemon import fetch_policy, open_repository
 from news_harvester.fetch import Fetcher

@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import feeds
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
+
+import feeds
 
 
 def cli_env(tmp: Path, **extra: str) -> dict[str, str]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
+from pytest_httpserver import HTTPServer
+
 import feeds
 from procs import run_cli
-from pytest_httpserver import HTTPServer
 from yaml_writer import dump
 
 

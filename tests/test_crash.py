@@ -7,6 +7,7 @@ import signal
 import sqlite3
 
 import pytest
+
 from procs import db_rows, popen_cli, run_cli, slow_feed_server, wait_until
 from yaml_writer import dump
 

@@ -8,9 +8,10 @@ import socket
 import time
 import urllib.request
 
+from pytest_httpserver import HTTPServer
+
 import feeds
 from procs import db_rows, drain, popen_cli, wait_until
-from pytest_httpserver import HTTPServer
 from yaml_writer import dump
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import feeds
-from conftest import source
 from pytest_httpserver import HTTPServer
 
+import feeds
+from conftest import source
 from news_harvester.models import Outcome
 
 
@@ -32,7 +32,9 @@ def test_feed_items_land_as_articles_with_candidates(httpserver: HTTPServer, wri
     assert {a.candidate_state for a in stored} == {"new"}
 
 
-def test_second_pass_adds_nothing_and_duplicates_nothing(httpserver: HTTPServer, write_sources, run_harvest, repository):
+def test_second_pass_adds_nothing_and_duplicates_nothing(
+    httpserver: HTTPServer, write_sources, run_harvest, repository
+):
     base = httpserver.url_for("").rstrip("/")
     httpserver.expect_request("/feed.xml").respond_with_data(
         feeds.rss(feeds.items(base, 3)), content_type="application/rss+xml"

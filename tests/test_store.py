@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-import feeds
 import pytest
-from conftest import source
 from pytest_httpserver import HTTPServer
 
+import feeds
+from conftest import source
 from news_harvester.config import load_sources
 from news_harvester.daemon import fetch_policy
 from news_harvester.fetch import Fetcher

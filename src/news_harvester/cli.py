@@ -70,7 +70,7 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @click.option("--log-format", type=click.Choice(["text", "json"]))
 @click.pass_context
-def main(ctx: click.Context, config_file: Path | None, **overrides: Any) -> None:
+def main(ctx: click.Context, /, config_file: Path | None, **overrides: Any) -> None:
     """news-harvester: harvest trade news into a review queue for the 数字贸易简报."""
     if overrides.get("log_level"):
         overrides["log_level"] = overrides["log_level"].upper()

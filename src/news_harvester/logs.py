@@ -10,13 +10,14 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 FIXED_KEYS = ("source_id", "url", "stage", "code", "duration_ms")
 
 
 class JsonLineFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        line = {
+        line: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,

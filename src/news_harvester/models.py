@@ -166,8 +166,8 @@ def backoff_delay(
     if consecutive_failures <= 0:
         return timedelta(0)
     exponent = min(consecutive_failures - 1, 16)
-    delay = min(base * (2**exponent), MAX_BACKOFF)
-    jitter = (rng or random).uniform(0.9, 1.1)
+    delay: timedelta = min(base * (2**exponent), MAX_BACKOFF)
+    jitter: float = (rng or random).uniform(0.9, 1.1)
     delay = min(delay * jitter, MAX_BACKOFF)
     if retry_after is not None:
         delay = max(delay, timedelta(seconds=min(retry_after, MAX_BACKOFF.total_seconds())))

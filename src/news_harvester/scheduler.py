@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,11 +23,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from news_harvester.config import SourcesConfig, SourceSpec, load_sources
 from news_harvester.errors import ConfigError
-from news_harvester.models import RunSummary
 
 log = logging.getLogger(__name__)
 
-HarvestFn = Callable[[SourceSpec], "asyncio.Future[RunSummary] | object"]
 RELOAD_JOB_ID = "__reload_sources__"
 
 
@@ -44,13 +42,14 @@ def next_fire_time(spec: SourceSpec, last_run: datetime | None, now: datetime) -
     seconds = spec.interval_seconds
     if seconds is not None:
         return now if last_run is None else max(now, last_run + timedelta(seconds=seconds))
-    return CronTrigger.from_crontab(spec.schedule, timezone=spec.zone).get_next_fire_time(None, now)
+    fire: datetime | None = CronTrigger.from_crontab(spec.schedule, timezone=spec.zone).get_next_fire_time(None, now)
+    return fire
 
 
 class SourceScheduler:
     def __init__(
         self,
-        harvest: Callable[[SourceSpec], object],
+        harvest: Callable[[SourceSpec], Awaitable[object]],
         sources: SourcesConfig,
         *,
         reload_interval: float = 5.0,
@@ -129,7 +128,7 @@ class SourceScheduler:
             log.info("source %s already running; skipped", spec.id, extra={"source_id": spec.id})
             return None
         async with lock:
-            task: asyncio.Task[object] = asyncio.ensure_future(self._harvest(spec))  # type: ignore[arg-type]
+            task: asyncio.Task[object] = asyncio.ensure_future(self._harvest(spec))
             self._running.add(task)
             try:
                 return await task
