@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -29,12 +30,27 @@ log = logging.getLogger(__name__)
 RELOAD_JOB_ID = "__reload_sources__"
 
 
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def cron_trigger(expression: str, zone: tzinfo, jitter: int | None = None) -> CronTrigger:
+    """A 5-field crontab expression in ``zone``.
+
+    APScheduler 3 numbers weekdays from Monday = 0, crontab from Sunday = 0 (and 7); numeric
+    weekdays are therefore rewritten as names so "1-5" keeps meaning Monday to Friday.
+    """
+    minute, hour, day, month, day_of_week = expression.split()
+    day_of_week = re.sub(r"\d+", lambda m: _WEEKDAYS[int(m.group()) % 7], day_of_week)
+    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week,
+                       timezone=zone, jitter=jitter)
+
+
 def make_trigger(spec: SourceSpec) -> BaseTrigger:
     """Interval sources get ±10 % jitter (at most 5 min); cron sources up to 1 min."""
     seconds = spec.interval_seconds
     if seconds is not None:
         return IntervalTrigger(seconds=seconds, jitter=int(min(seconds * 0.1, 300)), timezone=UTC)
-    return CronTrigger.from_crontab(spec.schedule, timezone=spec.zone, jitter=60)
+    return cron_trigger(spec.schedule, spec.zone, jitter=60)
 
 
 def next_fire_time(spec: SourceSpec, last_run: datetime | None, now: datetime) -> datetime | None:
@@ -42,7 +58,7 @@ def next_fire_time(spec: SourceSpec, last_run: datetime | None, now: datetime) -
     seconds = spec.interval_seconds
     if seconds is not None:
         return now if last_run is None else max(now, last_run + timedelta(seconds=seconds))
-    fire: datetime | None = CronTrigger.from_crontab(spec.schedule, timezone=spec.zone).get_next_fire_time(None, now)
+    fire: datetime | None = cron_trigger(spec.schedule, spec.zone).get_next_fire_time(None, now)
     return fire
 
 
@@ -159,6 +175,7 @@ class SourceScheduler:
         run records itself as interrupted and its partial result is rolled back."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)  # AsyncIOScheduler applies the shutdown on the next loop turn
         if not self._running:
             return
         _done, pending = await asyncio.wait(set(self._running), timeout=min(2.0, timeout))
