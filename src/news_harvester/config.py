@@ -125,6 +125,7 @@ def _read_settings_file(path: Path) -> dict[str, Any]:
 
 _INTERVAL_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _CRON_FIELD_RE = re.compile(r"^[\d*/,\-A-Za-z?LW#]+$")
+JSON_FIELDS = frozenset({"items", "title", "url", "date", "summary", "id", "author"})
 SOURCE_ID_RE = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 
 
@@ -222,8 +223,13 @@ class SourceSpec(BaseModel):
 
     @model_validator(mode="after")
     def _kind_needs(self) -> SourceSpec:
-        if self.kind == "json" and not self.fields:
-            raise ValueError("a json source needs a 'fields' mapping (items, title, url, ...)")
+        if self.kind == "json":
+            missing = {"title", "url"} - set(self.fields or {})
+            if missing:
+                raise ValueError(f"a json source needs 'fields' with {', '.join(sorted(missing))} (and items)")
+        unknown = set(self.fields or {}) - JSON_FIELDS
+        if unknown:
+            raise ValueError(f"unknown key in 'fields': {sorted(unknown)[0]}; known: {', '.join(sorted(JSON_FIELDS))}")
         return self
 
     @property
@@ -247,7 +253,7 @@ _HINTS = {
     "id": "lower-case letters, digits, '.', '_' or '-', e.g. mofcom-policy",
     "encoding": "use a Python codec name such as gb18030, gbk, utf-8",
     "weight": "a number from 0 to 100; official sources (商务部) get higher weights than reprints",
-    "fields": "map at least items, title and url to paths in the JSON",
+    "fields": "map items, title and url (optionally date, summary, id, author) to dotted paths in the JSON",
 }
 
 

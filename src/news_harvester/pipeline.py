@@ -37,6 +37,7 @@ from news_harvester.models import (
 )
 from news_harvester.parse.article import extract_page
 from news_harvester.parse.feeds import parse_feed
+from news_harvester.parse.jsonlist import parse_json_list
 from news_harvester.parse.listing import parse_listing
 from news_harvester.store.repository import Repository, RunResult
 
@@ -125,7 +126,9 @@ class Harvester:
         if spec.kind == "html":
             selectors = spec.selectors.model_dump() if spec.selectors else None
             return parse_listing(response.text, response.final_url, spec.zone, selectors)
-        raise ParseError(f"source kind {spec.kind!r} is not supported by this version", code="parse.unsupported")
+        if spec.kind == "json" and spec.fields:
+            return parse_json_list(response.text, response.final_url, spec.zone, spec.fields)
+        raise ParseError(f"source kind {spec.kind!r} cannot be parsed", code="parse.unsupported")
 
     async def _article(self, spec: SourceSpec, item: RawItem, warnings: list[str]) -> Article | None:
         """Build one article, fetching its page when the source needs full text.
@@ -134,7 +137,7 @@ class Harvester:
         retried next run, since its URL was not stored); a feed item keeps its feed text.
         """
         fetched_at = self.clock()
-        needs_page = spec.full_text or spec.kind == "html"
+        needs_page = spec.full_text or spec.kind == "html"  # a list page carries headlines only
         if not needs_page:
             evidence = (item.content_html or item.summary_html or "").encode("utf-8") or None
             return build_article(item, source_id=spec.id, source_name=spec.name, language=spec.language,
