@@ -118,3 +118,17 @@ def test_cli_flag_beats_environment(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (other / "news_harvester.db").exists()
     assert not (tmp_path / "data" / "news_harvester.db").exists()
+
+
+def test_json_logs_have_fixed_keys(tmp_path, httpserver: HTTPServer):
+    httpserver.expect_request("/gone.xml").respond_with_data("", status=404)
+    _sources(tmp_path, httpserver, "gone")
+    result = run_cli(tmp_path, "--log-format", "json", "--log-level", "INFO", "harvest", "--once",
+                     NEWS_HARVESTER_RETRIES="0")
+    records = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    harvest = [r for r in records if r["stage"] == "harvest"]
+    assert harvest, result.stderr
+    for key in ("time", "level", "logger", "message", "source_id", "url", "stage", "code", "duration_ms"):
+        assert key in harvest[0]
+    assert harvest[0]["source_id"] == "gone" and harvest[0]["code"] == "fetch.http_status"
+    assert isinstance(harvest[0]["duration_ms"], int)
