@@ -25,10 +25,10 @@ def test_kill_9_during_harvest_loses_and_duplicates_nothing(tmp_path, command):
         ]}, tmp_path / "sources.yaml")
         kills = 0
         for _ in range(4):
-            proc = popen_cli(tmp_path, *command)
-            started = wait_until(lambda: db.exists() and _count(db, "fetch_runs") > 0, timeout=30)
+            proc = popen_cli(tmp_path, *command, NEWS_HARVESTER_START_STAGGER="0")
+            started = wait_until(lambda: db.exists() and _running(db) > 0, timeout=30)
             assert started, "harvest never started"
-            wait_until(lambda: False, timeout=rng.uniform(0.05, 0.6))
+            wait_until(lambda: False, timeout=rng.uniform(0.0, 0.3))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
@@ -45,6 +45,13 @@ def test_kill_9_during_harvest_loses_and_duplicates_nothing(tmp_path, command):
     assert db_rows(db, "PRAGMA integrity_check") == [("ok",)]
     assert db_rows(db, "SELECT count(*) FROM fetch_runs WHERE outcome='running'") == [(0,)]
     assert db_rows(db, "SELECT count(*) FROM fetch_runs WHERE outcome='interrupted'")[0][0] >= 1
+
+
+def _running(db) -> int:
+    try:
+        return int(db_rows(db, "SELECT count(*) FROM fetch_runs WHERE outcome='running'")[0][0])
+    except sqlite3.OperationalError:
+        return 0
 
 
 def _count(db, table: str) -> int:

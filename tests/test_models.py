@@ -17,12 +17,13 @@ from news_harvester.models import MAX_BACKOFF, Health, backoff_delay, derive_hea
         (["running"], 0, Health.UNKNOWN),
         (["ok", "not_modified", "ok"], 0, Health.HEALTHY),
         (["error", "ok"], 1, Health.DEGRADED),
-        (["ok", "error", "ok"], 0, Health.DEGRADED),
+        (["ok", "error", "ok"], 0, Health.HEALTHY),
+        (["ok", "error", "ok", "error"], 0, Health.DEGRADED),
         (["error", "error", "error"], 3, Health.FAILING),
         (["interrupted", "ok"], 0, Health.HEALTHY),
     ],
     ids=["never ran → unknown", "only running → unknown", "all fine → healthy", "last failed → degraded",
-         "a recent failure → degraded", "3 failures in a row → failing", "interrupted is not a failure"],
+         "one recovered blip → healthy", "flapping → degraded", "3 failures in a row → failing", "interrupted is not a failure"],
 )
 def test_derive_health(outcomes, failures, expected):
     assert derive_health(outcomes, failures) == expected

@@ -57,6 +57,9 @@ class Settings(BaseModel):
     max_redirects: int = Field(5, ge=0, le=20, description="Redirects followed before fetch.redirect_loop.")
     retries: int = Field(2, ge=0, le=10, description="Retries on connect errors, 429 and 5xx.")
     retry_base_delay: float = Field(1.0, ge=0, description="First retry delay in seconds (doubles).")
+    max_retry_after: float = Field(
+        30.0, ge=0, le=3600, description="Longest Retry-After a run waits; longer ones end the run and back off."
+    )
     respect_robots: bool = Field(True, description="Obey robots.txt (a source may opt out).")
     reload_interval: float = Field(5.0, gt=0, description="Seconds between checks of sources.yaml.")
     start_stagger: float = Field(

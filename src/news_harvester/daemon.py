@@ -38,6 +38,7 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
         retries=settings.retries,
         retry_base_delay=settings.retry_base_delay,
         respect_robots=settings.respect_robots,
+        max_retry_after=settings.max_retry_after,
     )
 
 

@@ -6,11 +6,12 @@ Never raised for control flow inside a stage; callers catch broadly only at a un
     HarvesterError
      +-- ConfigError                  bad settings or sources.yaml (start-up stops, reload keeps last good)
      +-- SourceError(source_id, code) anything that makes one source run fail
-     |    +-- FetchError              fetch.timeout, fetch.network, fetch.dns, fetch.tls,
-     |    |                           fetch.http_status, fetch.too_large, fetch.redirect_loop,
-     |    |                           fetch.rate_limited, fetch.robots_denied, fetch.invalid_url
+     |    +-- FetchError              fetch.timeout, fetch.network, fetch.dns, fetch.refused, fetch.tls,
+     |    |                           fetch.truncated, fetch.http_status, fetch.too_large,
+     |    |                           fetch.redirect_loop, fetch.rate_limited, fetch.robots_denied,
+     |    |                           fetch.bad_encoding, fetch.invalid_url
      |    +-- DecodeError             decode.charset
-     |    +-- ParseError              parse.malformed, parse.no_items, parse.unsupported
+     |    +-- ParseError              parse.malformed, parse.not_a_feed, parse.no_items, parse.unsupported
      +-- StorageError                 storage.*
 """
 

@@ -14,9 +14,11 @@ import asyncio
 import email.utils
 import logging
 import random
+import socket
 import time
 import urllib.robotparser
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
@@ -33,6 +35,7 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 ROBOTS_TTL = 24 * 3600.0
 ROBOTS_MAX_BYTES = 512_000
+ROBOTS_MAX_REDIRECTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +145,9 @@ class Fetcher:
             elapsed = int((time.monotonic() - started) * 1000)
             if raw.status == 304:
                 return NotModified(url=url, elapsed_ms=elapsed)
+            if raw.status in REDIRECT_STATUSES:
+                raise FetchError(f"HTTP {raw.status} redirect without a Location header from {current}",
+                                 code="fetch.http_status", http_status=raw.status)
             if raw.status >= 400 or raw.status < 200:
                 raise _status_error(raw)
             decoded = decode_body(raw.body, raw.headers.get("content-type"), encoding)
@@ -192,11 +198,17 @@ class Fetcher:
                     f"read timeout: no bytes for {self.policy.read_timeout:g}s", code="fetch.timeout"
                 ) from exc
             except httpx.RemoteProtocolError as exc:
-                raise FetchError(f"connection broken mid-response: {exc}", code="fetch.truncated") from exc
+                # No status line at all: typically a keep-alive connection the server had already
+                # closed, so one more attempt on a fresh connection is worth it.
+                error = FetchError(f"server closed the connection without a response: {_describe(exc)}",
+                                   code="fetch.truncated")
+                if last:
+                    raise error from exc
+                return _Retry(self._backoff_delay(attempt), error)
             except httpx.InvalidURL as exc:
                 raise FetchError(f"invalid URL {url!r}: {exc}", code="fetch.invalid_url") from exc
             except httpx.HTTPError as exc:
-                raise FetchError(f"{type(exc).__name__}: {exc}", code="fetch.network") from exc
+                raise FetchError(f"{type(exc).__name__}: {_describe(exc)}", code="fetch.network") from exc
         if raw.status in RETRY_STATUSES:
             retry_after = _retry_after(raw.headers.get("retry-after"))
             error = _status_error(raw, retry_after)
@@ -208,7 +220,7 @@ class Fetcher:
 
     def _backoff_delay(self, attempt: int) -> float:
         """Exponential backoff with full jitter around the doubling base."""
-        return self.policy.retry_base_delay * (2**attempt) * random.uniform(0.5, 1.5)
+        return self.policy.retry_base_delay * (2.0**attempt) * random.uniform(0.5, 1.5)
 
     async def _stream(self, url: str, headers: dict[str, str], cap: int) -> _Raw:
         async with self._client.stream("GET", url, headers=headers) as response:
@@ -244,11 +256,22 @@ class Fetcher:
     async def _load_robots(self, origin: str) -> urllib.robotparser.RobotFileParser | None:
         """Only a readable 200 robots.txt restricts us; a missing or failing one allows all.
 
+        Redirects are followed (RFC 9309 §2.3.1.2: at least five, even to another host), since sites
+        commonly send /robots.txt from http:// to https:// or to a canonical host.
         Deviation from RFC 9309 §2.3.1.4 (which asks to assume "disallow" on 5xx): the real request
         that follows then reports the site's actual error, which is what an admin needs to see.
         """
+        target, visited = origin + "/robots.txt", set()
         try:
-            raw = await self._attempt(origin + "/robots.txt", {}, ROBOTS_MAX_BYTES, last=True)
+            for _ in range(ROBOTS_MAX_REDIRECTS + 1):
+                _check_url(target)
+                visited.add(target)
+                raw = await self._attempt(target, {}, ROBOTS_MAX_BYTES, last=True)
+                if not isinstance(raw, _Raw) or raw.status not in REDIRECT_STATUSES or "location" not in raw.headers:
+                    break
+                target = urljoin(target, raw.headers["location"])
+                if target in visited:
+                    return None
         except FetchError as exc:
             log.debug("robots.txt of %s unavailable: %s", origin, exc.message)
             return None
@@ -268,20 +291,31 @@ async def _read_capped(response: httpx.Response, content_encoding: str, cap: int
     elif encoding == "deflate":
         decompressor = zlib.decompressobj()
     parts: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_raw():
-        pieces = [chunk]
-        if decompressor is not None:
-            pieces = _inflate(decompressor, chunk, cap - size + 1)
-        for piece in pieces:
-            size += len(piece)
-            if size > cap:
-                raise FetchError(
-                    f"response body exceeds the {cap}-byte cap"
-                    + (" after decompression" if decompressor else ""),
-                    code="fetch.too_large", http_status=response.status_code,
-                )
-            parts.append(piece)
+    size = received = 0
+    try:
+        async for chunk in response.aiter_raw():
+            received += len(chunk)
+            pieces = [chunk]
+            if decompressor is not None:
+                pieces = _inflate(decompressor, chunk, cap - size + 1)
+            for piece in pieces:
+                size += len(piece)
+                if size > cap:
+                    raise FetchError(
+                        f"response body exceeds the {cap}-byte cap"
+                        + (" after decompression" if decompressor else ""),
+                        code="fetch.too_large", http_status=response.status_code,
+                    )
+                parts.append(piece)
+    except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        # The status line and headers arrived, the body did not: a clean close before Content-Length
+        # or the last chunk (RemoteProtocolError) and a reset (ReadError) are the same truncation.
+        declared = response.headers.get("content-length")
+        of = f" of {declared}" if declared else ""
+        raise FetchError(
+            f"connection broken mid-body after {received}{of} bytes: {_describe(exc)}",
+            code="fetch.truncated", http_status=response.status_code,
+        ) from exc
     return b"".join(parts)
 
 
@@ -338,14 +372,39 @@ def _status_error(raw: _Raw, retry_after: float | None = None) -> FetchError:
                       http_status=raw.status, retry_after=retry_after)
 
 
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and everything behind it: causes, contexts and members of exception groups.
+
+    httpx reports a refused connection as ``ConnectError("All connection attempts failed")`` (anyio's
+    wording); the ``ConnectionRefusedError`` is only found further down this chain.
+    """
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+        if isinstance(current, BaseExceptionGroup):
+            stack.extend(current.exceptions)
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
 def _connect_error(url: str, exc: httpx.ConnectError) -> FetchError:
     text = str(exc)
     host = urlsplit(url).netloc
     lowered = text.lower()
-    if "name or service not known" in lowered or "nodename nor servname" in lowered \
+    causes = list(_causes(exc))
+    if any(isinstance(c, socket.gaierror) for c in causes) \
+            or "name or service not known" in lowered or "nodename nor servname" in lowered \
             or "temporary failure in name resolution" in lowered or "no address associated" in lowered:
         return FetchError(f"DNS lookup failed for {host}: {text}", code="fetch.dns")
-    if "refused" in lowered:
+    if any(isinstance(c, ConnectionRefusedError) for c in causes) or "refused" in lowered:
         return FetchError(f"connection refused by {host}", code="fetch.refused")
     if "ssl" in lowered or "certificate" in lowered:
         return FetchError(f"TLS handshake with {host} failed: {text}", code="fetch.tls")

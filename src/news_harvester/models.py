@@ -129,20 +129,23 @@ class RunSummary:
 
 FAILING_AFTER = 3
 """Consecutive failed runs after which a source counts as failing (not merely degraded)."""
+FLAPPING_AFTER = 2
+"""Failures among the recent runs that keep a recovered source degraded."""
 
 
 def derive_health(recent_outcomes: list[str], consecutive_failures: int) -> Health:
     """Health from the newest-first outcomes of recent runs.
 
-    failing: the last FAILING_AFTER runs all failed; degraded: the last run failed, or any of
-    the recent ones did; healthy: recent runs all succeeded (ok or not modified).
+    failing: the last FAILING_AFTER runs all failed; degraded: the last run failed, or the source
+    flaps (FLAPPING_AFTER or more failures among the recent runs); healthy otherwise. A single
+    transient failure that has since recovered does not keep a source flagged for a day.
     """
     finished = [o for o in recent_outcomes if o not in (Outcome.RUNNING, Outcome.INTERRUPTED)]
     if not finished:
         return Health.UNKNOWN
     if consecutive_failures >= FAILING_AFTER:
         return Health.FAILING
-    if consecutive_failures > 0 or Outcome.ERROR in finished:
+    if consecutive_failures > 0 or finished.count(Outcome.ERROR) >= FLAPPING_AFTER:
         return Health.DEGRADED
     return Health.HEALTHY
 
