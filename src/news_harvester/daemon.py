@@ -64,10 +64,14 @@ async def harvest_once(
     repository.mark_interrupted_runs(utc_now())
     done = 0
     results: dict[str, RunSummary] = {}
+    # Sources beyond the request cap would only wait inside the fetcher while already marked
+    # "running"; admitting them as slots free up keeps run records honest and memory flat.
+    admitted = asyncio.Semaphore(settings.concurrency)
 
     async def one(spec: SourceSpec) -> None:
         nonlocal done
-        summary = await harvester.harvest(spec, force=True)
+        async with admitted:
+            summary = await harvester.harvest(spec, force=True)
         results[spec.id] = summary
         done += 1
         if progress:

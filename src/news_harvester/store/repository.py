@@ -251,31 +251,33 @@ class Repository:
                 )
             )
         }
+        fresh = [a for a in items if a.url not in existing]
         new_ids: list[int] = []
+        if fresh:
+            # One INSERT … ON CONFLICT (url) DO NOTHING RETURNING id for the whole batch (SQLAlchemy's
+            # insertmanyvalues): conflicting rows, e.g. a URL another source stored a moment ago, are
+            # simply absent from RETURNING instead of aborting this source's transaction.
+            rows = [self._article_row(a) for a in fresh]
+            new_ids = [int(i) for i in conn.execute(self._insert_articles(), rows).scalars()]
         for article in items:
             old = existing.get(article.url)
-            if old is None:
-                new_id = conn.execute(self._insert_article(article)).scalar()
-                if new_id is not None:
-                    new_ids.append(int(new_id))
-            elif old.content_hash != article.content_hash:
+            if old is not None and old.content_hash != article.content_hash:
                 conn.execute(update(articles).where(articles.c.id == old.id).values(
                     _harvested_columns(article) | {"updated_at": now}))
         if new_ids:
             conn.execute(insert(candidates), [{"article_id": i, "state": "new", "created_at": now} for i in new_ids])
         return len(new_ids)
 
-    def _insert_article(self, article: Article) -> Any:
-        """INSERT … ON CONFLICT (url) DO NOTHING RETURNING id: two sources carrying the same URL
-        at the same moment must not abort each other's transaction."""
-        dialect = self.engine.dialect.name
-        module: Any = postgresql if dialect == "postgresql" else sqlite
-        values = _harvested_columns(article) | {
+    def _insert_articles(self) -> Any:
+        module: Any = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return module.insert(articles).on_conflict_do_nothing(index_elements=["url"]).returning(articles.c.id)
+
+    @staticmethod
+    def _article_row(article: Article) -> dict[str, Any]:
+        return _harvested_columns(article) | {
             "url": article.url, "source_id": article.source_id, "guid": article.guid,
             "fetched_at": article.fetched_at,
         }
-        return module.insert(articles).values(**values).on_conflict_do_nothing(
-            index_elements=["url"]).returning(articles.c.id)
 
     # ------------------------------------------------------------------ reading articles
 
