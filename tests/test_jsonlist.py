@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import source
 from pytest_httpserver import HTTPServer
 
+from conftest import source
 from news_harvester.errors import ParseError
 from news_harvester.models import Outcome
 from news_harvester.parse.jsonlist import lookup, parse_json_list

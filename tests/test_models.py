@@ -23,7 +23,8 @@ from news_harvester.models import MAX_BACKOFF, Health, backoff_delay, derive_hea
         (["interrupted", "ok"], 0, Health.HEALTHY),
     ],
     ids=["never ran → unknown", "only running → unknown", "all fine → healthy", "last failed → degraded",
-         "one recovered blip → healthy", "flapping → degraded", "3 failures in a row → failing", "interrupted is not a failure"],
+         "one recovered blip → healthy", "flapping → degraded", "3 failures in a row → failing",
+         "interrupted is not a failure"],
 )
 def test_derive_health(outcomes, failures, expected):
     assert derive_health(outcomes, failures) == expected

@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from conftest import source
 from pytest_httpserver import HTTPServer
-from yaml_writer import dump
 
+from conftest import source
 from news_harvester.config import load_sources
 from news_harvester.daemon import fetch_policy
 from news_harvester.fetch import Fetcher
 from news_harvester.models import Outcome
 from news_harvester.pipeline import Harvester
 from news_harvester.scheduler import SourceScheduler, next_fire_time
+from yaml_writer import dump
 
 
 def _entry(source_id: str, **extra):

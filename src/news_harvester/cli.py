@@ -112,8 +112,7 @@ def harvest(obj: _Ctx, once: bool, source_ids: tuple[str, ...], as_json: bool) -
 
     def progress(done: int, total: int, summary: RunSummary) -> None:
         if not quiet or total >= 10:
-            click.echo(f"[{done}/{total}] {summary.source_id}: {summary.outcome} "
-                       f"{summary.items_new} new", err=True)
+            click.echo(f"[{done}/{total}] {summary.source_id}: {summary.outcome} {summary.items_new} new", err=True)
 
     summaries = asyncio.run(harvest_once(settings, sources, list(source_ids) or None, progress))
     if as_json:
@@ -121,18 +120,34 @@ def harvest(obj: _Ctx, once: bool, source_ids: tuple[str, ...], as_json: bool) -
     else:
         _print_table(
             ["source", "status", "seen", "new", "time", "error"],
-            [[s.source_id, s.outcome, s.items_seen, s.items_new, f"{s.duration_ms / 1000:.1f}s",
-              f"{s.code}: {s.message}" if s.code else ("; ".join(s.warnings)[:80] if s.warnings else "")]
-             for s in summaries],
+            [
+                [
+                    s.source_id,
+                    s.outcome,
+                    s.items_seen,
+                    s.items_new,
+                    f"{s.duration_ms / 1000:.1f}s",
+                    f"{s.code}: {s.message}" if s.code else ("; ".join(s.warnings)[:80] if s.warnings else ""),
+                ]
+                for s in summaries
+            ],
         )
     if summaries and all(s.outcome == "error" for s in summaries):
         sys.exit(EXIT_ERROR)
 
 
 def _summary_json(s: RunSummary) -> dict[str, Any]:
-    return {"source": s.source_id, "status": str(s.outcome), "items_seen": s.items_seen, "items_new": s.items_new,
-            "duration_ms": s.duration_ms, "code": s.code, "message": s.message, "http_status": s.http_status,
-            "warnings": list(s.warnings)}
+    return {
+        "source": s.source_id,
+        "status": str(s.outcome),
+        "items_seen": s.items_seen,
+        "items_new": s.items_new,
+        "duration_ms": s.duration_ms,
+        "code": s.code,
+        "message": s.message,
+        "http_status": s.http_status,
+        "warnings": list(s.warnings),
+    }
 
 
 @main.group()
@@ -157,10 +172,20 @@ def sources_list(obj: _Ctx, as_json: bool) -> None:
         return
     _print_table(
         ["id", "name", "kind", "on", "health", "fails", "last success", "next due", "last error"],
-        [[r["id"], r["name"], r["kind"], "yes" if r["enabled"] else "no", r["health"], r["consecutive_failures"],
-          _short(r["last_success_at"]), _short(r["next_due_at"]),
-          f"{r['last_error_code']}: {r['last_error_message']}"[:70] if r["last_error_code"] else ""]
-         for r in rows],
+        [
+            [
+                r["id"],
+                r["name"],
+                r["kind"],
+                "yes" if r["enabled"] else "no",
+                r["health"],
+                r["consecutive_failures"],
+                _short(r["last_success_at"]),
+                _short(r["next_due_at"]),
+                f"{r['last_error_code']}: {r['last_error_message']}"[:70] if r["last_error_code"] else "",
+            ]
+            for r in rows
+        ],
     )
 
 
@@ -207,18 +232,33 @@ def articles_list(obj: _Ctx, source_id: str | None, limit: int, as_json: bool) -
 
     rows = open_repository(obj.settings()).list_articles(source_id=source_id, limit=limit)
     if as_json:
-        click.echo(json.dumps([
-            {"url": r.url, "title": r.title, "source": r.source_id,
-             "published_at": r.published_at.isoformat() if r.published_at else None,
-             "attribution": r.attribution, "author": r.author, "fetched_at": r.fetched_at.isoformat(),
-             "date_origin": r.date_origin, "language": r.language, "state": r.candidate_state,
-             "summary": r.summary}
-            for r in rows
-        ], ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "url": r.url,
+                        "title": r.title,
+                        "source": r.source_id,
+                        "published_at": r.published_at.isoformat() if r.published_at else None,
+                        "attribution": r.attribution,
+                        "author": r.author,
+                        "fetched_at": r.fetched_at.isoformat(),
+                        "date_origin": r.date_origin,
+                        "language": r.language,
+                        "state": r.candidate_state,
+                        "summary": r.summary,
+                    }
+                    for r in rows
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
-    _print_table(["published", "source", "title"],
-                 [[_short(r.published_at.isoformat() if r.published_at else None), r.source_id, r.title[:60]]
-                  for r in rows])
+    _print_table(
+        ["published", "source", "title"],
+        [[_short(r.published_at.isoformat() if r.published_at else None), r.source_id, r.title[:60]] for r in rows],
+    )
 
 
 def _short(iso: str | None) -> str:

@@ -67,6 +67,12 @@ class Settings(BaseModel):
     )
     web: bool = Field(True, description="Serve the web endpoint from the daemon.")
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        """``debug`` from an environment variable means DEBUG."""
+        return value.strip().upper() if isinstance(value, str) else value
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -86,22 +92,33 @@ def load_settings(
     """Merge defaults < file < environment < ``overrides`` (CLI flags) and validate."""
     env = os.environ if environ is None else environ
     merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
     file_path = config_file or _path_or_none(env.get(ENV_PREFIX + "CONFIG"))
     if file_path is not None:
-        merged.update(_read_settings_file(file_path))
+        from_file = _read_settings_file(file_path)
+        merged.update(from_file)
+        origin.update(dict.fromkeys(from_file, f"settings file {file_path}"))
     for name in SETTING_NAMES:
         value = env.get(ENV_PREFIX + name.upper())
         if value is not None and value != "":
             merged[name] = value
-    merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
+            origin[name] = f"environment variable {ENV_PREFIX}{name.upper()}"
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    merged.update(flags)
+    origin.update({k: f"command-line flag --{k.replace('_', '-')}" for k in flags})
     try:
         return Settings(**merged)
     except ValidationError as exc:
-        lines = [f"invalid settings ({file_path or 'environment/flags'}):"]
+        lines = ["invalid settings:"]
         for err in exc.errors():
             name = ".".join(str(p) for p in err["loc"])
-            lines.append(f"  {name} = {err.get('input')!r}: {err['msg']}")
-            lines.append(f"    hint: set {ENV_PREFIX}{name.upper()} or --{name.replace('_', '-')}")
+            field = Settings.model_fields.get(name)
+            lines.append(f"  {name} = {err.get('input')!r} (from {origin.get(name, 'defaults')}): {err['msg']}")
+            if field is not None and field.description:
+                lines.append(f"    {name}: {field.description}")
+            lines.append(
+                f"    hint: fix it there, or override it with {ENV_PREFIX}{name.upper()} or --{name.replace('_', '-')}"
+            )
         raise ConfigError("\n".join(lines)) from None
 
 
@@ -287,8 +304,26 @@ def load_sources(path: Path) -> SourcesConfig:
     try:
         data = YAML(typ="rt").load(text)
     except YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML:\n{exc}") from None
+        raise ConfigError(_explain_yaml(exc, text, path)) from None
     return parse_sources(data, path)
+
+
+def _explain_yaml(exc: YAMLError, text: str, path: Path) -> str:
+    """``file:line:col: not valid YAML`` with the problem, the source it is in, and a hint."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is None:
+        return f"{path}: not valid YAML: {exc}\n  hint: check indentation and quoting"
+    line = mark.line + 1
+    ids = re.findall(r"^\s*-?\s*id\s*:\s*[\"']?([^\"'\s#]+)", "\n".join(text.splitlines()[:line]), re.M)
+    inside = f" (in source {ids[-1]!r})" if ids else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    detail = f"{context}: {problem}" if context else problem
+    return (
+        f"{path}:{line}:{mark.column + 1}: not valid YAML{inside}: {detail}\n"
+        f"  hint: check indentation and quoting on or just before line {line}; "
+        f"quote values that contain ': ', '#', '[' or '{{'"
+    )
 
 
 def parse_sources(data: Any, path: Path) -> SourcesConfig:
@@ -298,7 +333,7 @@ def parse_sources(data: Any, path: Path) -> SourcesConfig:
     if not isinstance(defaults, Mapping):
         raise ConfigError(f"{path}: 'defaults:' must be a mapping of source fields")
     specs: list[SourceSpec] = []
-    seen: dict[str, int] = {}
+    seen: dict[str, tuple[int, int | None]] = {}
     for index, entry in enumerate(data["sources"]):
         line = _line_of(entry)
         where = f"{path}:{line}" if line else str(path)
@@ -308,13 +343,15 @@ def parse_sources(data: Any, path: Path) -> SourcesConfig:
         try:
             spec = SourceSpec(**{**dict(defaults), **dict(entry)})
         except ValidationError as exc:
-            raise ConfigError(_explain(exc, where, source_id)) from None
+            raise ConfigError(_explain(exc, path, entry, defaults, source_id)) from None
         if spec.id in seen:
+            first_index, first_line = seen[spec.id]
             raise ConfigError(
-                f"{where}: source {spec.id!r}: duplicate id (first defined as sources[{seen[spec.id]}])\n"
-                f"  hint: every source needs its own id"
+                f"{path}:{_key_line(entry, 'id') or line}: source {spec.id!r}: field id = {spec.id!r} is a duplicate "
+                f"(first defined as sources[{first_index}]{f' on line {first_line}' if first_line else ''})\n"
+                f"  hint: every source needs its own id; rename one of them, e.g. {spec.id + '-2'!r}"
             )
-        seen[spec.id] = index
+        seen[spec.id] = (index, _key_line(entry, "id") or line)
         specs.append(spec)
     return SourcesConfig(path=path, sources=tuple(specs))
 
@@ -324,23 +361,56 @@ def _line_of(node: Any) -> int | None:
     return lc.line + 1 if lc is not None and lc.line is not None else None
 
 
-def _explain(exc: ValidationError, where: str, source_id: str) -> str:
-    lines = [f"{where}: source {source_id!r} is invalid:"]
+def _key_line(node: Any, key: str) -> int | None:
+    """1-based line of ``key`` in a ruamel mapping, None when absent or not known."""
+    lc = getattr(node, "lc", None)
+    if lc is None or not isinstance(node, Mapping) or key not in node:
+        return None
+    try:
+        return int(lc.key(key)[0]) + 1
+    except (KeyError, TypeError, IndexError):
+        return None
+
+
+def _explain(exc: ValidationError, path: Path, entry: Any, defaults: Any, source_id: str) -> str:
+    """One block per invalid field: ``file:line`` of the field itself (or of the source entry, or
+    of the ``defaults:`` key it came from), the source id, the field, the value and a hint."""
+    entry_line = _line_of(entry)
+    lines = [
+        f"{path}:{entry_line}: source {source_id!r} is invalid:"
+        if entry_line
+        else f"{path}: source {source_id!r} is invalid:"
+    ]
     for err in exc.errors():
         field = ".".join(str(p) for p in err["loc"]) or "(source)"
         top = str(err["loc"][0]) if err["loc"] else ""
         value = err.get("input")
+        if top in entry:
+            at = _at(_key_line(entry, top) or entry_line)
+        elif top in defaults:
+            at = _at(_key_line(defaults, top), "from defaults:")
+        else:
+            at = _at(entry_line)
         if err["type"] == "extra_forbidden":
-            hint = f"unknown field{_did_you_mean(top, tuple(SourceSpec.model_fields))}"
-            lines.append(f"  field {field}: {hint}")
+            model = SelectorSpec if top == "selectors" and len(err["loc"]) > 1 else SourceSpec
+            name = str(err["loc"][-1])
+            lines.append(f"  {at}field {field}: unknown field{_did_you_mean(name, tuple(model.model_fields))}")
+            lines.append(f"    hint: known fields are {', '.join(model.model_fields)}")
             continue
         if err["type"] == "missing":
-            lines.append(f"  field {field}: required but missing")
+            lines.append(f"  {at}field {field}: required but missing")
         else:
-            lines.append(f"  field {field} = {value!r}: {err['msg']}")
+            lines.append(f"  {at}field {field} = {value!r}: {err['msg']}")
         if top in _HINTS:
             lines.append(f"    hint: {_HINTS[top]}")
     return "\n".join(lines)
+
+
+def _at(line: int | None, note: str = "") -> str:
+    """``line 12: `` / ``line 3, from defaults: `` prefix, empty when the line is not known."""
+    if line is None:
+        return f"{note} " if note else ""
+    return f"line {line}, {note} " if note else f"line {line}: "
 
 
 def _did_you_mean(name: str, choices: tuple[str, ...]) -> str:

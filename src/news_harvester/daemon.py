@@ -102,8 +102,13 @@ async def run_daemon(settings: Settings, *, harvest: bool = True, web: bool = Tr
     fetcher = Fetcher(fetch_policy(settings))
     harvester = Harvester(fetcher, repository)
     last_runs = {sid: st.last_run_at for sid, st in repository.all_source_states().items()}
-    scheduler = SourceScheduler(harvester.harvest, sources, reload_interval=settings.reload_interval,
-                                last_runs=last_runs, start_stagger=settings.start_stagger)
+    scheduler = SourceScheduler(
+        harvester.harvest,
+        sources,
+        reload_interval=settings.reload_interval,
+        last_runs=last_runs,
+        start_stagger=settings.start_stagger,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -120,12 +125,19 @@ async def run_daemon(settings: Settings, *, harvest: bool = True, web: bool = Tr
             scheduler_ok=lambda: scheduler.running or not harvest,
             sources_health=lambda: source_report(scheduler.config, repository, utc_now()),
         )
-        server = _QuietServer(uvicorn.Config(app, host=host or "127.0.0.1", port=int(port), log_config=None,
-                                             access_log=False, lifespan="off"))
+        server = _QuietServer(
+            uvicorn.Config(
+                app, host=host or "127.0.0.1", port=int(port), log_config=None, access_log=False, lifespan="off"
+            )
+        )
         server_task = asyncio.create_task(server.serve())
-    log.info("news-harvester daemon started: %d sources enabled, database %s, web %s",
-             len(sources.enabled), _redact(settings.resolved_database_url),
-             f"http://{settings.bind}" if web else "off", extra={"stage": "startup"})
+    log.info(
+        "news-harvester daemon started: %d sources enabled, database %s, web %s",
+        len(sources.enabled),
+        _redact(settings.resolved_database_url),
+        f"http://{settings.bind}" if web else "off",
+        extra={"stage": "startup"},
+    )
     stop_wait = asyncio.create_task(stop.wait())
     waiters: set[asyncio.Task[object]] = {stop_wait}  # type: ignore[arg-type]
     if server_task is not None:

@@ -146,15 +146,25 @@ class Fetcher:
             if raw.status == 304:
                 return NotModified(url=url, elapsed_ms=elapsed)
             if raw.status in REDIRECT_STATUSES:
-                raise FetchError(f"HTTP {raw.status} redirect without a Location header from {current}",
-                                 code="fetch.http_status", http_status=raw.status)
+                raise FetchError(
+                    f"HTTP {raw.status} redirect without a Location header from {current}",
+                    code="fetch.http_status",
+                    http_status=raw.status,
+                )
             if raw.status >= 400 or raw.status < 200:
                 raise _status_error(raw)
             decoded = decode_body(raw.body, raw.headers.get("content-type"), encoding)
             return FetchResult(
-                url=url, final_url=current, status=raw.status, headers=raw.headers, content=raw.body,
-                text=decoded.text, charset_declared=decoded.charset_declared, charset_used=decoded.charset_used,
-                permanent_redirect=permanent if permanent != url else None, elapsed_ms=elapsed,
+                url=url,
+                final_url=current,
+                status=raw.status,
+                headers=raw.headers,
+                content=raw.body,
+                text=decoded.text,
+                charset_declared=decoded.charset_declared,
+                charset_used=decoded.charset_used,
+                permanent_redirect=permanent if permanent != url else None,
+                elapsed_ms=elapsed,
             )
         raise FetchError(
             f"more than {self.policy.max_redirects} redirects starting at {url}", code="fetch.redirect_loop"
@@ -165,8 +175,13 @@ class Fetcher:
             outcome = await self._attempt(url, headers, cap, attempt=attempt, last=attempt == self.policy.retries)
             if isinstance(outcome, _Raw):
                 return outcome
-            log.info("retrying %s in %.1fs: %s", url, outcome.delay, outcome.reason.message,
-                     extra={"url": url, "stage": "fetch", "code": outcome.reason.code})
+            log.info(
+                "retrying %s in %.1fs: %s",
+                url,
+                outcome.delay,
+                outcome.reason.message,
+                extra={"url": url, "stage": "fetch", "code": outcome.reason.code},
+            )
             await asyncio.sleep(outcome.delay)
         raise AssertionError("unreachable: the last attempt never asks for a retry")
 
@@ -200,8 +215,9 @@ class Fetcher:
             except httpx.RemoteProtocolError as exc:
                 # No status line at all: typically a keep-alive connection the server had already
                 # closed, so one more attempt on a fresh connection is worth it.
-                error = FetchError(f"server closed the connection without a response: {_describe(exc)}",
-                                   code="fetch.truncated")
+                error = FetchError(
+                    f"server closed the connection without a response: {_describe(exc)}", code="fetch.truncated"
+                )
                 if last:
                     raise error from exc
                 return _Retry(self._backoff_delay(attempt), error)
@@ -230,7 +246,8 @@ class Fetcher:
             declared = response_headers.get("content-length", "")
             if declared.isdigit() and int(declared) > cap:
                 raise FetchError(
-                    f"response of {int(declared)} bytes exceeds the {cap}-byte cap", code="fetch.too_large",
+                    f"response of {int(declared)} bytes exceeds the {cap}-byte cap",
+                    code="fetch.too_large",
                     http_status=response.status_code,
                 )
             body = await _read_capped(response, response_headers.get("content-encoding", ""), cap)
@@ -302,9 +319,9 @@ async def _read_capped(response: httpx.Response, content_encoding: str, cap: int
                 size += len(piece)
                 if size > cap:
                     raise FetchError(
-                        f"response body exceeds the {cap}-byte cap"
-                        + (" after decompression" if decompressor else ""),
-                        code="fetch.too_large", http_status=response.status_code,
+                        f"response body exceeds the {cap}-byte cap" + (" after decompression" if decompressor else ""),
+                        code="fetch.too_large",
+                        http_status=response.status_code,
                     )
                 parts.append(piece)
     except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
@@ -314,7 +331,8 @@ async def _read_capped(response: httpx.Response, content_encoding: str, cap: int
         of = f" of {declared}" if declared else ""
         raise FetchError(
             f"connection broken mid-body after {received}{of} bytes: {_describe(exc)}",
-            code="fetch.truncated", http_status=response.status_code,
+            code="fetch.truncated",
+            http_status=response.status_code,
         ) from exc
     return b"".join(parts)
 
@@ -365,11 +383,16 @@ def _retry_after(value: str | None) -> float | None:
 def _status_error(raw: _Raw, retry_after: float | None = None) -> FetchError:
     if raw.status == 429:
         suffix = f", Retry-After {retry_after:g}s" if retry_after is not None else ""
-        return FetchError(f"HTTP 429 Too Many Requests{suffix}", code="fetch.rate_limited",
-                          http_status=429, retry_after=retry_after)
+        return FetchError(
+            f"HTTP 429 Too Many Requests{suffix}", code="fetch.rate_limited", http_status=429, retry_after=retry_after
+        )
     reason = httpx.codes.get_reason_phrase(raw.status) or "unexpected status"
-    return FetchError(f"HTTP {raw.status} {reason} from {raw.url}", code="fetch.http_status",
-                      http_status=raw.status, retry_after=retry_after)
+    return FetchError(
+        f"HTTP {raw.status} {reason} from {raw.url}",
+        code="fetch.http_status",
+        http_status=raw.status,
+        retry_after=retry_after,
+    )
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
@@ -400,9 +423,13 @@ def _connect_error(url: str, exc: httpx.ConnectError) -> FetchError:
     host = urlsplit(url).netloc
     lowered = text.lower()
     causes = list(_causes(exc))
-    if any(isinstance(c, socket.gaierror) for c in causes) \
-            or "name or service not known" in lowered or "nodename nor servname" in lowered \
-            or "temporary failure in name resolution" in lowered or "no address associated" in lowered:
+    if (
+        any(isinstance(c, socket.gaierror) for c in causes)
+        or "name or service not known" in lowered
+        or "nodename nor servname" in lowered
+        or "temporary failure in name resolution" in lowered
+        or "no address associated" in lowered
+    ):
         return FetchError(f"DNS lookup failed for {host}: {text}", code="fetch.dns")
     if any(isinstance(c, ConnectionRefusedError) for c in causes) or "refused" in lowered:
         return FetchError(f"connection refused by {host}", code="fetch.refused")

@@ -25,24 +25,26 @@ def source_report(config: SourcesConfig, repository: Repository, now: datetime) 
             scheduled = next_fire_time(spec, state.last_run_at if state else None, now)
             backoff = state.next_due_at if state else None
             next_due = max(d for d in (scheduled, backoff) if d is not None) if (scheduled or backoff) else None
-        rows.append({
-            "id": spec.id,
-            "name": spec.name,
-            "kind": spec.kind,
-            "url": spec.url,
-            "enabled": spec.enabled,
-            "schedule": spec.schedule,
-            "health": str(health if spec.enabled else Health.UNKNOWN if not state else health),
-            "consecutive_failures": failures,
-            "last_run_at": _iso(state.last_run_at if state else None),
-            "last_success_at": _iso(state.last_success_at if state else None),
-            "last_new_item_at": _iso(state.last_new_item_at if state else None),
-            "last_error_code": state.last_error_code if state else None,
-            "last_error_message": state.last_error_message if state else None,
-            "last_http_status": state.last_http_status if state else None,
-            "moved_to": state.moved_to if state else None,
-            "next_due_at": _iso(next_due),
-        })
+        rows.append(
+            {
+                "id": spec.id,
+                "name": spec.name,
+                "kind": spec.kind,
+                "url": spec.url,
+                "enabled": spec.enabled,
+                "schedule": spec.schedule,
+                "health": str(health if spec.enabled else Health.UNKNOWN if not state else health),
+                "consecutive_failures": failures,
+                "last_run_at": _iso(state.last_run_at if state else None),
+                "last_success_at": _iso(state.last_success_at if state else None),
+                "last_new_item_at": _iso(state.last_new_item_at if state else None),
+                "last_error_code": state.last_error_code if state else None,
+                "last_error_message": state.last_error_message if state else None,
+                "last_http_status": state.last_http_status if state else None,
+                "moved_to": state.moved_to if state else None,
+                "next_due_at": _iso(next_due),
+            }
+        )
     return rows
 
 

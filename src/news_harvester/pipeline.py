@@ -71,40 +71,72 @@ class Harvester:
         now = self.clock()
         state = self.repository.source_state(spec.id)
         if not force and not is_due(state.next_due_at, now):
-            return RunSummary(source_id=spec.id, outcome=Outcome.NOT_MODIFIED, skipped=True,
-                              message=f"backing off until {state.next_due_at:%Y-%m-%d %H:%M} UTC")
+            return RunSummary(
+                source_id=spec.id,
+                outcome=Outcome.NOT_MODIFIED,
+                skipped=True,
+                message=f"backing off until {state.next_due_at:%Y-%m-%d %H:%M} UTC",
+            )
         run_id = self.repository.begin_run(spec.id, now)
         started = time.monotonic()
         try:
             collected = await self._collect(spec, state.fetch_state)
         except asyncio.CancelledError:
-            self._finish(run_id, spec, RunSummary(spec.id, Outcome.INTERRUPTED, code="run.interrupted",
-                                                  message="stopped by shutdown"), started, state.consecutive_failures)
+            self._finish(
+                run_id,
+                spec,
+                RunSummary(spec.id, Outcome.INTERRUPTED, code="run.interrupted", message="stopped by shutdown"),
+                started,
+                state.consecutive_failures,
+            )
             raise
         except HarvesterError as exc:
-            summary = RunSummary(spec.id, Outcome.ERROR, code=exc.code, message=exc.message,
-                                 http_status=getattr(exc, "http_status", None))
-            return self._finish(run_id, spec, summary, started, state.consecutive_failures,
-                                retry_after=getattr(exc, "retry_after", None))
+            summary = RunSummary(
+                spec.id,
+                Outcome.ERROR,
+                code=exc.code,
+                message=exc.message,
+                http_status=getattr(exc, "http_status", None),
+            )
+            return self._finish(
+                run_id,
+                spec,
+                summary,
+                started,
+                state.consecutive_failures,
+                retry_after=getattr(exc, "retry_after", None),
+            )
         except Exception as exc:  # the unit-of-work boundary: record, log, continue with other sources
             log.exception("unexpected error harvesting %s", spec.id, extra={"source_id": spec.id, "stage": "pipeline"})
             summary = RunSummary(spec.id, Outcome.ERROR, code="internal.error", message=f"{type(exc).__name__}: {exc}")
             return self._finish(run_id, spec, summary, started, state.consecutive_failures)
         if collected is None:
-            return self._finish(run_id, spec, RunSummary(spec.id, Outcome.NOT_MODIFIED), started, 0,
-                                fetch_state=state.fetch_state)
+            return self._finish(
+                run_id, spec, RunSummary(spec.id, Outcome.NOT_MODIFIED), started, 0, fetch_state=state.fetch_state
+            )
         fetched = collected.fetched
-        summary = RunSummary(spec.id, Outcome.OK, items_seen=collected.items_seen,
-                             http_status=fetched.status if fetched else None, warnings=tuple(collected.warnings))
+        summary = RunSummary(
+            spec.id,
+            Outcome.OK,
+            items_seen=collected.items_seen,
+            http_status=fetched.status if fetched else None,
+            warnings=tuple(collected.warnings),
+        )
         return self._finish(
-            run_id, spec, summary, started, 0, articles=collected.articles,
+            run_id,
+            spec,
+            summary,
+            started,
+            0,
+            articles=collected.articles,
             fetch_state=FetchState(fetched.etag, fetched.last_modified) if fetched else None,
             fetched=fetched,
         )
 
     async def _collect(self, spec: SourceSpec, state: FetchState) -> _Collected | None:
-        response = await self.fetcher.get(spec.url, state=state, headers=spec.headers, encoding=spec.encoding,
-                                          respect_robots=spec.respect_robots)
+        response = await self.fetcher.get(
+            spec.url, state=state, headers=spec.headers, encoding=spec.encoding, respect_robots=spec.respect_robots
+        )
         if isinstance(response, NotModified):
             return None
         warnings: list[str] = []
@@ -140,32 +172,58 @@ class Harvester:
         needs_page = spec.full_text or spec.kind == "html"  # a list page carries headlines only
         if not needs_page:
             evidence = (item.content_html or item.summary_html or "").encode("utf-8") or None
-            return build_article(item, source_id=spec.id, source_name=spec.name, language=spec.language,
-                                 fetched_at=fetched_at, raw_page=evidence)
+            return build_article(
+                item,
+                source_id=spec.id,
+                source_name=spec.name,
+                language=spec.language,
+                fetched_at=fetched_at,
+                raw_page=evidence,
+            )
         try:
-            page = await self.fetcher.get(item.url, headers=spec.headers, encoding=spec.encoding,
-                                          respect_robots=spec.respect_robots)
+            page = await self.fetcher.get(
+                item.url, headers=spec.headers, encoding=spec.encoding, respect_robots=spec.respect_robots
+            )
             if isinstance(page, NotModified):
                 raise SourceError("unexpected 304 for an unconditional request", code="fetch.http_status")
             extracted = extract_page(page.text, page.final_url, spec.zone)
         except SourceError as exc:
             warnings.append(f"{exc.code} for article {item.url}: {exc.message}")
-            log.warning("article page failed: %s", exc.message,
-                        extra={"source_id": spec.id, "url": item.url, "stage": "article", "code": exc.code})
+            log.warning(
+                "article page failed: %s",
+                exc.message,
+                extra={"source_id": spec.id, "url": item.url, "stage": "article", "code": exc.code},
+            )
             if spec.kind == "html":
                 return None
-            return build_article(item, source_id=spec.id, source_name=spec.name, language=spec.language,
-                                 fetched_at=fetched_at)
+            return build_article(
+                item, source_id=spec.id, source_name=spec.name, language=spec.language, fetched_at=fetched_at
+            )
         return build_article(
-            item, source_id=spec.id, source_name=spec.name, language=spec.language, fetched_at=fetched_at,
-            body_text=extracted.body_text or None, attribution=extracted.attribution,
-            published_at=extracted.published_at, date_origin=extracted.date_origin, raw_page=page.content,
+            item,
+            source_id=spec.id,
+            source_name=spec.name,
+            language=spec.language,
+            fetched_at=fetched_at,
+            body_text=extracted.body_text or None,
+            attribution=extracted.attribution,
+            published_at=extracted.published_at,
+            date_origin=extracted.date_origin,
+            raw_page=page.content,
         )
 
     def _finish(
-        self, run_id: int, spec: SourceSpec, summary: RunSummary, started: float, failures_before: int, *,
-        retry_after: float | None = None, articles: list[Article] | None = None,
-        fetch_state: FetchState | None = None, fetched: FetchResult | None = None,
+        self,
+        run_id: int,
+        spec: SourceSpec,
+        summary: RunSummary,
+        started: float,
+        failures_before: int,
+        *,
+        retry_after: float | None = None,
+        articles: list[Article] | None = None,
+        fetch_state: FetchState | None = None,
+        fetched: FetchResult | None = None,
     ) -> RunSummary:
         finished = self.clock()
         duration = int((time.monotonic() - started) * 1000)
@@ -174,24 +232,54 @@ class Harvester:
             base = timedelta(seconds=spec.interval_seconds or 3600)
             next_due = finished + backoff_delay(failures_before + 1, base, retry_after=retry_after)
         summary = RunSummary(
-            summary.source_id, summary.outcome, summary.items_seen, 0, duration, summary.code, summary.message,
-            summary.http_status, summary.warnings,
+            summary.source_id,
+            summary.outcome,
+            summary.items_seen,
+            0,
+            duration,
+            summary.code,
+            summary.message,
+            summary.http_status,
+            summary.warnings,
         )
         result = RunResult(
-            summary=summary, finished_at=finished, articles=articles or (), fetch_state=fetch_state,
-            next_due_at=next_due, moved_to=fetched.permanent_redirect if fetched else None,
+            summary=summary,
+            finished_at=finished,
+            articles=articles or (),
+            fetch_state=fetch_state,
+            next_due_at=next_due,
+            moved_to=fetched.permanent_redirect if fetched else None,
             charset_declared=fetched.charset_declared if fetched else None,
             charset_used=fetched.charset_used if fetched else None,
         )
         new = self.repository.finish_run(run_id, result)
         level = logging.WARNING if summary.outcome == Outcome.ERROR else logging.INFO
-        log.log(level, "%s: %s%s, %d seen, %d new", spec.id, summary.outcome,
-                f" {summary.code}: {summary.message}" if summary.code else "", summary.items_seen, new,
-                extra={"source_id": spec.id, "url": spec.url, "stage": "harvest", "code": summary.code,
-                       "duration_ms": duration})
+        log.log(
+            level,
+            "%s: %s%s, %d seen, %d new",
+            spec.id,
+            summary.outcome,
+            f" {summary.code}: {summary.message}" if summary.code else "",
+            summary.items_seen,
+            new,
+            extra={
+                "source_id": spec.id,
+                "url": spec.url,
+                "stage": "harvest",
+                "code": summary.code,
+                "duration_ms": duration,
+            },
+        )
         return RunSummary(
-            summary.source_id, summary.outcome, summary.items_seen, new, duration, summary.code,
-            summary.message, summary.http_status, summary.warnings,
+            summary.source_id,
+            summary.outcome,
+            summary.items_seen,
+            new,
+            duration,
+            summary.code,
+            summary.message,
+            summary.http_status,
+            summary.warnings,
         )
 
 

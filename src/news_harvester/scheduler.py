@@ -41,8 +41,9 @@ def cron_trigger(expression: str, zone: tzinfo, jitter: int | None = None) -> Cr
     """
     minute, hour, day, month, day_of_week = expression.split()
     day_of_week = re.sub(r"\d+", lambda m: _WEEKDAYS[int(m.group()) % 7], day_of_week)
-    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week,
-                       timezone=zone, jitter=jitter)
+    return CronTrigger(
+        minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week, timezone=zone, jitter=jitter
+    )
 
 
 def make_trigger(spec: SourceSpec) -> BaseTrigger:
@@ -92,8 +93,9 @@ class SourceScheduler:
     def start(self) -> None:
         self._scheduler.start()
         self._apply(self.config, first=True)
-        self._scheduler.add_job(self._check_file, IntervalTrigger(seconds=self._reload_interval),
-                                id=RELOAD_JOB_ID, replace_existing=True)
+        self._scheduler.add_job(
+            self._check_file, IntervalTrigger(seconds=self._reload_interval), id=RELOAD_JOB_ID, replace_existing=True
+        )
 
     def job_ids(self) -> set[str]:
         return {job.id for job in self._scheduler.get_jobs() if job.id != RELOAD_JOB_ID}
@@ -116,11 +118,20 @@ class SourceScheduler:
             if not first and source_id in self.job_ids() and old.get(source_id) == spec:
                 continue
             self._scheduler.add_job(
-                self._run, make_trigger(spec), args=[source_id], id=source_id, name=spec.name,
-                replace_existing=True, next_run_time=self._first_run(spec, now),
+                self._run,
+                make_trigger(spec),
+                args=[source_id],
+                id=source_id,
+                name=spec.name,
+                replace_existing=True,
+                next_run_time=self._first_run(spec, now),
             )
-            log.info("source %s scheduled (%s)", source_id, spec.schedule,
-                     extra={"source_id": source_id, "stage": "schedule"})
+            log.info(
+                "source %s scheduled (%s)",
+                source_id,
+                spec.schedule,
+                extra={"source_id": source_id, "stage": "schedule"},
+            )
 
     def _first_run(self, spec: SourceSpec, now: datetime) -> datetime | None:
         """Staggered start so a restart does not hit every site at once, and does not re-run a
@@ -162,12 +173,16 @@ class SourceScheduler:
         try:
             config = load_sources(self.config.path)
         except ConfigError as exc:
-            log.error("sources.yaml edit rejected, keeping the last valid configuration:\n%s", exc,
-                      extra={"stage": "config", "code": exc.code})
+            log.error(
+                "sources.yaml edit rejected, keeping the last valid configuration:\n%s",
+                exc,
+                extra={"stage": "config", "code": exc.code},
+            )
             return False
         self._apply(config)
-        log.info("sources reloaded: %d enabled of %d", len(config.enabled), len(config.sources),
-                 extra={"stage": "config"})
+        log.info(
+            "sources reloaded: %d enabled of %d", len(config.enabled), len(config.sources), extra={"stage": "config"}
+        )
         return True
 
     async def shutdown(self, timeout: float = 8.0) -> None:

@@ -6,6 +6,7 @@ Order of trust: government CMS meta tags (ArticleTitle, PubDate, ContentSource),
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
@@ -16,6 +17,7 @@ from news_harvester.parse.dates import parse_date
 
 _DATE_METAS = ("PubDate", "pubdate", "publishdate", "article:published_time", "og:article:published_time")
 _SOURCE_METAS = ("ContentSource", "source")
+_SOURCE_LABEL_RE = re.compile(r"^\s*(?:来源|來源|稿源|source)\s*[:：]\s*", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,14 +40,23 @@ def extract_page(html: str, url: str, zone: tzinfo) -> ExtractedPage:
         if (published := parse_date(metas.get(name.lower()), zone)) is not None:
             origin = "meta"
             break
-    body = trafilatura.extract(
-        html, url=url, include_tables=True, include_comments=False, favor_precision=True, deduplicate=True
-    ) or ""
+    body = (
+        trafilatura.extract(
+            html, url=url, include_tables=True, include_comments=False, favor_precision=True, deduplicate=True
+        )
+        or ""
+    )
     title = metas.get("articletitle") or metas.get("og:title")
     attribution = next((metas[n.lower()] for n in _SOURCE_METAS if metas.get(n.lower())), None)
+    if attribution:  # "来源：人民网" → "人民网": the brief prints "（来源：…）" itself
+        attribution = _SOURCE_LABEL_RE.sub("", attribution) or None
     return ExtractedPage(
-        title=title, body_text=body.strip(), published_at=published, date_origin=origin,
-        attribution=attribution, author=metas.get("author"),
+        title=title,
+        body_text=body.strip(),
+        published_at=published,
+        date_origin=origin,
+        attribution=attribution,
+        author=metas.get("author"),
     )
 
 

@@ -18,7 +18,7 @@ import feedparser
 
 from news_harvester.errors import ParseError
 from news_harvester.models import ParsedFeed, RawItem
-from news_harvester.parse.dates import has_explicit_zone, parse_date
+from news_harvester.parse.dates import has_explicit_zone, read_date
 
 _PROLOG_ENCODING_RE = re.compile(r"^(\s*<\?xml[^>]*?encoding\s*=\s*)([\"'])[\w.:-]+\2", re.I)
 _HTML_START_RE = re.compile(r"^\s*(?:<!--.*?-->\s*)*(?:<!doctype\s+html|<html)", re.I | re.S)
@@ -42,26 +42,23 @@ def parse_feed(text: str, url: str, zone: tzinfo) -> ParsedFeed:
             raise ParseError("document is an HTML page, not an RSS/Atom feed", code="parse.not_a_feed")
         if parsed.get("bozo") and not parsed.get("version"):
             raise ParseError(f"not a readable feed: {parsed.get('bozo_exception')}", code="parse.malformed")
-        raise ParseError(
-            f"feed has {len(parsed.entries)} entries and none with a link", code="parse.no_items"
-        )
+        raise ParseError(f"feed has {len(parsed.entries)} entries and none with a link", code="parse.no_items")
     title = parsed.feed.get("title") if parsed.get("feed") else None
     return ParsedFeed(items=tuple(items), title=title, warnings=tuple(warnings))
 
 
 def _raw_item(entry: Any, base_url: str, zone: tzinfo) -> RawItem | None:
     guid = entry.get("id") or None
-    link = entry.get("link") or (guid if guid and re.match(r"^https?://", guid) else None)
+    link = _entry_link(entry, base_url, guid)
     if not link:
         return None
-    published_raw = entry.get("published") or entry.get("updated") or entry.get("created")
-    published_struct = entry.get("published_parsed") or entry.get("updated_parsed") or entry.get("created_parsed")
+    published, published_raw = _entry_date(entry, zone)
     content = entry.get("content") or []
     content_html = "\n".join(part.get("value", "") for part in content) or None
     return RawItem(
-        url=urljoin(base_url, link.strip()),
+        url=link,
         title=(entry.get("title") or "").strip(),
-        published=_entry_date(published_raw, published_struct, zone),
+        published=published,
         published_raw=published_raw,
         author=entry.get("author") or None,
         summary_html=entry.get("summary") or None,
@@ -70,15 +67,45 @@ def _raw_item(entry: Any, base_url: str, zone: tzinfo) -> RawItem | None:
     )
 
 
-def _entry_date(raw: str | None, struct: Any, zone: tzinfo) -> datetime | None:
-    """Zone-aware publication time; a zone-less string is wall time in the source's zone.
+def _entry_link(entry: Any, base_url: str, guid: str | None) -> str | None:
+    """Absolute http(s) address of the entry's page: its link, else an alternate link, else a
+    permalink guid. Never a ``urn:`` id (feedparser copies a non-URL id into ``link``), nor the
+    entry's rel="self" / "edit" / "replies" / enclosure links, which are not the article page."""
+    candidates = [entry.get("link")]
+    candidates += [
+        link.get("href")
+        for link in entry.get("links") or []
+        if link.get("rel", "alternate") == "alternate" and "html" in (link.get("type") or "text/html")
+    ]
+    if guid and re.match(r"^https?://", guid.strip()):
+        candidates.append(guid)
+    for candidate in candidates:
+        if candidate and (url := urljoin(base_url, str(candidate).strip())).startswith(("http://", "https://")):
+            return url
+    return None
 
-    feedparser reads a zone-less date as UTC; in that case its struct holds the wall-clock fields
-    unshifted, so we re-attach the source's zone to them.
+
+def _entry_date(entry: Any, zone: tzinfo) -> tuple[datetime | None, str | None]:
+    """Zone-aware publication time and the string it was read from.
+
+    Each of published / updated / created is read with its own parsed form (never one field's
+    string with another's struct). Our parser goes first: feedparser misreads numeric dates such
+    as ``2024/06/11 10:30`` or ``2024年06月11日`` (as 1 November) and drops ``GMT+8``. feedparser's
+    struct is the fallback: for a zone-less string it holds the wall-clock fields unshifted (it
+    assumed UTC), so the source's zone is re-attached to them.
     """
-    if struct is not None:
-        fields = struct[:6]
-        if raw and not has_explicit_zone(raw):
-            return datetime(*fields, tzinfo=zone)
-        return datetime.fromtimestamp(calendar.timegm(struct), tz=UTC)
-    return parse_date(raw, zone)
+    first_raw: str | None = None
+    for key in ("published", "updated", "created"):
+        raw = entry.get(key) or None
+        struct = entry.get(f"{key}_parsed")
+        first_raw = first_raw or raw
+        if raw and (found := read_date(raw, zone)) is not None:
+            value, zone_read = found
+            if zone_read or not has_explicit_zone(raw):
+                return value, raw
+        if struct is not None:
+            if raw and not has_explicit_zone(raw):
+                year, month, day, hour, minute, second = struct[:6]
+                return datetime(year, month, day, hour, minute, second, tzinfo=zone), raw
+            return datetime.fromtimestamp(calendar.timegm(struct), tz=UTC), raw
+    return None, first_raw

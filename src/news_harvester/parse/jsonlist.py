@@ -37,15 +37,17 @@ def parse_json_list(text: str, base_url: str, zone: tzinfo, fields: dict[str, st
             continue
         raw_date = lookup(row, fields["date"]) if "date" in fields else None
         summary = lookup(row, fields["summary"]) if "summary" in fields else None
-        items.append(RawItem(
-            url=urljoin(base_url, url.strip()),
-            title=str(title).strip(),
-            published=_date(raw_date, zone),
-            published_raw=None if raw_date is None else str(raw_date),
-            author=_text(lookup(row, fields["author"])) if "author" in fields else None,
-            summary_html=_text(summary),
-            guid=_text(lookup(row, fields["id"])) if "id" in fields else None,
-        ))
+        items.append(
+            RawItem(
+                url=urljoin(base_url, url.strip()),
+                title=str(title).strip(),
+                published=_date(raw_date, zone),
+                published_raw=None if raw_date is None else str(raw_date),
+                author=_text(lookup(row, fields["author"])) if "author" in fields else None,
+                summary_html=_text(summary),
+                guid=_text(lookup(row, fields["id"])) if "id" in fields else None,
+            )
+        )
     if not items:
         raise ParseError(f"JSON list has {len(rows)} rows and none with a title and url", code="parse.no_items")
     return items

@@ -183,8 +183,12 @@ class Repository:
             result = conn.execute(
                 update(fetch_runs)
                 .where(fetch_runs.c.outcome == Outcome.RUNNING)
-                .values(outcome=Outcome.INTERRUPTED, finished_at=now, code="run.interrupted",
-                        message="the process stopped before this run finished")
+                .values(
+                    outcome=Outcome.INTERRUPTED,
+                    finished_at=now,
+                    code="run.interrupted",
+                    message="the process stopped before this run finished",
+                )
             )
         return result.rowcount or 0
 
@@ -202,10 +206,16 @@ class Repository:
                 update(fetch_runs)
                 .where(fetch_runs.c.id == run_id)
                 .values(
-                    finished_at=result.finished_at, outcome=summary.outcome, code=summary.code,
-                    message=summary.message, http_status=summary.http_status,
-                    items_seen=summary.items_seen, items_new=new_count, duration_ms=summary.duration_ms,
-                    charset_declared=result.charset_declared, charset_used=result.charset_used,
+                    finished_at=result.finished_at,
+                    outcome=summary.outcome,
+                    code=summary.code,
+                    message=summary.message,
+                    http_status=summary.http_status,
+                    items_seen=summary.items_seen,
+                    items_new=new_count,
+                    duration_ms=summary.duration_ms,
+                    charset_declared=result.charset_declared,
+                    charset_used=result.charset_used,
                     warnings=json.dumps(list(summary.warnings), ensure_ascii=False) if summary.warnings else None,
                 )
             )
@@ -214,9 +224,9 @@ class Repository:
 
     def _update_source_state(self, conn: Connection, summary: RunSummary, result: RunResult, new: int) -> None:
         now = result.finished_at
-        previous = conn.execute(
-            select(source_state).where(source_state.c.source_id == summary.source_id)
-        ).mappings().first()
+        previous = (
+            conn.execute(select(source_state).where(source_state.c.source_id == summary.source_id)).mappings().first()
+        )
         failed = summary.outcome == Outcome.ERROR
         values: dict[str, Any] = {
             "last_run_at": now,
@@ -262,8 +272,11 @@ class Repository:
         for article in items:
             old = existing.get(article.url)
             if old is not None and old.content_hash != article.content_hash:
-                conn.execute(update(articles).where(articles.c.id == old.id).values(
-                    _harvested_columns(article) | {"updated_at": now}))
+                conn.execute(
+                    update(articles)
+                    .where(articles.c.id == old.id)
+                    .values(_harvested_columns(article) | {"updated_at": now})
+                )
         if new_ids:
             conn.execute(insert(candidates), [{"article_id": i, "state": "new", "created_at": now} for i in new_ids])
         return len(new_ids)
@@ -275,7 +288,9 @@ class Repository:
     @staticmethod
     def _article_row(article: Article) -> dict[str, Any]:
         return _harvested_columns(article) | {
-            "url": article.url, "source_id": article.source_id, "guid": article.guid,
+            "url": article.url,
+            "source_id": article.source_id,
+            "guid": article.guid,
             "fetched_at": article.fetched_at,
         }
 
@@ -286,17 +301,28 @@ class Repository:
         found: set[str] = set()
         with self.engine.connect() as conn:
             for start in range(0, len(wanted), 500):
-                chunk = wanted[start:start + 500]
+                chunk = wanted[start : start + 500]
                 found.update(conn.execute(select(articles.c.url).where(articles.c.url.in_(chunk))).scalars())
         return found
 
     def list_articles(self, *, source_id: str | None = None, limit: int = 100) -> list[StoredArticle]:
         query = (
             select(
-                articles.c.id, articles.c.url, articles.c.source_id, articles.c.title, articles.c.published_at,
-                articles.c.fetched_at, articles.c.author, articles.c.attribution, articles.c.summary,
-                articles.c.body_text, articles.c.content_hash, articles.c.language, articles.c.date_origin,
-                candidates.c.state.label("candidate_state"), candidates.c.editor_title,
+                articles.c.id,
+                articles.c.url,
+                articles.c.source_id,
+                articles.c.title,
+                articles.c.published_at,
+                articles.c.fetched_at,
+                articles.c.author,
+                articles.c.attribution,
+                articles.c.summary,
+                articles.c.body_text,
+                articles.c.content_hash,
+                articles.c.language,
+                articles.c.date_origin,
+                candidates.c.state.label("candidate_state"),
+                candidates.c.editor_title,
                 candidates.c.editor_summary,
             )
             .select_from(articles.outerjoin(candidates, candidates.c.article_id == articles.c.id))
@@ -322,8 +348,14 @@ class Repository:
             }
 
     def set_editor_fields(
-        self, url: str, *, title: str | None = None, summary: str | None = None, state: str | None = None,
-        by: str = "editor", now: datetime,
+        self,
+        url: str,
+        *,
+        title: str | None = None,
+        summary: str | None = None,
+        state: str | None = None,
+        by: str = "editor",
+        now: datetime,
     ) -> None:
         """Minimal editor write used until the review app exists; bumps the row version."""
         article_id = select(articles.c.id).where(articles.c.url == url).scalar_subquery()
