@@ -127,3 +127,14 @@ def test_unreadable_named_zone_is_reported_as_not_read():
 
 def test_offsets_keep_their_own_zone():
     assert parse_date("2024-06-11T10:30:00+08:00", SHANGHAI).utcoffset() == PLUS8.utcoffset(None)
+
+
+def test_cst_is_china_standard_time_for_a_beijing_source_and_us_central_elsewhere():
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from news_harvester.parse.dates import parse_date
+
+    text = "Tue, 11 Jun 2024 10:30:00 CST"
+    assert parse_date(text, ZoneInfo("Asia/Shanghai")) == datetime(2024, 6, 11, 2, 30, tzinfo=UTC)
+    assert parse_date(text, ZoneInfo("America/Chicago")) == datetime(2024, 6, 11, 16, 30, tzinfo=UTC)

@@ -27,8 +27,8 @@ _ZONE_SUFFIX_RE = re.compile(
 def has_explicit_zone(text: str) -> bool:
     """True when a date string names its zone (offset, Z, GMT, UTC, GMT+8, US zone abbreviations).
 
-    "CST" is ambiguous (China Standard vs US Central); RFC 822 means US Central, and feedparser
-    reads it so; we follow the RFC because feeds that say CST are RFC 822 dates.
+    "CST" is ambiguous: RFC 822 means US Central, but Chinese CMSs print it for China Standard
+    Time; ``read_date`` reads it as +08:00 when the source's own zone is at +08:00.
     """
     return bool(_ZONE_SUFFIX_RE.search(text.strip()))
 
@@ -72,6 +72,8 @@ def read_date(text: str | None, zone: tzinfo) -> tuple[datetime, bool] | None:
             return (value.replace(tzinfo=offset), True) if offset else None
         if not has_explicit_zone(text):
             return value.replace(tzinfo=zone), False
+        if re.search(r"\bCST\s*$", text, re.I) and zone.utcoffset(value) == timedelta(hours=8):
+            return value.replace(tzinfo=zone), True  # China Standard Time, not US Central
         return value.replace(tzinfo=timezone(timedelta(seconds=parts[9] or 0))), True
     return None
 
