@@ -113,3 +113,28 @@ def _running(db) -> int:
         return int(db_rows(db, "SELECT count(*) FROM fetch_runs WHERE outcome='running'")[0][0])
     except Exception:
         return 0
+
+
+def test_sighup_reloads_sources_at_once(tmp_path, httpserver: HTTPServer):
+    base = httpserver.url_for("").rstrip("/")
+    for name in ("one", "two"):
+        httpserver.expect_request(f"/{name}.xml").respond_with_data(
+            feeds.rss(feeds.items(base, 2, prefix=name)), content_type="application/rss+xml")
+    sources = tmp_path / "sources.yaml"
+    dump({"sources": [_feed_source(httpserver, "one")]}, sources)
+    db = tmp_path / "data" / "news_harvester.db"
+    proc = popen_cli(tmp_path, "run", "--no-web", NEWS_HARVESTER_START_STAGGER="0",
+                     NEWS_HARVESTER_RELOAD_INTERVAL="3600", NEWS_HARVESTER_LOG_LEVEL="INFO")
+    output = drain(proc)
+    try:
+        assert wait_until(lambda: db.exists() and _articles(db) == 2, 20), "".join(output)
+        dump({"sources": [_feed_source(httpserver, "one"), _feed_source(httpserver, "two")]}, sources)
+        time.sleep(0.5)
+        assert _articles(db) == 2, "without SIGHUP the hour-long reload interval has not come yet"
+        proc.send_signal(signal.SIGHUP)
+        assert wait_until(lambda: _articles(db) == 4, 20), "".join(output)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0, "".join(output)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
