@@ -10,15 +10,21 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from news_harvester import __version__
-from news_harvester.config import Settings, SourcesConfig, load_settings, load_sources
+from news_harvester.config import Settings, SourcesConfig, SourceSpec, load_settings, load_sources
 from news_harvester.errors import ConfigError, HarvesterError
 from news_harvester.logs import configure_logging
 from news_harvester.models import RunSummary
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from news_harvester.models import Article
+    from news_harvester.pipeline import ArticlePage, Preview
 
 EXIT_CONFIG = 2
 EXIT_ERROR = 1
@@ -38,6 +44,13 @@ class _Ctx:
 
     def sources(self) -> SourcesConfig:
         return load_sources(self.settings().sources)
+
+    def source(self, source_id: str) -> SourceSpec:
+        spec = self.sources().get(source_id)
+        if spec is None:
+            _fail(f"unknown source id {source_id!r} (see `news-harvester sources list`)")
+        assert spec is not None
+        return spec
 
 
 def _fail(message: str, code: int = EXIT_ERROR) -> None:
@@ -150,6 +163,103 @@ def _summary_json(s: RunSummary) -> dict[str, Any]:
     }
 
 
+@main.command()
+@click.argument("target", metavar="PATH_OR_URL")
+@click.option(
+    "--source", "source_id", metavar="ID", help="Read it as this source does (zone, encoding, headers, selectors)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+@_guard
+def extract(obj: _Ctx, target: str, source_id: str | None, as_json: bool) -> None:
+    """Extract one article from a saved page or a URL and print it; stores nothing."""
+    from news_harvester.pipeline import read_article_file
+
+    is_url = target.startswith(("http://", "https://"))
+    spec = obj.source(source_id) if source_id else _adhoc_spec(target if is_url else None)
+    if is_url:
+        page = asyncio.run(_read_url(obj.settings(), spec, target))
+    else:
+        path = Path(target)
+        if not path.is_file():
+            _fail(f"no such file: {target} (give a saved page or an http(s) URL)")
+        page = read_article_file(path.read_bytes(), path.resolve().as_uri(), spec)
+    extracted = page.extracted
+    record = {
+        "url": target if is_url else page.url,
+        "final_url": page.url,
+        "title": extracted.title,
+        "published_at": _iso(extracted.published_at, spec),
+        "date_source": extracted.date_origin,
+        "author": extracted.author,
+        "attribution": extracted.attribution,
+        "body": page.body_text,
+        "attachments": _attachments(page),
+        "charset": page.fetched.charset_used,
+        "warnings": list(page.warnings),
+    }
+    if as_json:
+        click.echo(json.dumps(record, ensure_ascii=False, indent=2))
+        return
+    _print_article(record)
+
+
+async def _read_url(settings: Settings, spec: SourceSpec, url: str) -> ArticlePage:
+    from news_harvester.daemon import fetch_policy
+    from news_harvester.fetch import Fetcher
+    from news_harvester.pipeline import Reader
+
+    fetcher = Fetcher(fetch_policy(settings))
+    try:
+        return await Reader(fetcher).read_article(spec, url)
+    finally:
+        await fetcher.aclose()
+
+
+def _adhoc_spec(url: str | None) -> SourceSpec:
+    """Defaults of a source (Asia/Shanghai, no selectors) for pages read without ``--source``."""
+    return SourceSpec.model_validate(
+        {"id": "extract", "name": "extract", "kind": "html", "url": url or "http://localhost/"}
+    )
+
+
+def _iso(when: datetime | None, spec: SourceSpec) -> str | None:
+    """ISO 8601 with the UTC offset, in the source's time zone."""
+    return when.astimezone(spec.zone).isoformat() if when is not None else None
+
+
+def _attachments(page: ArticlePage | None) -> list[dict[str, Any]]:
+    """``{url, text, kind}`` per attachment the extractor found (none until it reports them)."""
+    found = getattr(page.extracted, "attachments", ()) if page is not None else ()
+    out = []
+    for item in found or ():
+        get = item.get if isinstance(item, dict) else lambda key, i=item: getattr(i, key, None)
+        out.append({"url": get("url"), "text": get("text"), "kind": get("kind")})
+    return out
+
+
+def _print_article(record: dict[str, Any]) -> None:
+    rows = [
+        ("title", record["title"]),
+        ("url", record["url"]),
+        ("published_at", f"{record['published_at']} ({record['date_source']})" if record["published_at"] else None),
+        ("author", record["author"]),
+        ("attribution", record["attribution"]),
+    ]
+    if record["final_url"] != record["url"]:
+        rows.insert(2, ("read from", record["final_url"]))
+    for key, value in rows:
+        click.echo(f"{key:<13}{value if value not in (None, '') else '-'}")
+    for attachment in record["attachments"]:
+        click.echo(
+            f"{'attachment':<13}{attachment['url']} ({attachment['kind'] or '?'}) {attachment['text'] or ''}".rstrip()
+        )
+    for warning in record.get("warnings", ()):
+        click.echo(f"warning: {warning}", err=True)
+    click.echo("")
+    click.echo(record["body"] or "(no body text)")
+
+
 @main.group()
 def sources() -> None:
     """Inspect the configured sources."""
@@ -196,6 +306,80 @@ def sources_check(obj: _Ctx) -> None:
     """Validate sources.yaml; exit 2 with file, line, source, field and hint when invalid."""
     config = obj.sources()
     click.echo(f"{config.path}: {len(config.sources)} sources valid ({len(config.enabled)} enabled)")
+
+
+@sources.command("test")
+@click.argument("source_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+@_guard
+def sources_test(obj: _Ctx, source_id: str, as_json: bool) -> None:
+    """Fetch a source now and print what a harvest would take; stores nothing."""
+    spec = obj.source(source_id)
+    preview = asyncio.run(_preview(obj.settings(), spec))
+    items = [{"title": i.title, "url": i.url, "published_at": _iso(i.published, spec)} for i in preview.items]
+    article = _preview_article(preview.article, preview, spec)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "source": spec.id,
+                    "url": spec.url,
+                    "read_from": preview.listing.fetched.final_url,
+                    "pages": preview.listing.pages,
+                    "items_seen": len(preview.listing.items),
+                    "items": items,
+                    "article": article,
+                    "warnings": preview.warnings,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    pages = f", {preview.listing.pages} pages" if preview.listing.pages > 1 else ""
+    click.echo(f"{spec.id}: {len(items)} items from {preview.listing.fetched.final_url}{pages}")
+    _print_table(
+        ["published", "title", "url"],
+        [[_short(_iso(i.published, spec)), i.title[:50], i.url] for i in preview.items],
+    )
+    for warning in preview.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo("")
+    if article is None:
+        click.echo("first article: none could be read (see the warnings)")
+        return
+    click.echo("first article:")
+    _print_article(article)
+
+
+async def _preview(settings: Settings, spec: SourceSpec) -> Preview:
+    from news_harvester.daemon import fetch_policy
+    from news_harvester.fetch import Fetcher
+    from news_harvester.pipeline import Reader, preview_source, utc_now
+
+    fetcher = Fetcher(fetch_policy(settings))
+    try:
+        return await preview_source(Reader(fetcher), spec, utc_now())
+    finally:
+        await fetcher.aclose()
+
+
+def _preview_article(article: Article | None, preview: Preview, spec: SourceSpec) -> dict[str, Any] | None:
+    """The article as a harvest would store it (list title, source name as default attribution)."""
+    if article is None:
+        return None
+    return {
+        "url": article.url,
+        "final_url": preview.page.url if preview.page else article.url,
+        "title": article.title,
+        "published_at": _iso(article.published_at, spec),
+        "date_source": article.date_origin,
+        "author": article.author,
+        "attribution": article.attribution,
+        "body": article.body_text,
+        "attachments": _attachments(preview.page),
+    }
 
 
 @main.group()

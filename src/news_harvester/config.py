@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
@@ -180,6 +180,64 @@ class SelectorSpec(BaseModel):
         return [value] if isinstance(value, str) else value
 
 
+class PaginationSpec(BaseModel):
+    """Static list pages after the first: the gov-CMS ``index.html``, ``index_1.html``, ``index_2.html`` …
+
+    ``pages`` counts the list URL itself; the other pages come from ``page_url`` with ``{n}``
+    replaced by ``start``, ``start + 1`` … and resolved against the list URL.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pages: int = Field(ge=1, le=50)
+    page_url: str = "index_{n}.html"
+    start: int = Field(1, ge=0)
+
+    @field_validator("page_url")
+    @classmethod
+    def _has_n(cls, value: str) -> str:
+        if "{n}" not in value:
+            raise ValueError("must contain {n}, the page number, e.g. index_{n}.html")
+        return value
+
+
+class DatasourceSpec(BaseModel):
+    """Two-step JSON lists (Xinhua-built CMSs: news.cn, NEA): the source URL is an HTML shell that
+    names its data source; the JSON document is then fetched from ``url`` with ``{id}`` filled in."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    from_page: str | None = Field(None, min_length=1)
+    attribute: str | None = Field(None, min_length=1)
+    pattern: str | None = Field(None, min_length=1)
+    url: str = Field(min_length=1)
+
+    @field_validator("pattern")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                compiled = re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+            if compiled.groups > 1 and "id" not in compiled.groupindex:
+                raise ValueError("with several groups, name the one holding the id: (?P<id>...)")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _has_id(cls, value: str) -> str:
+        if "{id}" not in value:
+            raise ValueError("must contain {id}, e.g. ds_{id}.json")
+        return value
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> DatasourceSpec:
+        if self.from_page is None and self.pattern is None:
+            raise ValueError("give from_page (a CSS selector), pattern (a regex over the page), or both")
+        return self
+
+
 class SourceSpec(BaseModel):
     """One declared source. Definitions live in sources.yaml; runtime state lives in the DB."""
 
@@ -202,6 +260,22 @@ class SourceSpec(BaseModel):
     full_text: bool = False
     respect_robots: bool | None = None
     max_items: int = Field(50, ge=1, le=1000)
+    pagination: PaginationSpec | None = None
+    datasource: DatasourceSpec | None = None
+
+    @field_validator("pagination")
+    @classmethod
+    def _pagination_for_html(cls, value: PaginationSpec | None, info: ValidationInfo) -> PaginationSpec | None:
+        if value is not None and info.data.get("kind", "html") != "html":
+            raise ValueError("pagination applies to kind: html list pages only")
+        return value
+
+    @field_validator("datasource")
+    @classmethod
+    def _datasource_for_json(cls, value: DatasourceSpec | None, info: ValidationInfo) -> DatasourceSpec | None:
+        if value is not None and info.data.get("kind", "json") != "json":
+            raise ValueError("datasource applies to kind: json sources only (the JSON is read with 'fields')")
+        return value
 
     @field_validator("url")
     @classmethod
@@ -274,6 +348,16 @@ _HINTS = {
     "encoding": "use a Python codec name such as gb18030, gbk, utf-8",
     "weight": "a number from 0 to 100; official sources (商务部) get higher weights than reprints",
     "fields": "map items, title and url (optionally date, summary, id, author) to dotted paths in the JSON",
+    "pagination": "e.g. {pages: 3} for index.html, index_1.html, index_2.html; page_url: 'index_{n}.html' "
+    "(relative to the list URL) and start: 1 (the number of the second page) are the defaults",
+    "datasource": "kind: json only, e.g. {from_page: 'ul.wz-list', attribute: data, pattern: 'datasource:(\\w+)', "
+    "url: 'ds_{id}.json'}: the id is read from the page, the JSON URL is relative to the page",
+}
+
+_NESTED_MODELS: dict[str, type[BaseModel]] = {
+    "selectors": SelectorSpec,
+    "pagination": PaginationSpec,
+    "datasource": DatasourceSpec,
 }
 
 
@@ -392,7 +476,7 @@ def _explain(exc: ValidationError, path: Path, entry: Any, defaults: Any, source
         else:
             at = _at(entry_line)
         if err["type"] == "extra_forbidden":
-            model = SelectorSpec if top == "selectors" and len(err["loc"]) > 1 else SourceSpec
+            model = _NESTED_MODELS.get(top, SourceSpec) if len(err["loc"]) > 1 else SourceSpec
             name = str(err["loc"][-1])
             lines.append(f"  {at}field {field}: unknown field{_did_you_mean(name, tuple(model.model_fields))}")
             lines.append(f"    hint: known fields are {', '.join(model.model_fields)}")

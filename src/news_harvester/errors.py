@@ -9,9 +9,12 @@ Never raised for control flow inside a stage; callers catch broadly only at a un
      |    +-- FetchError              fetch.timeout, fetch.network, fetch.dns, fetch.refused, fetch.tls,
      |    |                           fetch.truncated, fetch.http_status, fetch.too_large,
      |    |                           fetch.redirect_loop, fetch.rate_limited, fetch.robots_denied,
-     |    |                           fetch.bad_encoding, fetch.invalid_url
-     |    +-- DecodeError             decode.charset
-     |    +-- ParseError              parse.malformed, parse.not_a_feed, parse.no_items, parse.unsupported
+     |    |                           fetch.bad_encoding, fetch.invalid_url,
+     |    |                           fetch.challenge (a 200 WAF / bot-challenge page instead of content)
+     |    +-- DecodeError             decode.charset, decode.binary (a PDF, image or archive where text was due)
+     |    +-- ParseError              parse.malformed, parse.not_a_feed, parse.no_items, parse.unsupported,
+     |                                parse.no_datasource (two-step JSON: no data-source id on the page),
+     |                                parse.empty_article (per-item warning: no readable text on the page)
      +-- StorageError                 storage.*
 """
 

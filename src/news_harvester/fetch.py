@@ -4,8 +4,9 @@ One shared ``httpx.AsyncClient``; a global and a per-host concurrency cap plus a
 between request starts to one host; connect/read/total timeouts; bounded retries with exponential
 backoff and jitter on connect errors, 429 and 5xx (honouring Retry-After); conditional GET; a
 streamed size cap applied to the *decompressed* body (so a gzip bomb stops early); a redirect cap
-with loop detection; robots.txt per origin. Decoding of the body is delegated to ``decode``.
-Never parses documents.
+with loop detection; robots.txt per origin. Decoding of the body is delegated to ``decode``; a
+body that is plainly a binary file (PDF, image, archive, Office document) by its leading bytes
+fails as ``decode.binary`` instead of being decoded into noise. Never parses documents.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from news_harvester.decode import decode_body
-from news_harvester.errors import FetchError
+from news_harvester.errors import DecodeError, FetchError
 from news_harvester.models import FetchResult, FetchState, NotModified
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,20 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 ROBOTS_TTL = 24 * 3600.0
 ROBOTS_MAX_BYTES = 512_000
 ROBOTS_MAX_REDIRECTS = 5
+# Leading bytes of binary files that sites serve where a page was linked (often as text/html).
+_BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "a PDF document"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"PK\x03\x04", "a ZIP archive or Office document"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Office (OLE) document"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"\x1f\x8b", "gzip data"),
+    (b"\x7fELF", "an ELF executable"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +168,13 @@ class Fetcher:
                 )
             if raw.status >= 400 or raw.status < 200:
                 raise _status_error(raw)
+            if (kind := binary_kind(raw.body)) is not None:
+                raise DecodeError(
+                    f"{kind} ({len(raw.body)} bytes, Content-Type {raw.headers.get('content-type') or 'none'}) "
+                    f"where a text document was expected, from {current}",
+                    code="decode.binary",
+                    http_status=raw.status,
+                )
             decoded = decode_body(raw.body, raw.headers.get("content-type"), encoding)
             return FetchResult(
                 url=url,
@@ -351,6 +373,15 @@ def _inflate(decompressor: zlib._Decompress, chunk: bytes, room: int) -> list[by
     except zlib.error as exc:
         raise FetchError(f"corrupt compressed body: {exc}", code="fetch.bad_encoding") from exc
     return out
+
+
+def binary_kind(body: bytes) -> str | None:
+    """What binary file ``body`` is by its leading bytes (after leading whitespace), or None."""
+    head = body[:16].lstrip(b" \t\r\n")
+    for signature, kind in _BINARY_SIGNATURES:
+        if head.startswith(signature):
+            return kind
+    return None
 
 
 def _origin(url: str) -> str:

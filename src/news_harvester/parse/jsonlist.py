@@ -5,14 +5,21 @@ A mapping names dotted paths (``data.roll_data``, ``shareImages.0.imageUrl``); `
 and ``url`` are required per item; ``date``, ``summary``, ``id``, ``author`` are optional.
 Relative URLs resolve against the JSON document's URL. Numeric dates are Unix time (seconds, or
 milliseconds when too large for seconds); strings are parsed in the source's zone.
+
+Two-step lists (Xinhua-built CMSs): ``datasource_url`` reads the data-source id from the HTML
+shell page (an element's attribute or text, and/or a regex) and builds the JSON URL from it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, tzinfo
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import quote, urljoin
+
+from bs4 import BeautifulSoup
+from soupsieve import SelectorSyntaxError
 
 from news_harvester.errors import ParseError
 from news_harvester.models import RawItem
@@ -91,3 +98,60 @@ def _text(value: Any) -> str | None:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value if v is not None) or None
     return str(value)
+
+
+def datasource_url(
+    html: str,
+    page_url: str,
+    *,
+    url: str,
+    from_page: str | None = None,
+    attribute: str | None = None,
+    pattern: str | None = None,
+) -> str:
+    """The JSON URL named by an HTML shell page, resolved against ``page_url``.
+
+    Candidates are the ``attribute`` (else the text) of every element matching the CSS selector
+    ``from_page``, or the whole page when there is no selector. The first candidate that matches
+    ``pattern`` gives the id: its group ``id``, else its only group, else the whole match; without
+    a pattern the candidate itself is the id. ``{id}`` (and ``{name}`` for other named groups) in
+    the ``url`` template are replaced, percent-encoded. Raises ParseError ``parse.no_datasource``.
+    """
+    candidates: list[str]
+    if from_page:
+        try:
+            elements = BeautifulSoup(html, "lxml").select(from_page)
+        except SelectorSyntaxError as exc:
+            raise ParseError(
+                f"datasource from_page {from_page!r} is not a CSS selector: {exc}", code="parse.no_datasource"
+            ) from None
+        values = [element.get(attribute) if attribute else element.get_text(" ", strip=True) for element in elements]
+        candidates = [" ".join(v) if isinstance(v, list) else v for v in values if v]
+    else:
+        candidates = [html]
+    regex = re.compile(pattern) if pattern else None
+    for candidate in candidates:
+        groups: dict[str, str] = {}
+        if regex is None:
+            found = candidate.strip()
+        else:
+            match = regex.search(candidate)
+            if match is None:
+                continue
+            groups = {k: v for k, v in match.groupdict().items() if v is not None}
+            found = groups.get("id") or (match.group(1) if regex.groups == 1 else match.group(0))
+        if not found:
+            continue
+        built = url
+        for name, value in {**groups, "id": found}.items():
+            built = built.replace("{" + name + "}", quote(value, safe=""))
+        return urljoin(page_url, built)
+    where = (
+        f"elements {from_page!r}" + (f" (attribute {attribute!r})" if attribute else "") if from_page else "the page"
+    )
+    how = f" matching the pattern {pattern}" if pattern else ""
+    seen = f"{len(candidates)} candidates" if from_page else "no match"
+    raise ParseError(
+        f"no data-source id in {where}{how} on {page_url} ({seen}); the layout may have changed",
+        code="parse.no_datasource",
+    )

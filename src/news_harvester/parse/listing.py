@@ -94,13 +94,13 @@ def _by_selectors(soup: BeautifulSoup, base: str, zone: tzinfo, sel: dict[str, l
 
 
 def _discover(soup: BeautifulSoup, base: str, zone: tzinfo) -> list[RawItem]:
-    site = _site(base)
+    site = site_of(base)
     items: dict[str, RawItem] = {}
     untitled: set[str] = set()
     for anchor in soup.find_all("a", href=True):
         url = urldefrag(urljoin(base, str(anchor["href"]).strip())).url  # #comments is the same page
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or _site(url) != site or not is_article_path(parts.path):
+        if parts.scheme not in ("http", "https") or site_of(url) != site or not is_article_path(parts.path):
             continue
         visible = _text(anchor)
         # An icon link (<a title="在新窗口打开"><img></a>) often precedes the headline link to the
@@ -166,7 +166,16 @@ def _text(tag: Tag) -> str:
     return " ".join(tag.get_text(" ", strip=True).split())
 
 
-def _site(url: str) -> str:
+def page_urls(list_url: str, pages: int, template: str = "index_{n}.html", start: int = 1) -> list[str]:
+    """URLs of static list pages 2 … ``pages`` (the list URL is page 1), in order.
+
+    ``template`` is resolved against ``list_url`` with ``{n}`` replaced by ``start``, ``start + 1`` …:
+    the gov-CMS convention is ``…/index.html``, then ``…/index_1.html``, ``…/index_2.html``.
+    """
+    return [urljoin(list_url, template.replace("{n}", str(start + k))) for k in range(max(pages - 1, 0))]
+
+
+def site_of(url: str) -> str:
     """Registrable-ish site: the last two labels of the host (three for *.gov.cn, *.com.cn …)."""
     host = (urlsplit(url).hostname or "").lower()
     labels = host.split(".")
