@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from news_harvester.models import Article
-    from news_harvester.pipeline import ArticlePage, Preview
+    from news_harvester.reader import ArticlePage, Preview
 
 EXIT_CONFIG = 2
 EXIT_ERROR = 1
@@ -173,7 +173,7 @@ def _summary_json(s: RunSummary) -> dict[str, Any]:
 @_guard
 def extract(obj: _Ctx, target: str, source_id: str | None, as_json: bool) -> None:
     """Extract one article from a saved page or a URL and print it; stores nothing."""
-    from news_harvester.pipeline import read_article_file
+    from news_harvester.reader import read_article_file
 
     is_url = target.startswith(("http://", "https://"))
     spec = obj.source(source_id) if source_id else _adhoc_spec(target if is_url else None)
@@ -207,7 +207,7 @@ def extract(obj: _Ctx, target: str, source_id: str | None, as_json: bool) -> Non
 async def _read_url(settings: Settings, spec: SourceSpec, url: str) -> ArticlePage:
     from news_harvester.daemon import fetch_policy
     from news_harvester.fetch import Fetcher
-    from news_harvester.pipeline import Reader
+    from news_harvester.reader import Reader
 
     fetcher = Fetcher(fetch_policy(settings))
     try:
@@ -356,7 +356,8 @@ def sources_test(obj: _Ctx, source_id: str, as_json: bool) -> None:
 async def _preview(settings: Settings, spec: SourceSpec) -> Preview:
     from news_harvester.daemon import fetch_policy
     from news_harvester.fetch import Fetcher
-    from news_harvester.pipeline import Reader, preview_source, utc_now
+    from news_harvester.pipeline import utc_now
+    from news_harvester.reader import Reader, preview_source
 
     fetcher = Fetcher(fetch_policy(settings))
     try:

@@ -1,0 +1,399 @@
+"""Read sources and article pages with the traps handled, and store nothing.
+
+Stages 1, 2 and 4 of a harvest (see ``pipeline``): fetch the list (conditional GET, redirect
+pages followed once, challenges detected, two-step data sources, static pagination), parse it
+into items by kind, and read article pages (extraction, iframed tables). ``pipeline.Harvester``
+stores what it reads; the CLI's ``extract`` and ``sources test`` only print it, so they see
+exactly what a harvest would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from news_harvester.clean import build_article, canonical_url, html_to_text
+from news_harvester.config import SourceSpec
+from news_harvester.decode import decode_body
+from news_harvester.errors import FetchError, ParseError, SourceError
+from news_harvester.fetch import Fetcher
+from news_harvester.models import (
+    Article,
+    FetchResult,
+    FetchState,
+    NotModified,
+    RawItem,
+)
+from news_harvester.parse.article import ExtractedPage, extract_page
+from news_harvester.parse.feeds import parse_feed
+from news_harvester.parse.jsonlist import datasource_url, parse_json_list
+from news_harvester.parse.listing import page_urls, parse_listing
+from news_harvester.parse.traps import challenge_reason, iframe_urls, redirect_target, select_html, table_html
+
+log = logging.getLogger(__name__)
+
+PREVIEW_ARTICLE_TRIES = 3
+"""``sources test`` tries this many items for its sample article before giving up."""
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """Stages 1–2 for one source: its items (deduplicated across pages, in page order)."""
+
+    items: list[RawItem]
+    fetched: FetchResult
+    """The document the items came from (the JSON of a two-step source, the first list page)."""
+    fetch_state: FetchState
+    """What a conditional GET sends next run; empty after a followed JavaScript redirect."""
+    warnings: list[str]
+    pages: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ArticlePage:
+    """An article page as read: the page itself, what the extractor found, and the final body."""
+
+    url: str
+    """The URL actually read (after HTTP and JavaScript redirects)."""
+    fetched: FetchResult
+    extracted: ExtractedPage
+    body_text: str
+    """The extractor's body (or the source's ``selectors.body``), plus the text of iframed tables."""
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    result: FetchResult
+    redirected_to: str | None = None
+
+
+class Reader:
+    """Fetch and read sources and article pages with the traps handled; stores nothing.
+
+    Used by ``Harvester`` (which stores what it reads) and by the CLI's ``extract`` and
+    ``sources test`` (which only print it).
+    """
+
+    def __init__(self, fetcher: Fetcher) -> None:
+        self.fetcher = fetcher
+
+    async def read_listing(self, spec: SourceSpec, state: FetchState | None = None) -> Listing | None:
+        """Items of one source; None when a conditional GET says nothing changed."""
+        warnings: list[str] = []
+        pages = 1
+        if spec.datasource is not None:
+            shell = await self._page(spec, spec.url, what="source page")
+            assert shell is not None  # unconditional
+            ds = spec.datasource
+            json_url = datasource_url(
+                shell.result.text,
+                shell.result.final_url,
+                url=ds.url,
+                from_page=ds.from_page,
+                attribute=ds.attribute,
+                pattern=ds.pattern,
+            )
+            response = await self._get(spec, json_url, state=state, referer=shell.result.final_url)
+            if isinstance(response, NotModified):
+                return None
+            _check_challenge(response, "JSON data source")
+            fetched = dataclasses.replace(response, permanent_redirect=shell.result.permanent_redirect)
+            fetch_state = FetchState(response.etag, response.last_modified)
+            items = self._parse(spec, fetched, warnings)
+        else:
+            page = await self._page(spec, spec.url, state=state, what="source page")
+            if page is None:
+                return None
+            fetched = page.result
+            if page.redirected_to:
+                warnings.append(f"source page is a JavaScript redirect to {page.redirected_to}; update sources.yaml")
+                fetch_state = FetchState()  # the shell's ETag says nothing about the page behind it
+            else:
+                fetch_state = FetchState(fetched.etag, fetched.last_modified)
+            items = self._parse(spec, fetched, warnings)
+            if spec.pagination is not None and spec.pagination.pages > 1:
+                items, pages = await self._later_pages(spec, fetched.final_url, items, warnings)
+        if fetched.permanent_redirect:
+            warnings.append(f"source URL moved permanently to {fetched.permanent_redirect}; update sources.yaml")
+        return Listing(items, fetched, fetch_state, warnings, pages)
+
+    async def read_article(self, spec: SourceSpec, url: str) -> ArticlePage:
+        """Fetch and extract one article page; raises SourceError when the page is unusable."""
+        warnings: list[str] = []
+        page = await self._page(spec, url, what="article page")
+        assert page is not None  # unconditional
+        extracted, body = extract_article(spec, page.result)
+        tables = await self._iframe_tables(spec, page.result, warnings)
+        if tables and tables not in body:
+            body = f"{body}\n{tables}" if body else tables
+        return ArticlePage(page.result.final_url, page.result, extracted, body, tuple(warnings))
+
+    # ------------------------------------------------------------------ internals
+
+    async def _get(
+        self, spec: SourceSpec, url: str, *, state: FetchState | None = None, referer: str | None = None
+    ) -> FetchResult | NotModified:
+        headers = dict(spec.headers)
+        if referer:
+            headers["Referer"] = referer
+        return await self.fetcher.get(
+            url, state=state, headers=headers, encoding=spec.encoding, respect_robots=spec.respect_robots
+        )
+
+    async def _page(self, spec: SourceSpec, url: str, *, state: FetchState | None = None, what: str) -> _Page | None:
+        """GET ``url``; follow a JavaScript / meta-refresh redirect page once (Referer: ``url``);
+        raise ``fetch.challenge`` for a WAF challenge. None only for 304 to a conditional GET."""
+        response = await self._get(spec, url, state=state)
+        if isinstance(response, NotModified):
+            return None
+        target = redirect_target(response.text, response.final_url)
+        if target is None:
+            _check_challenge(response, what)
+            return _Page(response)
+        log.info(
+            "%s %s is a JavaScript redirect to %s",
+            what,
+            url,
+            target,
+            extra={"source_id": spec.id, "url": url, "stage": "fetch"},
+        )
+        followed = await self._get(spec, target, referer=url)
+        if isinstance(followed, NotModified):
+            raise FetchError(f"unexpected 304 for an unconditional request to {target}", code="fetch.http_status")
+        if (again := redirect_target(followed.text, followed.final_url)) is not None:
+            raise FetchError(
+                f"JavaScript redirect chain {url} → {target} → {again}; only one hop is followed",
+                code="fetch.redirect_loop",
+                http_status=followed.status,
+            )
+        _check_challenge(followed, what)
+        return _Page(
+            dataclasses.replace(followed, url=response.url, permanent_redirect=response.permanent_redirect), target
+        )
+
+    async def _later_pages(
+        self, spec: SourceSpec, list_url: str, items: list[RawItem], warnings: list[str]
+    ) -> tuple[list[RawItem], int]:
+        """Append the items of list pages 2 … N (in order, new URLs only) to ``items``.
+
+        A later page that is missing (404), fails, parses to nothing or repeats earlier items only
+        ends pagination with a warning; the pages already read still count.
+        """
+        pagination = spec.pagination
+        assert pagination is not None
+        seen = {canonical_url(i.url) for i in items}
+        items = list(items)
+        read = 1
+        for number, url in enumerate(page_urls(list_url, pagination.pages, pagination.page_url, pagination.start), 2):
+            try:
+                page = await self._page(spec, url, what=f"list page {number}")
+                assert page is not None  # unconditional
+                more = self._parse(spec, page.result, warnings)
+            except SourceError as exc:
+                warnings.append(
+                    f"{exc.code} for list page {number} {url}: {exc.message}; pagination ended after page {read}"
+                )
+                log.warning(
+                    "pagination ended at list page %d: %s",
+                    number,
+                    exc.message,
+                    extra={"source_id": spec.id, "url": url, "stage": "listing", "code": exc.code},
+                )
+                break
+            read = number
+            fresh = [item for item in unique_items(more) if canonical_url(item.url) not in seen]
+            if not fresh:  # e.g. a CMS answering an unknown index_<n>.html with the first page
+                warnings.append(f"list page {number} {url} repeats earlier items only; pagination ended there")
+                break
+            seen.update(canonical_url(item.url) for item in fresh)
+            items.extend(fresh)
+        return items, read
+
+    def _parse(self, spec: SourceSpec, response: FetchResult, warnings: list[str]) -> list[RawItem]:
+        if spec.kind == "feed":
+            parsed = parse_feed(response.text, response.final_url, spec.zone)
+            warnings.extend(parsed.warnings)
+            return list(parsed.items)
+        if spec.kind == "html":
+            selectors = spec.selectors.model_dump() if spec.selectors else None
+            return parse_listing(response.text, response.final_url, spec.zone, selectors)
+        if spec.kind == "json" and spec.fields:
+            return parse_json_list(response.text, response.final_url, spec.zone, spec.fields)
+        raise ParseError(f"source kind {spec.kind!r} cannot be parsed", code="parse.unsupported")
+
+    async def _iframe_tables(self, spec: SourceSpec, page: FetchResult, warnings: list[str]) -> str:
+        """Text of the data tables in the article's same-site iframes (at most MAX_IFRAMES)."""
+        containers = spec.selectors.body if spec.selectors else []
+        urls = iframe_urls(page.text, page.final_url, containers)
+        texts = await asyncio.gather(*(self._iframe_table(spec, u, page.final_url, warnings) for u in urls))
+        return "\n".join(t for t in texts if t)
+
+    async def _iframe_table(self, spec: SourceSpec, url: str, page_url: str, warnings: list[str]) -> str:
+        try:
+            frame = await self._get(spec, url, referer=page_url)
+            if isinstance(frame, NotModified):
+                return ""
+            _check_challenge(frame, "iframe")
+        except SourceError as exc:
+            warnings.append(f"{exc.code} for iframe {url} of article {page_url}: {exc.message}")
+            return ""
+        return "\n".join(text for table in table_html(frame.text) if (text := html_to_text(table)))
+
+
+def extract_article(spec: SourceSpec, page: FetchResult) -> tuple[ExtractedPage, str]:
+    """The extractor's fields for one page and its body: the source's ``selectors.body``
+    container when one matches and has text, else the extractor's body."""
+    extracted = extract_page(page.text, page.final_url, spec.zone)
+    body = extracted.body_text
+    if spec.selectors and spec.selectors.body:
+        chosen = select_html(page.text, spec.selectors.body)
+        if chosen is not None and (text := html_to_text(chosen)):
+            body = text
+    return extracted, body
+
+
+def read_article_file(content: bytes, url: str, spec: SourceSpec) -> ArticlePage:
+    """Extract a saved page (``url`` names it, e.g. a file:// URI). Nothing is fetched: a
+    redirect or challenge page is reported as a warning and extracted as it is."""
+    decoded = decode_body(content, None, spec.encoding)
+    page = FetchResult(
+        url=url,
+        final_url=url,
+        status=200,
+        headers={},
+        content=content,
+        text=decoded.text,
+        charset_declared=decoded.charset_declared,
+        charset_used=decoded.charset_used,
+    )
+    warnings = []
+    if (target := redirect_target(page.text, url)) is not None:
+        warnings.append(f"the page is a JavaScript redirect to {target} (not followed for a saved file)")
+    elif (reason := challenge_reason(page.text, len(content))) is not None:
+        warnings.append(f"fetch.challenge: {reason}")
+    extracted, body = extract_article(spec, page)
+    return ArticlePage(url, page, extracted, body, tuple(warnings))
+
+
+def _check_challenge(response: FetchResult, what: str) -> None:
+    reason = challenge_reason(response.text, len(response.content))
+    if reason is not None:
+        raise FetchError(
+            f"{reason} instead of the {what} {response.final_url}", code="fetch.challenge", http_status=response.status
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ItemOutcome:
+    """One item read into an Article (or not), with the article page when one was read."""
+
+    article: Article | None
+    page: ArticlePage | None = None
+
+
+async def read_item(
+    reader: Reader, spec: SourceSpec, item: RawItem, warnings: list[str], fetched_at: datetime
+) -> ItemOutcome:
+    """Build one article, fetching its page when the source needs full text.
+
+    An HTML list only gives headlines, so an unusable page (HTTP error, challenge, binary file,
+    oversized, no readable text) drops the item with a warning: it is retried next run, since its
+    URL was not stored. A feed or JSON item keeps its own text instead.
+    """
+    needs_page = spec.full_text or spec.kind == "html"  # a list page carries headlines only
+    if not needs_page:
+        evidence = (item.content_html or item.summary_html or "").encode("utf-8") or None
+        return ItemOutcome(
+            build_article(
+                item,
+                source_id=spec.id,
+                source_name=spec.name,
+                language=spec.language,
+                fetched_at=fetched_at,
+                raw_page=evidence,
+            )
+        )
+    try:
+        page = await reader.read_article(spec, item.url)
+    except SourceError as exc:
+        return _item_failed(spec, item, exc.code, exc.message, warnings, fetched_at)
+    except Exception as exc:  # an item is a unit of work: one odd page never costs the source
+        log.exception("unexpected error reading article %s", item.url, extra={"source_id": spec.id, "url": item.url})
+        return _item_failed(spec, item, "internal.error", f"{type(exc).__name__}: {exc}", warnings, fetched_at)
+    warnings.extend(page.warnings)
+    if not page.body_text.strip() and not getattr(page.extracted, "attachments", ()):
+        reason = getattr(page.extracted, "rejected_reason", None)  # reported by newer extractors
+        message = f"no readable text in the page ({len(page.fetched.content)} bytes{f': {reason}' if reason else ''})"
+        return _item_failed(spec, item, "parse.empty_article", message, warnings, fetched_at)
+    extracted = page.extracted
+    article = build_article(
+        item,
+        source_id=spec.id,
+        source_name=spec.name,
+        language=spec.language,
+        fetched_at=fetched_at,
+        body_text=page.body_text or None,
+        attribution=extracted.attribution,
+        published_at=extracted.published_at,
+        date_origin=extracted.date_origin,
+        raw_page=page.fetched.content,
+    )
+    return ItemOutcome(article, page)
+
+
+def _item_failed(
+    spec: SourceSpec, item: RawItem, code: str, message: str, warnings: list[str], fetched_at: datetime
+) -> ItemOutcome:
+    kept = spec.kind != "html"
+    warnings.append(f"{code} for article {item.url}: {message}" + ("; kept the list's own text" if kept else ""))
+    log.warning(
+        "article page failed: %s",
+        message,
+        extra={"source_id": spec.id, "url": item.url, "stage": "article", "code": code},
+    )
+    if not kept:
+        return ItemOutcome(None)
+    return ItemOutcome(
+        build_article(item, source_id=spec.id, source_name=spec.name, language=spec.language, fetched_at=fetched_at)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What a harvest of one source would take now (``sources test``); nothing is stored."""
+
+    listing: Listing
+    items: list[RawItem]
+    article: Article | None
+    page: ArticlePage | None
+    warnings: list[str]
+
+
+async def preview_source(reader: Reader, spec: SourceSpec, now: datetime) -> Preview:
+    """Read the source unconditionally and build its first readable article; store nothing."""
+    listing = await reader.read_listing(spec)
+    assert listing is not None  # unconditional
+    items = unique_items(listing.items)[: spec.max_items]
+    warnings = list(listing.warnings)
+    for item in items[:PREVIEW_ARTICLE_TRIES]:
+        outcome = await read_item(reader, spec, item, warnings, now)
+        if outcome.article is not None:
+            return Preview(listing, items, outcome.article, outcome.page, warnings)
+    return Preview(listing, items, None, None, warnings)
+
+
+def unique_items(items: Sequence[RawItem]) -> list[RawItem]:
+    """Items with distinct canonical URLs, first occurrence kept."""
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        key = canonical_url(item.url)
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
