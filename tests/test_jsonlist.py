@@ -64,7 +64,10 @@ def test_bad_json_lists_fail_with_codes(text, code):
     assert caught.value.code == code
 
 
-def test_json_source_harvests_end_to_end(httpserver: HTTPServer, write_sources, run_harvest, repository):
+@pytest.mark.parametrize(("policy", "expected"), [("page", "新华社"), ("source", "新华网")],
+                         ids=["page names its 来源 → that", "attribution: source → the source's name"])
+def test_json_source_harvests_end_to_end(httpserver: HTTPServer, write_sources, run_harvest, repository, policy,
+                                         expected):
     httpserver.expect_request("/ds_abc.json").respond_with_json(_xinhua_rows(4))
     for k in range(4):
         httpserver.expect_request(f"/tech/2024061{k}/abc{k}/c.html").respond_with_data(
@@ -73,12 +76,12 @@ def test_json_source_harvests_end_to_end(httpserver: HTTPServer, write_sources, 
             f"关于促进数字贸易发展的意见，提出到2029年的发展目标，内容涉及跨境数据流动与数字基础设施。</p><p>第二段内容"
             f"说明具体措施和保障条件，包括服务外包与跨境电商。</p></div></body></html>", content_type="text/html")
     config = write_sources([source(httpserver, "/ds_abc.json", id="xinhua", kind="json", name="新华网",
-                                   fields=XINHUA_FIELDS, full_text=True)])
+                                   fields=XINHUA_FIELDS, full_text=True, attribution=policy)])
     [summary] = run_harvest(list(config.sources))
     assert summary.outcome == Outcome.OK and summary.items_new == 4
     stored = {a.title: a for a in repository.list_articles()}
     article = stored["数字经济新闻2"]
-    assert article.attribution == "新华社"
+    assert article.attribution == expected
     assert article.published_at == datetime(2024, 6, 12, 1, 0, tzinfo=UTC)
     assert article.date_origin == "meta"
     assert "联合印发" in article.body_text

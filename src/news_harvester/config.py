@@ -258,6 +258,9 @@ class SourceSpec(BaseModel):
     encoding: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
     full_text: bool = False
+    attribution: Literal["page", "source"] = "page"
+    """page: the article's own 来源 (ContentSource meta, a "来源：" line) when it names one, else
+    ``name``; source: always ``name`` (e.g. 商务部网站 even when a page names a department)."""
     respect_robots: bool | None = None
     max_items: int = Field(50, ge=1, le=1000)
     pagination: PaginationSpec | None = None
@@ -340,6 +343,7 @@ class SourceSpec(BaseModel):
 
 
 _HINTS = {
+    "attribution": "use page (the article's own 来源 when present) or source (always the source's name)",
     "kind": "use one of: feed, html, json",
     "schedule": "use an interval such as 30m, 2h, 1d, or a cron expression such as '0 */2 * * *'",
     "timezone": "use an IANA zone name such as Asia/Shanghai or Europe/Brussels",

@@ -338,7 +338,7 @@ async def read_item(
         language=spec.language,
         fetched_at=fetched_at,
         body_text=page.body_text or None,
-        attribution=extracted.attribution,
+        attribution=extracted.attribution if spec.attribution == "page" else None,
         published_at=extracted.published_at,
         date_origin=extracted.date_origin,
         raw_page=page.fetched.content,
