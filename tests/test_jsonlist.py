@@ -95,3 +95,39 @@ def test_json_source_config_requires_title_and_url(tmp_path):
                                      "fields: {items: data, titel: t}}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="needs 'fields' with title, url"):
         load_sources(tmp_path / "s.yaml")
+
+
+def test_html_list_inside_json_is_parsed_with_selectors(httpserver: HTTPServer, write_sources, run_harvest,
+                                                        repository):
+    fragment = ('<div class="page-content"><ul>'
+                '<li><a href="/zwgk/zcjd/art/2024/art_0a1b.html">工信部解读5G规模化应用政策</a>'
+                '<span>2024-06-11</span></li>'
+                '<li><a href="/zwgk/zcjd/art/2024/art_2c3d.html">数据中心绿色发展指引解读</a>'
+                '<span>2024-06-10</span></li>'
+                '</ul></div>')
+    httpserver.expect_request("/api-gateway/unit").respond_with_json({"success": True, "data": {"html": fragment}})
+    for path in ("/zwgk/zcjd/art/2024/art_0a1b.html", "/zwgk/zcjd/art/2024/art_2c3d.html"):
+        httpserver.expect_request(path).respond_with_data(
+            "<html><head><meta name='ArticleTitle' content='解读'></head><body><div id='con_con'><p>"
+            + "工业和信息化部发布通知，推进5G网络与数据中心协同建设，提升数字基础设施服务能力。" * 3
+            + "</p></div></body></html>", content_type="text/html; charset=utf-8")
+    config = write_sources([source(httpserver, "/api-gateway/unit", id="miit", kind="html", name="工业和信息化部网站",
+                                   html_path="data.html",
+                                   selectors={"item": ["div.page-content li"], "date": ["span"]})])
+    [summary] = run_harvest(list(config.sources))
+    assert summary.outcome == Outcome.OK and summary.items_new == 2, summary
+    stored = {a.url.rsplit("/", 1)[1]: a for a in repository.list_articles()}
+    assert stored["art_0a1b.html"].published_at.astimezone(SHANGHAI).date().isoformat() == "2024-06-11"
+    assert stored["art_2c3d.html"].title == "数据中心绿色发展指引解读"
+    assert set(stored) == {"art_0a1b.html", "art_2c3d.html"}
+
+
+def test_missing_html_fragment_is_no_items():
+    from news_harvester.parse.jsonlist import html_fragment
+
+    with pytest.raises(ParseError) as caught:
+        html_fragment('{"data": {}}', "data.html")
+    assert caught.value.code == "parse.no_items"
+    with pytest.raises(ParseError) as caught:
+        html_fragment("<html>", "data.html")
+    assert caught.value.code == "parse.malformed"

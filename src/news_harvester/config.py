@@ -265,6 +265,9 @@ class SourceSpec(BaseModel):
     max_items: int = Field(50, ge=1, le=1000)
     pagination: PaginationSpec | None = None
     datasource: DatasourceSpec | None = None
+    html_path: str | None = None
+    """html sources whose list arrives as an HTML fragment inside JSON (gateway CMSs such as
+    MIIT's api-gateway): the dotted path of that fragment, e.g. ``data.html``."""
 
     @field_validator("pagination")
     @classmethod
@@ -324,6 +327,8 @@ class SourceSpec(BaseModel):
             missing = {"title", "url"} - set(self.fields or {})
             if missing:
                 raise ValueError(f"a json source needs 'fields' with {', '.join(sorted(missing))} (and items)")
+        if self.html_path is not None and self.kind != "html":
+            raise ValueError("'html_path' applies to html sources only (an HTML list fragment inside JSON)")
         unknown = set(self.fields or {}) - JSON_FIELDS
         if unknown:
             raise ValueError(f"unknown key in 'fields': {sorted(unknown)[0]}; known: {', '.join(sorted(JSON_FIELDS))}")
@@ -343,6 +348,7 @@ class SourceSpec(BaseModel):
 
 
 _HINTS = {
+    "html_path": "the dotted path of the HTML fragment in the JSON response, e.g. data.html",
     "attribution": "use page (the article's own 来源 when present) or source (always the source's name)",
     "kind": "use one of: feed, html, json",
     "schedule": "use an interval such as 30m, 2h, 1d, or a cron expression such as '0 */2 * * *'",

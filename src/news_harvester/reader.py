@@ -30,7 +30,7 @@ from news_harvester.models import (
 )
 from news_harvester.parse.article import ExtractedPage, extract_page
 from news_harvester.parse.feeds import parse_feed
-from news_harvester.parse.jsonlist import datasource_url, parse_json_list
+from news_harvester.parse.jsonlist import datasource_url, html_fragment, parse_json_list
 from news_harvester.parse.listing import page_urls, parse_listing
 from news_harvester.parse.traps import challenge_reason, iframe_urls, redirect_target, select_html, table_html
 
@@ -221,7 +221,8 @@ class Reader:
             return list(parsed.items)
         if spec.kind == "html":
             selectors = spec.selectors.model_dump() if spec.selectors else None
-            return parse_listing(response.text, response.final_url, spec.zone, selectors)
+            text = html_fragment(response.text, spec.html_path) if spec.html_path else response.text
+            return parse_listing(text, response.final_url, spec.zone, selectors)
         if spec.kind == "json" and spec.fields:
             return parse_json_list(response.text, response.final_url, spec.zone, spec.fields)
         raise ParseError(f"source kind {spec.kind!r} cannot be parsed", code="parse.unsupported")

@@ -60,6 +60,18 @@ def parse_json_list(text: str, base_url: str, zone: tzinfo, fields: dict[str, st
     return items
 
 
+def html_fragment(text: str, path: str) -> str:
+    """The HTML list fragment some gateway CMSs wrap in JSON (``{"data": {"html": "<ul>…"}}``)."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"expected JSON carrying an HTML fragment: {exc}", code="parse.malformed") from None
+    fragment = lookup(document, path)
+    if not isinstance(fragment, str) or not fragment.strip():
+        raise ParseError(f"no HTML fragment at {path!r} in the JSON", code="parse.no_items")
+    return fragment
+
+
 def lookup(document: Any, path: str) -> Any:
     """Value at a dotted path (alternatives separated by ``|``); None when absent."""
     for alternative in path.split("|"):
