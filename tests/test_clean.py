@@ -94,10 +94,12 @@ def test_two_real_captures_of_one_article_hash_the_same():
     """gne thepaper/2 and /4 are two captures of one article whose texts differ in spacing."""
     zone = ZoneInfo("Asia/Shanghai")
     url = "https://www.thepaper.cn/newsDetail_forward_4150096"
-    first = extract_page(shared_fixture("gne/tests/thepaper/2.html").read_text(encoding="utf-8"), url, zone)
-    second = extract_page(shared_fixture("gne/tests/thepaper/4.html").read_text(encoding="utf-8"), url, zone)
+    pages = [shared_fixture(f"gne/tests/thepaper/{n}.html").read_text(encoding="utf-8") for n in (2, 4)]
+    first, second = (extract_page(page, url, zone) for page in pages)
 
-    assert first.body_text != second.body_text
+    # The captures differ (spacing, page chrome); their extracted bodies may now be equal, since the
+    # extractor normalises spacing itself, and must hash the same.
+    assert html_to_text(pages[0]) != html_to_text(pages[1])
     assert content_hash(first.body_text) == content_hash(second.body_text)
     other = extract_page(shared_fixture("gne/tests/thepaper/1.html").read_text(encoding="utf-8"), url, zone)
     assert content_hash(other.body_text) != content_hash(first.body_text)

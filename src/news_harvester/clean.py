@@ -1,4 +1,5 @@
-"""Normalise harvested values: plain text from HTML, canonical URLs, content hashes, Article records.
+"""Normalise harvested values: plain text from HTML, canonical URLs, content hashes, Article
+records, and article body lines without page furniture (:func:`drop_boilerplate`).
 
 Pure functions; callers pass ``now``. Never fetches, never writes.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import Counter
 from datetime import datetime
 from html import unescape
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
@@ -162,4 +164,138 @@ def build_article(
         guid=item.guid,
         raw_page=raw_page,
         date_origin=origin,
+    )
+
+
+# --------------------------------------------------------------------------- article body lines
+
+_LINE_SPACES_RE = re.compile(r"[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\r\f\v]+")
+_INVISIBLE_RE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad\ue000-\uf8ff]")  # private use: icon-font glyphs
+# Whole lines that are page furniture, never article text: editor credits, share / print / font-size
+# widgets, "previous / next article", copyright and licence notices. Matched against the complete
+# line, so a sentence that merely mentions 分享 or 版权 stays.
+_BOILERPLATE_LINE_RE = re.compile(
+    r"^[\[【(（<〔]?\s*(?:"
+    r"(?:责任编辑|责编|编辑|值班编辑|本文编辑|网络编辑|美编|校对|审校|审核|终审|监制|统筹|主编|策划|制作|编审)"
+    r"\s*[:：/|].{0,40}"
+    r"|(?:分享到|分享至|分享|转发到|打印本页|打印此页|打印|关闭窗口|关闭本页|关闭|返回顶部|回到顶部|返回首页|返回列表|收藏本页|收藏|"
+    r"扫一扫|微信扫一扫|扫描二维码|用微信扫描二维码|二维码|手机看|手机阅读|举报|纠错|我要纠错|点赞|字号|字体|"
+    r"相关新闻|相关阅读|相关文章|相关链接|相关推荐|相关报道|延伸阅读|推荐阅读|热门推荐|热点推荐|热门文章|猜你喜欢|"
+    r"更多|阅读原文|查看原文|点击查看|网站地图|联系我们)"
+    r"(?:\s*[:：>》].{0,60})?"
+    r"|(?:上一篇|下一篇|上一条|下一条|上一页|下一页)\s*[】\]]?\s*[:：]?.{0,120}"
+    r"|(?:特别声明|免责声明|版权声明|声明)\s*[】\]]?\s*[:：].{0,200}"
+    r"|.{0,40}未经.{0,6}(?:授权|许可|允许|同意).{0,20}(?:不得|禁止|严禁).{0,60}"
+    r"|(?:微信|手机)?扫一扫.{0,20}|(?:用)?(?:微信|手机)?扫描二维码.{0,20}"
+    r"|(?:编辑|校对|责编|审核)\s+[\u4e00-\u9fff·]{2,5}(?:\s+(?:编辑|校对|责编|审核)\s+[\u4e00-\u9fff·]{2,5})*"
+    r"|(?:【\s*)?字[体号]\s*[:：]?\s*(?:[大中小]\s*){2,3}(?:】)?.*"
+    r"|(?:copyright|©|\(c\)|版权所有|all rights reserved).{0,120}"
+    r"|.{0,40}(?:责任编辑|责编)\s*[:：].{0,30}"
+    r"|(?:本文|文章|稿件|信息|新闻)?(?:来源于?|來源|稿源)\s*[:：]\s*\S{0,20}"
+    r"|(?:评论|跟帖|我要跟帖|我要评论|发表评论|已输入\d+字|正在加载|加载中|点击加载更多|加载更多|收起|展开全文|查看全文|阅读全文)"
+    r"\s*[(（]?\d*[)）]?.{0,6}"
+    r"|.{0,60}(?:ICP备|ICP证|网安备|公网安备).{0,60}"
+    r"|(?:本文|文章|稿件)?(?:转载|未经授权).{0,30}(?:禁止|不得|注明).{0,60}"
+    r")\s*[\]】)）>〕]?$",
+    re.I,
+)
+# A line with no letter, digit-word or CJK character, or a bare counter ("2168", "|", "A- A A+").
+_JUNK_LINE_RE = re.compile(r"^(?:[\W_]*|\d{1,7}|(?:A[-+]?\s*){2,3}|[\W\d_]{1,3})$")
+# Headings of the blocks that follow an article (related stories, comments): the body ends there.
+_TRAILER_RE = re.compile(
+    r"^[\[【]?(?:相关新闻|相关阅读|相关文章|相关推荐|相关报道|延伸阅读|推荐阅读|热门推荐|猜你喜欢|网友评论|"
+    r"热门评论|最新评论|发表评论|我要评论|精彩推荐|为你推荐|更多精彩|往期回顾|精彩视频推荐|热门视频|"
+    r"特别声明|免责声明|版权声明)[\]】]?\s*[:：]?$"
+)
+_SENTENCE_END_RE = re.compile(r"[。！？!?…”」』.]$")
+# The close of a notice: the issuing office, the date.
+_SIGNATURE_RE = re.compile(
+    r"(?:19|20)\d{2}\s*[年./-]\s*\d{1,2}\s*[月./-]\s*\d{1,2}\s*日?$|(?:部|局|委|厅|署|办|院|会|中心|政府|公司|集团|办公室)$"
+)
+TRAILER_MIN_SHARE = 0.5
+"""A trailer heading ends the body only after this share of its characters, so an article that
+opens with a "related" box does not lose its text."""
+MENU_RUN = 4
+"""A closing run of this many short unpunctuated lines is a menu or a form's choices, not text."""
+REPEATED_LABEL = 5
+"""A short line repeated this often is a label (a gallery's caption on every slide), never text."""
+REPEATED_MIN_CHARS = 20
+"""Lines this long are paragraphs: a repeated one is kept once."""
+
+
+def normalize_line(text: str) -> str:
+    """One line of article text with every kind of space (U+3000 ideographic, NBSP, thin …) read as
+    one ASCII space, invisible characters (ZWSP, BOM, soft hyphen, icon-font glyphs in the private
+    use area) removed, and the ends trimmed."""
+    return _LINE_SPACES_RE.sub(" ", _INVISIBLE_RE.sub("", text)).strip(" \t\n")
+
+
+def is_boilerplate_line(line: str) -> bool:
+    """True for a whole line of page furniture: 责任编辑：…, 分享到, 打印本页, 【字体：大 中 小】,
+    扫一扫, 关闭窗口, 上一篇 / 下一篇, copyright and ICP licence lines, bare counters."""
+    line = line.strip()
+    return not line or bool(_BOILERPLATE_LINE_RE.match(line) or _JUNK_LINE_RE.match(line))
+
+
+def drop_boilerplate(lines: list[str]) -> list[str]:
+    """Article paragraphs without page furniture: each line normalised (:func:`normalize_line`),
+    boilerplate lines (:func:`is_boilerplate_line`) dropped, and everything from a trailing
+    "相关新闻 / 相关阅读 / 网友评论 …" heading on cut off once most of the text is behind it."""
+    kept = _drop_repeats([line for raw in lines if (line := normalize_line(raw))])
+    total = sum(len(line) for line in kept) or 1
+    out: list[str] = []
+    seen = 0
+    for line in kept:
+        if _TRAILER_RE.match(line) and seen / total >= TRAILER_MIN_SHARE:
+            break
+        seen += len(line)
+        if not is_boilerplate_line(line):
+            out.append(line)
+    return _drop_closing_residue(out)
+
+
+def _drop_repeats(lines: list[str]) -> list[str]:
+    """A paragraph (REPEATED_MIN_CHARS or longer) once; a short line that recurs REPEATED_LABEL
+    times or more (a gallery's caption on every slide, a button label) not at all. Short lines
+    that recur a few times (a chorus, a line of code) and table rows are left alone."""
+    counts = Counter(lines)
+    seen: set[str] = set()
+    out = []
+    for line in lines:
+        if "\t" not in line:
+            if len(line) < REPEATED_MIN_CHARS:
+                if counts[line] >= REPEATED_LABEL:
+                    continue
+            elif line in seen:
+                continue
+            seen.add(line)
+        out.append(line)
+    return out
+
+
+def _drop_closing_residue(lines: list[str]) -> list[str]:
+    """Cut what widgets leave after the text: a closing run of short lines that are no sentence,
+    table row, bracketed credit ("（张三）") or signature (an issuing office, a date) — when the run
+    is short bits ("推荐0", "图集", "点击进入专题：") or MENU_RUN lines or more (a report form's
+    choices, a tag cloud), and never when it is most of the text (a poem, lyrics)."""
+    run = 0
+    for line in reversed(lines):
+        if not _is_residue(line):
+            break
+        run += 1
+    closing = lines[len(lines) - run :]
+    if not closing or sum(map(len, closing)) * 2 >= sum(map(len, lines)):
+        return lines
+    if run >= MENU_RUN or all(len(line) <= 12 for line in closing):
+        return lines[: len(lines) - run]
+    return lines
+
+
+def _is_residue(line: str) -> bool:
+    return (
+        len(line) <= 20
+        and "\t" not in line
+        and not _SENTENCE_END_RE.search(line)
+        and not (line[0] in "(（[【" and line[-1] in ")）]】")
+        and not _SIGNATURE_RE.search(line)
     )

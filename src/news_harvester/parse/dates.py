@@ -7,6 +7,7 @@ sites), never silently UTC: RSSHub issue #673 shows the 8-hour error that causes
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_tz
 
@@ -92,3 +93,145 @@ def _offset(text: str | None) -> tzinfo | None:
     if delta > timedelta(hours=14):
         return None
     return timezone(-delta if match["sign"] == "-" else delta)
+
+
+# --------------------------------------------------------------------------- dates inside page text
+# Helpers for the article extractor: where a date sits in a line, whether it named a time of day,
+# dates without a year ("06-11", "6月11日") completed from a reference date, and dates in URLs.
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_MONTH_NAME = (
+    r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?"
+    r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?"
+_TIME = r"(?:,?\s+(?:at\s+)?(?P<H>\d{1,2}):(?P<M>\d{2})(?::\d{2})?)?"
+# "July 28, 2011", "Dec 28 Sat 2013 00:28" (a blog's date badge), "28 June 2024 10:30".
+_ENGLISH_RES = (
+    re.compile(
+        rf"\b{_MONTH_NAME}\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+{_WEEKDAY}(?P<y>(?:19|20)\d{{2}})\b{_TIME}", re.I
+    ),
+    re.compile(rf"\b(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH_NAME},?\s+(?P<y>(?:19|20)\d{{2}})\b{_TIME}", re.I),
+)
+_MONTH_RANGE_RE = re.compile(r"\s*月")
+# Month and day without a year: "06-11 10:30", "6月11日", "06月24日 11時30分", "06/11".
+_MONTH_DAY_RE = re.compile(
+    r"(?<![\d.:/-])(?P<m>\d{1,2})\s*(?:[-/]|月)\s*(?P<d>\d{1,2})(?![\d.:/-])\s*[日号]?"
+    r"(?:\s*(?P<H>\d{1,2})\s*[:：时時]\s*(?P<M>\d{2}))?"
+)
+# Two-digit year, only trusted after a date label: "发布时间：18-03-08".
+_SHORT_YEAR_RE = re.compile(r"(?<![\d.:/-])(?P<y>\d{2})-(?P<m>\d{2})-(?P<d>\d{2})(?![\d.:/-])")
+# Dates in URL paths: /20240611/, /2024-06-11/, /2024-06/11/, /2024/0611/, /art/2024/6/11/, _2019_09_07_,
+# /t20240611_123.html, and a compact 20240611 anywhere (query strings such as ?a=20170309-3509).
+_URL_DATE_RES = (
+    re.compile(r"(?<![\d])(?P<y>(?:19|20)\d{2})[-_/]?(?P<m>0[1-9]|1[0-2])[-_/]?(?P<d>0[1-9]|[12]\d|3[01])(?!\d)"),
+    re.compile(r"/(?P<y>(?:19|20)\d{2})/(?P<m>[1-9]|1[0-2])/(?P<d>[1-9]|[12]\d|3[01])/"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FoundDate:
+    """A date read from a line of text: its value, whether a time of day was given, and where it sat."""
+
+    value: datetime
+    has_time: bool
+    start: int
+    end: int
+
+
+def find_date(text: str, zone: tzinfo) -> FoundDate | None:
+    """The first complete date (with a year) in ``text``: numeric or Chinese forms as
+    :func:`parse_date` reads them, else an English month name ("July 28, 2011")."""
+    for match in _NUMERIC_RE.finditer(text):
+        if _MONTH_RANGE_RE.match(text, match.end("d")):  # "2024年1-5月": months 1 to 5, not 5 January
+            continue
+        try:
+            value = datetime(
+                int(match["y"]),
+                int(match["m"]),
+                int(match["d"]),
+                int(match["H"] or 0),
+                int(match["M"] or 0),
+                int(match["S"] or 0),
+            )
+        except ValueError:
+            continue
+        offset = _offset(match["tz"])
+        return FoundDate(value.replace(tzinfo=offset or zone), match["H"] is not None, match.start(), match.end())
+    for pattern in _ENGLISH_RES:
+        for match in pattern.finditer(text):
+            try:
+                value = datetime(
+                    int(match["y"]),
+                    _MONTHS[match["mon"].lower().rstrip(".")],
+                    int(match["d"]),
+                    int(match["H"] or 0),
+                    int(match["M"] or 0),
+                )
+            except (ValueError, KeyError):
+                continue
+            return FoundDate(value.replace(tzinfo=zone), match["H"] is not None, match.start(), match.end())
+    return None
+
+
+def find_month_day(text: str, zone: tzinfo, reference: datetime, *, short_year: bool = False) -> FoundDate | None:
+    """A date printed without its year ("06-11 10:30", "6月11日"), given the year that makes it the
+    latest such day not after ``reference`` (a date the page or its URL gives, or the caller's clock).
+    With ``short_year`` (the text follows a date label) "18-03-08" reads as 2018-03-08."""
+    if short_year and (match := _SHORT_YEAR_RE.search(text)):
+        try:
+            value = datetime(2000 + int(match["y"]), int(match["m"]), int(match["d"]), tzinfo=zone)
+        except ValueError:
+            value = None
+        if value is not None and abs((value - reference).days) <= 366:
+            return FoundDate(value, False, match.start(), match.end())
+    for match in _MONTH_DAY_RE.finditer(text):
+        month, day = int(match["m"]), int(match["d"])
+        hour, minute = int(match["H"] or 0), int(match["M"] or 0)
+        candidates = []
+        for year in (reference.year - 1, reference.year, reference.year + 1):
+            try:
+                candidates.append(datetime(year, month, day, hour, minute, tzinfo=zone))
+            except ValueError:
+                continue
+        # The latest such day not after the reference: a publication precedes the clock reading
+        # and the modification time, and falls on the URL's day.
+        past = [value for value in candidates if value <= reference + timedelta(days=1)]
+        if past or candidates:
+            best = max(past) if past else min(candidates, key=lambda value: abs(value - reference))
+            return FoundDate(best, match["H"] is not None, match.start(), match.end())
+    return None
+
+
+def date_from_url(url: str, zone: tzinfo) -> datetime | None:
+    """The calendar day a URL's path or query names (/20240611/, /2024-06/11/, t20240611_…), as
+    midnight in ``zone``; a year and month alone (/2011/07/) name no day."""
+    path = url.split("://", 1)[-1]
+    path = path[path.find("/") :] if "/" in path else ""
+    for pattern in _URL_DATE_RES:
+        for match in pattern.finditer(path):
+            try:
+                return datetime(int(match["y"]), int(match["m"]), int(match["d"]), tzinfo=zone)
+            except ValueError:
+                continue
+    return None
