@@ -75,16 +75,17 @@ def test_extract_lists_the_attachments_the_extractor_reports(tmp_path):
     page = tmp_path / "attachments.html"
     page.write_text(html, encoding="utf-8")
     url = page.resolve().as_uri()
-    found = getattr(extract_page(html, url, ZoneInfo("Asia/Shanghai")), "attachments", ())
+    found = extract_page(html, url, ZoneInfo("Asia/Shanghai")).attachments
     expected = [{"url": a.url, "text": a.text, "kind": a.kind} for a in found]
+    assert len(expected) == 1 and expected[0]["kind"] == "pdf" and expected[0]["url"].endswith("/files/2024/notice.pdf")
+    assert "关于促进数字贸易发展的通知" in expected[0]["text"]
 
     result = run_cli(tmp_path, "extract", str(page), "--json")
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["attachments"] == expected
-    if expected:  # an extractor that reports attachments shows them in the text output too
-        text = run_cli(tmp_path, "extract", str(page))
-        assert f"attachment   {expected[0]['url']}" in text.stdout
+    text = run_cli(tmp_path, "extract", str(page))
+    assert f"attachment   {expected[0]['url']}" in text.stdout
 
 
 def test_extract_with_source_uses_its_zone_encoding_and_body_selector(tmp_path):

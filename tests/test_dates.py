@@ -138,3 +138,13 @@ def test_cst_is_china_standard_time_for_a_beijing_source_and_us_central_elsewher
     text = "Tue, 11 Jun 2024 10:30:00 CST"
     assert parse_date(text, ZoneInfo("Asia/Shanghai")) == datetime(2024, 6, 11, 2, 30, tzinfo=UTC)
     assert parse_date(text, ZoneInfo("America/Chicago")) == datetime(2024, 6, 11, 16, 30, tzinfo=UTC)
+
+
+def test_month_range_in_a_headline_is_not_a_date():
+    from zoneinfo import ZoneInfo
+
+    from news_harvester.parse.dates import parse_date
+
+    zone = ZoneInfo("Asia/Shanghai")
+    assert parse_date("2024年1-5月我国服务外包执行额同比增长", zone) is None
+    assert parse_date("2024年1-5月服务贸易数据 2024-06-20", zone).date().isoformat() == "2024-06-20"

@@ -200,12 +200,8 @@ def test_preset_contract(preset_id: str, httpserver: HTTPServer, run_harvest, re
             assert sent == value, f"{path}: header {name}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (parse/dates.py): '2024年1-5月' in a headline is read as 2024-01-05, so a discovered row "
-    "(or a selector row without a date selector, e.g. caict-bps) takes the headline's 'date' over the real one",
-)
-def test_known_gap_statistics_headline_is_not_the_row_date():
+def test_statistics_headline_month_range_is_not_the_row_date():
+    """'2024年1-5月' in a headline is a month range, not 5 January: the row's own date wins."""
     spec = CONFIG.get("mofcom-tradeinservices")
     assert spec is not None
     html = (

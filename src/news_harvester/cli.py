@@ -229,13 +229,10 @@ def _iso(when: datetime | None, spec: SourceSpec) -> str | None:
 
 
 def _attachments(page: ArticlePage | None) -> list[dict[str, Any]]:
-    """``{url, text, kind}`` per attachment the extractor found (none until it reports them)."""
-    found = getattr(page.extracted, "attachments", ()) if page is not None else ()
-    out = []
-    for item in found or ():
-        get = item.get if isinstance(item, dict) else lambda key, i=item: getattr(i, key, None)
-        out.append({"url": get("url"), "text": get("text"), "kind": get("kind")})
-    return out
+    """``{url, text, kind}`` per attachment (PDF, DOC/DOCX, XLS/XLSX, WPS, ZIP …) the page links."""
+    if page is None:
+        return []
+    return [{"url": a.url, "text": a.text, "kind": a.kind} for a in page.extracted.attachments]
 
 
 def _print_article(record: dict[str, Any]) -> None:

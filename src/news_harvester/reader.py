@@ -28,11 +28,11 @@ from news_harvester.models import (
     NotModified,
     RawItem,
 )
-from news_harvester.parse.article import ExtractedPage, extract_page
+from news_harvester.parse.article import ExtractedPage, ExtractHints, extract_page
 from news_harvester.parse.feeds import parse_feed
 from news_harvester.parse.jsonlist import datasource_url, html_fragment, parse_json_list
 from news_harvester.parse.listing import page_urls, parse_listing
-from news_harvester.parse.traps import challenge_reason, iframe_urls, redirect_target, select_html, table_html
+from news_harvester.parse.traps import challenge_reason, iframe_urls, redirect_target, table_html
 
 log = logging.getLogger(__name__)
 
@@ -122,12 +122,16 @@ class Reader:
             warnings.append(f"source URL moved permanently to {fetched.permanent_redirect}; update sources.yaml")
         return Listing(items, fetched, fetch_state, warnings, pages)
 
-    async def read_article(self, spec: SourceSpec, url: str) -> ArticlePage:
-        """Fetch and extract one article page; raises SourceError when the page is unusable."""
+    async def read_article(
+        self, spec: SourceSpec, url: str, item: RawItem | None = None, now: datetime | None = None
+    ) -> ArticlePage:
+        """Fetch and extract one article page; raises SourceError when the page is unusable.
+
+        ``item`` (the list's title and date) and ``now`` are hints for the extractor."""
         warnings: list[str] = []
         page = await self._page(spec, url, what="article page")
         assert page is not None  # unconditional
-        extracted, body = extract_article(spec, page.result)
+        extracted, body = extract_article(spec, page.result, item, now)
         tables = await self._iframe_tables(spec, page.result, warnings)
         if tables and tables not in body:
             body = f"{body}\n{tables}" if body else tables
@@ -246,16 +250,19 @@ class Reader:
         return "\n".join(text for table in table_html(frame.text) if (text := html_to_text(table)))
 
 
-def extract_article(spec: SourceSpec, page: FetchResult) -> tuple[ExtractedPage, str]:
-    """The extractor's fields for one page and its body: the source's ``selectors.body``
-    container when one matches and has text, else the extractor's body."""
-    extracted = extract_page(page.text, page.final_url, spec.zone)
-    body = extracted.body_text
-    if spec.selectors and spec.selectors.body:
-        chosen = select_html(page.text, spec.selectors.body)
-        if chosen is not None and (text := html_to_text(chosen)):
-            body = text
-    return extracted, body
+def extract_article(
+    spec: SourceSpec, page: FetchResult, item: RawItem | None = None, now: datetime | None = None
+) -> tuple[ExtractedPage, str]:
+    """The extractor's fields for one page and its body. The source's ``selectors.body`` (tried in
+    order), the list's title and date, and ``now`` (for year-less dates) go in as hints."""
+    hints = ExtractHints(
+        body_selectors=tuple(spec.selectors.body) if spec.selectors else (),
+        list_title=item.title if item else None,
+        list_date=item.published if item else None,
+        now=now,
+    )
+    extracted = extract_page(page.text, page.final_url, spec.zone, hints)
+    return extracted, extracted.body_text
 
 
 def read_article_file(content: bytes, url: str, spec: SourceSpec) -> ArticlePage:
@@ -320,15 +327,15 @@ async def read_item(
             )
         )
     try:
-        page = await reader.read_article(spec, item.url)
+        page = await reader.read_article(spec, item.url, item, fetched_at)
     except SourceError as exc:
         return _item_failed(spec, item, exc.code, exc.message, warnings, fetched_at)
     except Exception as exc:  # an item is a unit of work: one odd page never costs the source
         log.exception("unexpected error reading article %s", item.url, extra={"source_id": spec.id, "url": item.url})
         return _item_failed(spec, item, "internal.error", f"{type(exc).__name__}: {exc}", warnings, fetched_at)
     warnings.extend(page.warnings)
-    if not page.body_text.strip() and not getattr(page.extracted, "attachments", ()):
-        reason = getattr(page.extracted, "rejected_reason", None)  # reported by newer extractors
+    if not page.body_text.strip() and not page.extracted.attachments:
+        reason = page.extracted.rejected_reason
         message = f"no readable text in the page ({len(page.fetched.content)} bytes{f': {reason}' if reason else ''})"
         return _item_failed(spec, item, "parse.empty_article", message, warnings, fetched_at)
     extracted = page.extracted

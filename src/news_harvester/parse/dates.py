@@ -14,7 +14,7 @@ from email.utils import parsedate_tz
 # An offset after a time: Z, +08:00 / +0800, or GMT / UTC / UT with an optional +8 / +08:00.
 _OFFSET = r"Z|[+-]\d{2}:?\d{2}|(?:GMT|UTC|UT)(?:\s*[+-]\d{1,2}(?::?\d{2})?)?"
 _NUMERIC_RE = re.compile(
-    r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})(?!\d)\s*日?"
+    r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})(?!\d)(?!\s*月)\s*日?"
     r"(?:[T\s]*(?P<H>\d{1,2})\s*[:：时]\s*(?P<M>\d{1,2})(?:\s*[:：分]\s*(?P<S>\d{1,2})(?:[.,]\d+)?)?"
     rf"(?:\s*(?P<tz>{_OFFSET})(?![A-Za-z\d]))?)?"
 )
