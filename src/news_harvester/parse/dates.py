@@ -49,16 +49,8 @@ def read_date(text: str | None, zone: tzinfo) -> tuple[datetime, bool] | None:
         return None
     match = _NUMERIC_RE.search(text)
     if match:
-        try:
-            value = datetime(
-                int(match["y"]),
-                int(match["m"]),
-                int(match["d"]),
-                int(match["H"] or 0),
-                int(match["M"] or 0),
-                int(match["S"] or 0),
-            )
-        except ValueError:
+        value = _numeric_value(match)
+        if value is None:
             return None
         offset = _offset(match["tz"])
         return (value.replace(tzinfo=offset), True) if offset else (value.replace(tzinfo=zone), False)
@@ -77,6 +69,21 @@ def read_date(text: str | None, zone: tzinfo) -> tuple[datetime, bool] | None:
             return value.replace(tzinfo=zone), True  # China Standard Time, not US Central
         return value.replace(tzinfo=timezone(timedelta(seconds=parts[9] or 0))), True
     return None
+
+
+def _numeric_value(match: re.Match[str]) -> datetime | None:
+    """The naive datetime of a ``_NUMERIC_RE`` match; None for impossible dates (2024-02-30)."""
+    try:
+        return datetime(
+            int(match["y"]),
+            int(match["m"]),
+            int(match["d"]),
+            int(match["H"] or 0),
+            int(match["M"] or 0),
+            int(match["S"] or 0),
+        )
+    except ValueError:
+        return None
 
 
 def _offset(text: str | None) -> tzinfo | None:
@@ -165,16 +172,8 @@ def find_date(text: str, zone: tzinfo) -> FoundDate | None:
     for match in _NUMERIC_RE.finditer(text):
         if _MONTH_RANGE_RE.match(text, match.end("d")):  # "2024年1-5月": months 1 to 5, not 5 January
             continue
-        try:
-            value = datetime(
-                int(match["y"]),
-                int(match["m"]),
-                int(match["d"]),
-                int(match["H"] or 0),
-                int(match["M"] or 0),
-                int(match["S"] or 0),
-            )
-        except ValueError:
+        value = _numeric_value(match)
+        if value is None:
             continue
         offset = _offset(match["tz"])
         return FoundDate(value.replace(tzinfo=offset or zone), match["H"] is not None, match.start(), match.end())
