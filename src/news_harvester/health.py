@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from news_harvester.config import SourcesConfig
-from news_harvester.models import Health, derive_health
+from news_harvester.models import derive_health
 from news_harvester.scheduler import next_fire_time
 from news_harvester.store.repository import Repository
 
@@ -33,7 +33,7 @@ def source_report(config: SourcesConfig, repository: Repository, now: datetime) 
                 "url": spec.url,
                 "enabled": spec.enabled,
                 "schedule": spec.schedule,
-                "health": str(health if spec.enabled else Health.UNKNOWN if not state else health),
+                "health": str(health),
                 "consecutive_failures": failures,
                 "last_run_at": _iso(state.last_run_at if state else None),
                 "last_success_at": _iso(state.last_success_at if state else None),
