@@ -138,3 +138,17 @@ def test_sighup_reloads_sources_at_once(tmp_path, httpserver: HTTPServer):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_taken_port_is_one_clear_error(tmp_path):
+    from procs import run_cli
+
+    dump({"sources": []}, tmp_path / "sources.yaml")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli(tmp_path, "run", "--bind", f"127.0.0.1:{port}", timeout=30)
+    assert result.returncode == 2
+    assert f"error: cannot listen on '127.0.0.1:{port}'" in result.stderr
+    assert "Traceback" not in result.stderr

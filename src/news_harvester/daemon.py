@@ -7,11 +7,13 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import Callable, Iterator
 
 import uvicorn
 
 from news_harvester.config import Settings, SourcesConfig, SourceSpec, load_sources
+from news_harvester.errors import ConfigError
 from news_harvester.fetch import Fetcher, FetchPolicy
 from news_harvester.health import source_report
 from news_harvester.models import RunSummary
@@ -93,8 +95,27 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
+def listen(bind: str) -> socket.socket:
+    """Bind the web endpoint's socket before anything starts, so a taken port is one clear error."""
+    host, _, port = bind.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, int(port)))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot listen on {bind!r}: {exc}\n  hint: choose another host:port with --bind or NEWS_HARVESTER_BIND, "
+            "or run --no-web"
+        ) from None
+    sock.set_inheritable(True)
+    return sock
+
+
 async def run_daemon(settings: Settings, *, harvest: bool = True, web: bool = True) -> None:
     sources = load_sources(settings.sources)
+    listener = listen(settings.bind) if web else None
     repository = open_repository(settings)
     interrupted = repository.mark_interrupted_runs(utc_now())
     if interrupted:
@@ -118,19 +139,14 @@ async def run_daemon(settings: Settings, *, harvest: bool = True, web: bool = Tr
         scheduler.start()
     server = None
     server_task = None
-    if web:
-        host, _, port = settings.bind.rpartition(":")
+    if listener is not None:
         app = create_app(
             database_ok=repository.ping,
             scheduler_ok=lambda: scheduler.running or not harvest,
             sources_health=lambda: source_report(scheduler.config, repository, utc_now()),
         )
-        server = _QuietServer(
-            uvicorn.Config(
-                app, host=host or "127.0.0.1", port=int(port), log_config=None, access_log=False, lifespan="off"
-            )
-        )
-        server_task = asyncio.create_task(server.serve())
+        server = _QuietServer(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off"))
+        server_task = asyncio.create_task(server.serve(sockets=[listener]))
     log.info(
         "news-harvester daemon started: %d sources enabled, database %s, web %s",
         len(sources.enabled),
