@@ -564,6 +564,27 @@ def test_a_meeting_time_at_the_end_of_a_notice_is_text():
     assert page.paragraphs[-2:] == ("会议时间：2024年6月20日 9:30", "会议地点：商务部多功能厅")
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        "<pre>status │ period\n200 │ 2020-08-01 18:00:00+00\n404 │ 2020-08-01 17:59:00+00</pre>",
+        "<table><tr><td>张三</td><td>2019-05-17 20:33:49</td></tr>"
+        "<tr><td>李四</td><td>2019-05-18 08:10:00</td></tr></table>",
+    ],
+    ids=["code output", "table rows"],
+)
+def test_timestamps_in_code_output_or_table_rows_are_not_comments(data):
+    body = (
+        "<p>商务部新闻发言人今天表示，中国将继续扩大高水平对外开放，推动服务贸易创新发展。</p>"
+        "<p>发言人介绍，前五个月服务贸易进出口总额同比增长，知识密集型服务贸易表现亮眼。</p>"
+        f"{data}<p>以上数据显示，各项指标运行平稳，服务贸易继续保持良好发展势头。</p>"
+    )
+
+    page = extract_page(_article(body=body), "http://x.cn/a", SHANGHAI)
+
+    assert page.paragraphs[-1].startswith("以上数据显示")
+
+
 def test_too_short_body_is_kept_with_a_reason():
     page = extract_page(_article(body="<p>详见附件。</p>"), "http://x.cn/a", SHANGHAI)
 

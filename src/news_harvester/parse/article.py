@@ -206,6 +206,8 @@ def _paragraphs(blocks: list[Block], title: str | None, zone: tzinfo) -> list[st
     source and author lines, breadcrumbs and stray words; comments and feeds are cut off at the
     first "name + date + time" line in the second half; then :func:`drop_boilerplate`."""
     lines = [line for block in blocks for line in block.lines]
+    # Code listings and table rows print timestamps as data ("200 │ 2020-08-01 18:00:00"): never a comment's stamp.
+    data = [_is_data_block(block) for block in blocks for _ in block.lines]
     key = title_key(title) if title else ""
     first = next((i for i, line in enumerate(lines) if _is_paragraph(line) and title_key(line) != key), len(lines))
     head: list[str] = []
@@ -216,7 +218,13 @@ def _paragraphs(blocks: list[Block], title: str | None, zone: tzinfo) -> list[st
     total = sum(len(line) for line in rest)
     seen = 0
     for index, line in enumerate(rest):
-        if seen > total / 2 and len(line) <= MAX_DATE_LINE_CHARS and not SENTENCE_RE.search(line):
+        if (
+            seen > total / 2
+            and len(line) <= MAX_DATE_LINE_CHARS
+            and not SENTENCE_RE.search(line)
+            and "\t" not in line
+            and not data[first + index]
+        ):
             found = find_date(line, zone)
             # "张三[网易网友]2019-05-17 20:33:49": comments begin. "时间：2024年6月20日 9:30" in a
             # meeting notice is text: a labelled date is never a comment's stamp.
@@ -225,6 +233,11 @@ def _paragraphs(blocks: list[Block], title: str | None, zone: tzinfo) -> list[st
                 break
         seen += len(line)
     return drop_boilerplate(head + rest)
+
+
+def _is_data_block(block: Block) -> bool:
+    """A block inside <pre> (a code listing, a program's output)."""
+    return any(element.tag == "pre" for element in block.path)
 
 
 def _is_paragraph(line: str) -> bool:
