@@ -66,6 +66,9 @@ class Settings(BaseModel):
         30.0, ge=0, le=3600, description="Spread first runs after start-up over this many seconds."
     )
     web: bool = Field(True, description="Serve the web endpoint from the daemon.")
+    story_window_days: int = Field(
+        90, ge=1, le=3650, description="Days of stored articles a new article is matched against for its story."
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

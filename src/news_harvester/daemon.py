@@ -52,6 +52,16 @@ def open_repository(settings: Settings, *, migrate: bool = True) -> Repository:
     return Repository(engine)
 
 
+def build_harvester(settings: Settings, sources: SourcesConfig, fetcher: Fetcher, repository: Repository) -> Harvester:
+    """The process's Harvester, its story index rebuilt from the last ``story_window_days`` of articles."""
+    return Harvester(
+        fetcher,
+        repository,
+        source_weights={s.id: s.weight for s in sources.sources},
+        story_window_days=settings.story_window_days,
+    )
+
+
 async def harvest_once(
     settings: Settings,
     sources: SourcesConfig,
@@ -62,7 +72,7 @@ async def harvest_once(
     repository = open_repository(settings)
     specs: list[SourceSpec] = [s for s in sources.sources if s.id in only] if only else list(sources.enabled)
     fetcher = Fetcher(fetch_policy(settings))
-    harvester = Harvester(fetcher, repository)
+    harvester = build_harvester(settings, sources, fetcher, repository)
     repository.mark_interrupted_runs(utc_now())
     done = 0
     results: dict[str, RunSummary] = {}
@@ -121,7 +131,7 @@ async def run_daemon(settings: Settings, *, harvest: bool = True, web: bool = Tr
     if interrupted:
         log.warning("%d runs were interrupted by the previous stop", interrupted, extra={"stage": "startup"})
     fetcher = Fetcher(fetch_policy(settings))
-    harvester = Harvester(fetcher, repository)
+    harvester = build_harvester(settings, sources, fetcher, repository)
     last_runs = {sid: st.last_run_at for sid, st in repository.all_source_states().items()}
     scheduler = SourceScheduler(
         harvester.harvest,

@@ -10,7 +10,8 @@ Stages, in order (one call each in ``Harvester._collect``):
   4. fetch and extract article pages where needed       (Reader.read_article → parse.article.extract_page)
      - redirect pages followed once, challenges detected, same-site iframed tables appended
   5. clean each item into an Article                    (clean.build_article)
-  6. store articles, candidates, fetch state and the run in one transaction (Repository.finish_run)
+  6. store articles, their stories, candidates, fetch state and the run in one transaction
+     (Repository.finish_run with a stories.StoryBatch), then add the stored articles to the story index
 A failing article page costs that item (or just its full text) with a warning on the run, never
 the source; a failing source costs that source's run, never the pass. Stages 1, 2 and 4 live in
 ``reader`` (which stores nothing); this module adds the due check, storage and run records.
@@ -21,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -40,6 +41,7 @@ from news_harvester.models import (
 )
 from news_harvester.reader import Reader, read_item, unique_items
 from news_harvester.store.repository import Repository, RunResult
+from news_harvester.stories import StoryService
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +64,27 @@ class _Collected:
 class Harvester:
     """Runs sources; one instance per process, shared by the scheduler and the CLI."""
 
-    def __init__(self, fetcher: Fetcher, repository: Repository, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        repository: Repository,
+        clock: Callable[[], datetime] = utc_now,
+        *,
+        source_weights: Mapping[str, float] | None = None,
+        story_window_days: int = 90,
+    ) -> None:
+        """``source_weights`` (source id → ``SourceSpec.weight``) pick each story's canonical article; a
+        source harvested later updates its entry. The story index is rebuilt here from the database."""
         self.fetcher = fetcher
         self.reader = Reader(fetcher)
         self.repository = repository
         self.clock = clock
+        self.stories = StoryService.load(repository, window_days=story_window_days, now=clock(), weights=source_weights)
 
     async def harvest(self, spec: SourceSpec, *, force: bool = False) -> RunSummary:
         """One run of one source; returns its summary whatever happens (bar cancellation)."""
         now = self.clock()
+        self.stories.weights[spec.id] = spec.weight  # sources.yaml may have been reloaded
         state = self.repository.source_state(spec.id)
         if not force and not is_due(state.next_due_at, now):
             return RunSummary(
@@ -188,7 +202,9 @@ class Harvester:
             charset_declared=fetched.charset_declared if fetched else None,
             charset_used=fetched.charset_used if fetched else None,
         )
-        new = self.repository.finish_run(run_id, result)
+        batch = self.stories.begin()
+        new = self.repository.finish_run(run_id, result, stories=batch)
+        self.stories.commit(batch, finished)  # only after the transaction committed
         level = logging.WARNING if summary.outcome == Outcome.ERROR else logging.INFO
         log.log(
             level,

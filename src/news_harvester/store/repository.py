@@ -1,7 +1,7 @@
 """Every SQL statement of news_harvester, grouped by what the caller needs.
 
 SQLite runs in WAL mode with a busy timeout and foreign keys on. One harvest of one source is
-written in one transaction (articles, candidates, ETag, run record), so a crash or kill at any
+written in one transaction (articles, their stories, candidates, ETag, run record), so a crash or kill at any
 point leaves either the whole result or none of it, and the stored ETag never claims articles
 that were not stored.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,13 +18,15 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, create_engine, event, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from news_harvester.dedupe import DedupeDoc
 from news_harvester.errors import StorageError
 from news_harvester.models import Article, FetchState, Outcome, RunSummary
-from news_harvester.store.schema import articles, candidates, fetch_runs, source_state
+from news_harvester.store.schema import articles, candidates, fetch_runs, source_state, stories
+from news_harvester.stories import StoryBatch, StoryMember, canonical_member
 
 RECENT_RUNS = 10
 
@@ -192,16 +194,18 @@ class Repository:
             )
         return result.rowcount or 0
 
-    def finish_run(self, run_id: int, result: RunResult) -> int:
-        """Store the run's articles, candidates, fetch state and outcome in one transaction.
+    def finish_run(self, run_id: int, result: RunResult, *, stories: StoryBatch | None = None) -> int:
+        """Store the run's articles, their stories, candidates, fetch state and outcome in one transaction.
 
         Returns how many articles were new. An article already stored (same canonical URL) keeps
-        its row; if its harvested content changed, only harvested columns are updated. Editor
-        columns live in ``candidates`` and are never written here.
+        its row and its story; if its harvested content changed, only harvested columns are updated.
+        Editor columns live in ``candidates`` and are never written here. With ``stories``, each new
+        article gets a story (see news_harvester.stories); the caller commits the batch to its index
+        only after this returns.
         """
         summary = result.summary
         with self.engine.begin() as conn:
-            new_count = self._save_articles(conn, result.articles, result.finished_at)
+            new_count = self._save_articles(conn, result.articles, result.finished_at, stories)
             conn.execute(
                 update(fetch_runs)
                 .where(fetch_runs.c.id == run_id)
@@ -250,7 +254,9 @@ class Repository:
         else:
             conn.execute(update(source_state).where(source_state.c.source_id == summary.source_id).values(**values))
 
-    def _save_articles(self, conn: Connection, items: Sequence[Article], now: datetime) -> int:
+    def _save_articles(
+        self, conn: Connection, items: Sequence[Article], now: datetime, story_batch: StoryBatch | None = None
+    ) -> int:
         if not items:
             return 0
         existing = {
@@ -261,14 +267,19 @@ class Repository:
                 )
             )
         }
-        fresh = [a for a in items if a.url not in existing]
+        fresh = {a.url: a for a in items if a.url not in existing}
         new_ids: list[int] = []
         if fresh:
-            # One INSERT … ON CONFLICT (url) DO NOTHING RETURNING id for the whole batch (SQLAlchemy's
+            # One INSERT … ON CONFLICT (url) DO NOTHING RETURNING id, url for the whole batch (SQLAlchemy's
             # insertmanyvalues): conflicting rows, e.g. a URL another source stored a moment ago, are
             # simply absent from RETURNING instead of aborting this source's transaction.
-            rows = [self._article_row(a) for a in fresh]
-            new_ids = [int(i) for i in conn.execute(self._insert_articles(), rows).scalars()]
+            rows = [self._article_row(a) for a in fresh.values()]
+            inserted = {row.url: int(row.id) for row in conn.execute(self._insert_articles(), rows)}
+            # in the run's order, so a reprint later in the same run joins the story of the earlier article
+            new = [(inserted[url], article) for url, article in fresh.items() if url in inserted]
+            new_ids = [article_id for article_id, _ in new]
+            if story_batch is not None:
+                self._assign_stories(conn, new, story_batch, now)
         for article in items:
             old = existing.get(article.url)
             if old is not None and old.content_hash != article.content_hash:
@@ -283,7 +294,121 @@ class Repository:
 
     def _insert_articles(self) -> Any:
         module: Any = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        return module.insert(articles).on_conflict_do_nothing(index_elements=["url"]).returning(articles.c.id)
+        return (
+            module.insert(articles)
+            .on_conflict_do_nothing(index_elements=["url"])
+            .returning(articles.c.id, articles.c.url)
+        )
+
+    # ------------------------------------------------------------------ stories
+
+    def _assign_stories(
+        self, conn: Connection, new: Sequence[tuple[int, Article]], batch: StoryBatch, now: datetime
+    ) -> None:
+        """Give each newly inserted article a story and re-pick the canonical member of every touched story."""
+        touched: set[int] = set()
+        for article_id, article in new:
+            doc = DedupeDoc(
+                id=article_id,
+                url=article.url,
+                title=article.title,
+                body=article.body_text,
+                published_at=article.published_at or article.fetched_at,
+            )
+            decision, fp = batch.decide(doc)
+            layer: str | None
+            similarity: float | None
+            if decision.story_id is None:
+                story_id = int(
+                    conn.execute(
+                        insert(stories).values(created_at=now, updated_at=now).returning(stories.c.id)
+                    ).scalar_one()
+                )
+                layer, similarity = "new", None
+            else:
+                story_id, layer, similarity = decision.story_id, decision.layer, decision.similarity
+            conn.execute(
+                update(articles)
+                .where(articles.c.id == article_id)
+                .values(story_id=story_id, story_layer=layer, story_similarity=similarity)
+            )
+            batch.record(doc, story_id, fp)
+            touched.add(story_id)
+        if touched:
+            self._update_canonical(conn, touched, batch.weights, now)
+
+    @staticmethod
+    def _update_canonical(
+        conn: Connection, story_ids: Iterable[int], weights: Mapping[str, float], now: datetime
+    ) -> None:
+        members: dict[int, list[StoryMember]] = {}
+        rows = conn.execute(
+            select(
+                articles.c.story_id, articles.c.id, articles.c.source_id, articles.c.published_at, articles.c.fetched_at
+            ).where(articles.c.story_id.in_(sorted(story_ids)))
+        )
+        for row in rows:
+            members.setdefault(int(row.story_id), []).append(
+                StoryMember(int(row.id), row.source_id, row.published_at, row.fetched_at)
+            )
+        for story_id, group in members.items():
+            conn.execute(
+                update(stories)
+                .where(stories.c.id == story_id)
+                .values(canonical_article_id=canonical_member(group, weights), updated_at=now)
+            )
+
+    def story_records(self, since: datetime) -> Iterator[tuple[DedupeDoc, int]]:
+        """``(doc, story_id)`` of the stored articles published (else fetched) since ``since`` that have a
+        story, oldest id first: what ``StoryIndex.from_records`` rebuilds the index from."""
+        query = (
+            select(
+                articles.c.id,
+                articles.c.url,
+                articles.c.title,
+                articles.c.body_text,
+                articles.c.published_at,
+                articles.c.fetched_at,
+                articles.c.story_id,
+            )
+            .where(articles.c.story_id.is_not(None))
+            .where(
+                or_(
+                    articles.c.published_at >= since,
+                    and_(articles.c.published_at.is_(None), articles.c.fetched_at >= since),
+                )
+            )
+            .order_by(articles.c.id)
+        )
+        with self.engine.connect() as conn:
+            for row in conn.execution_options(yield_per=500).execute(query):
+                yield (
+                    DedupeDoc(
+                        id=int(row.id),
+                        url=row.url,
+                        title=row.title,
+                        body=row.body_text,
+                        published_at=row.published_at or row.fetched_at,
+                    ),
+                    int(row.story_id),
+                )
+
+    def story_of(self, url: str) -> tuple[int | None, str | None, float | None]:
+        """``(story_id, story_layer, story_similarity)`` of the article at ``url``."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(articles.c.story_id, articles.c.story_layer, articles.c.story_similarity).where(
+                    articles.c.url == url
+                )
+            ).first()
+        if row is None:
+            raise StorageError(f"no article {url}", code="storage.not_found")
+        return row.story_id, row.story_layer, row.story_similarity
+
+    def story_canonical(self, story_id: int) -> int | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(stories.c.canonical_article_id).where(stories.c.id == story_id)).scalar()
+        return int(value) if value is not None else None
 
     @staticmethod
     def _article_row(article: Article) -> dict[str, Any]:
@@ -345,6 +470,7 @@ class Repository:
                 "articles": conn.execute(select(func.count()).select_from(articles)).scalar_one(),
                 "candidates": conn.execute(select(func.count()).select_from(candidates)).scalar_one(),
                 "runs": conn.execute(select(func.count()).select_from(fetch_runs)).scalar_one(),
+                "stories": conn.execute(select(func.count()).select_from(stories)).scalar_one(),
             }
 
     def set_editor_fields(

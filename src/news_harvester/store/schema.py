@@ -15,6 +15,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -116,7 +117,30 @@ articles = Table(
     Column("raw_page", LargeBinary),
     Column("content_hash", String(64), nullable=False, index=True),
     Column("language", String(16)),
+    Column(
+        "story_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("stories.id", ondelete="SET NULL"),
+        index=True,
+    ),
+    # how the article joined its story: url, content_hash, minhash, title, or new (it started the story)
+    Column("story_layer", String(16)),
+    Column("story_similarity", Float),
 )
+
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "canonical_article_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("articles.id", ondelete="SET NULL", use_alter=True),
+    ),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+"""A story groups the articles that report one event (reprints, re-titled copies); see dedupe.py."""
 
 candidates = Table(
     "candidates",
