@@ -6,6 +6,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     NEWS_HARVESTER_DATA_DIR=/data \
     NEWS_HARVESTER_SOURCES=/config/sources.yaml \
+    NEWS_HARVESTER_TOPICS=/config/topics.yaml \
     NEWS_HARVESTER_BIND=0.0.0.0:8000 \
     NEWS_HARVESTER_LOG_FORMAT=json
 
@@ -17,7 +18,7 @@ COPY pyproject.toml README.md ./
 COPY src ./src
 RUN pip install --no-compile . && rm -rf /app/src
 
-COPY --chown=harvester:harvester config/sources.yaml /config/sources.yaml
+COPY --chown=harvester:harvester config/sources.yaml config/topics.yaml /config/
 RUN mkdir -p /data && chown harvester:harvester /data /config
 
 USER harvester

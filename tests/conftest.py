@@ -44,6 +44,7 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
         sources=tmp_path / "sources.yaml",
+        topics=ROOT / "config" / "topics.yaml",
         per_host_delay=0,
         per_host_concurrency=8,
         retry_base_delay=0.05,

@@ -24,6 +24,7 @@ def cli_env(tmp: Path, **extra: str) -> dict[str, str]:
     env.update({
         "NEWS_HARVESTER_DATA_DIR": str(tmp / "data"),
         "NEWS_HARVESTER_SOURCES": str(tmp / "sources.yaml"),
+        "NEWS_HARVESTER_TOPICS": str(Path(__file__).resolve().parent.parent / "config" / "topics.yaml"),
         "NEWS_HARVESTER_PER_HOST_DELAY": "0",
         "NEWS_HARVESTER_PER_HOST_CONCURRENCY": "4",
         "NEWS_HARVESTER_RETRY_BASE_DELAY": "0.05",

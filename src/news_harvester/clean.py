@@ -164,6 +164,7 @@ def build_article(
         guid=item.guid,
         raw_page=raw_page,
         date_origin=origin,
+        source_name=source_name,
     )
 
 

@@ -461,3 +461,7 @@ def _width(text: str) -> int:
     import unicodedata
 
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+# commands over stories live in their own module; importing it registers them on ``main``
+from news_harvester import cli_stories  # noqa: E402, F401

@@ -38,6 +38,7 @@ class Settings(BaseModel):
         None, description="SQLAlchemy URL; default sqlite:///<data_dir>/news_harvester.db."
     )
     sources: Path = Field(Path("config/sources.yaml"), description="Path of sources.yaml.")
+    topics: Path = Field(Path("config/topics.yaml"), description="Path of topics.yaml (the topic taxonomy).")
     bind: str = Field("127.0.0.1:8000", description="host:port the daemon's web endpoint listens on.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     log_format: Literal["text", "json"] = Field("text", description="Log lines as text or JSON lines.")
@@ -61,13 +62,16 @@ class Settings(BaseModel):
         30.0, ge=0, le=3600, description="Longest Retry-After a run waits; longer ones end the run and back off."
     )
     respect_robots: bool = Field(True, description="Obey robots.txt (a source may opt out).")
-    reload_interval: float = Field(5.0, gt=0, description="Seconds between checks of sources.yaml.")
+    reload_interval: float = Field(5.0, gt=0, description="Seconds between checks of sources.yaml and topics.yaml.")
     start_stagger: float = Field(
         30.0, ge=0, le=3600, description="Spread first runs after start-up over this many seconds."
     )
     web: bool = Field(True, description="Serve the web endpoint from the daemon.")
     story_window_days: int = Field(
         90, ge=1, le=3650, description="Days of stored articles a new article is matched against for its story."
+    )
+    rescore_interval: float = Field(
+        3600.0, ge=60, description="Seconds between re-scorings of the window's stories (recency ages)."
     )
 
     @field_validator("log_level", mode="before")

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 import uvicorn
 
+from news_harvester.classifier import ClassifierSource
 from news_harvester.config import Settings, SourcesConfig, SourceSpec, load_sources
 from news_harvester.errors import ConfigError
 from news_harvester.fetch import Fetcher, FetchPolicy
@@ -52,14 +53,46 @@ def open_repository(settings: Settings, *, migrate: bool = True) -> Repository:
     return Repository(engine)
 
 
-def build_harvester(settings: Settings, sources: SourcesConfig, fetcher: Fetcher, repository: Repository) -> Harvester:
-    """The process's Harvester, its story index rebuilt from the last ``story_window_days`` of articles."""
+def build_harvester(
+    settings: Settings,
+    sources: SourcesConfig,
+    fetcher: Fetcher,
+    repository: Repository,
+    classifier: ClassifierSource | None = None,
+) -> Harvester:
+    """The process's Harvester, its story index rebuilt from the last ``story_window_days`` of articles.
+    Raises ConfigError when topics.yaml is invalid (there is no last valid taxonomy at start-up)."""
+    classifier = classifier or ClassifierSource(settings.topics, repository)
     return Harvester(
         fetcher,
         repository,
         source_weights={s.id: s.weight for s in sources.sources},
         story_window_days=settings.story_window_days,
+        enricher=classifier.load(),
     )
+
+
+def add_story_jobs(
+    scheduler: SourceScheduler, harvester: Harvester, classifier: ClassifierSource, settings: Settings
+) -> None:
+    """Housekeeping beside the source jobs: follow topics.yaml and the learned model, and re-score the
+    window's stories (recency ages; a changed taxonomy re-classifies them)."""
+
+    async def check_classifier() -> None:
+        enricher = await asyncio.to_thread(classifier.check)
+        if enricher is not None:
+            harvester.stories.enricher = enricher
+            log.info("stories are classified with the new taxonomy/model from now on", extra={"stage": "config"})
+
+    async def rescore() -> None:
+        now = utc_now()
+        service = harvester.stories
+        await asyncio.to_thread(service.refresh_used, harvester.repository, now)
+        count = await asyncio.to_thread(harvester.repository.refresh_window, service, now - service.window, now)
+        log.info("re-scored %d stories of the window", count, extra={"stage": "rank"})
+
+    scheduler.add_periodic("__topics__", check_classifier, settings.reload_interval)
+    scheduler.add_periodic("__rescore__", rescore, settings.rescore_interval)
 
 
 async def harvest_once(
@@ -131,7 +164,8 @@ async def run_daemon(settings: Settings, *, harvest: bool = True, web: bool = Tr
     if interrupted:
         log.warning("%d runs were interrupted by the previous stop", interrupted, extra={"stage": "startup"})
     fetcher = Fetcher(fetch_policy(settings))
-    harvester = build_harvester(settings, sources, fetcher, repository)
+    classifier = ClassifierSource(settings.topics, repository)
+    harvester = build_harvester(settings, sources, fetcher, repository, classifier)
     last_runs = {sid: st.last_run_at for sid, st in repository.all_source_states().items()}
     scheduler = SourceScheduler(
         harvester.harvest,
@@ -147,6 +181,7 @@ async def run_daemon(settings: Settings, *, harvest: bool = True, web: bool = Tr
     loop.add_signal_handler(signal.SIGHUP, scheduler.reload)
     if harvest:
         scheduler.start()
+        add_story_jobs(scheduler, harvester, classifier, settings)
     server = None
     server_task = None
     if listener is not None:

@@ -94,6 +94,10 @@ class Article:
     guid: str | None = None
     raw_page: bytes | None = None
     date_origin: str | None = None
+    source_name: str | None = None
+    """The outlet's display name (sources.yaml ``name``, or an import's ``source``)."""
+    source_weight: float | None = None
+    """Set by imports only; harvested articles take their source's current weight from sources.yaml."""
 
 
 class Outcome(enum.StrEnum):

@@ -41,7 +41,7 @@ from news_harvester.models import (
 )
 from news_harvester.reader import Reader, read_item, unique_items
 from news_harvester.store.repository import Repository, RunResult
-from news_harvester.stories import StoryService
+from news_harvester.stories import StoryEnricher, StoryService
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +72,18 @@ class Harvester:
         *,
         source_weights: Mapping[str, float] | None = None,
         story_window_days: int = 90,
+        enricher: StoryEnricher | None = None,
     ) -> None:
         """``source_weights`` (source id → ``SourceSpec.weight``) pick each story's canonical article; a
-        source harvested later updates its entry. The story index is rebuilt here from the database."""
+        source harvested later updates its entry. ``enricher`` classifies and scores stories (none: stories
+        are clustered but not classified). The story index is rebuilt here from the database."""
         self.fetcher = fetcher
         self.reader = Reader(fetcher)
         self.repository = repository
         self.clock = clock
-        self.stories = StoryService.load(repository, window_days=story_window_days, now=clock(), weights=source_weights)
+        self.stories = StoryService.load(
+            repository, window_days=story_window_days, now=clock(), weights=source_weights, enricher=enricher
+        )
 
     async def harvest(self, spec: SourceSpec, *, force: bool = False) -> RunSummary:
         """One run of one source; returns its summary whatever happens (bar cancellation)."""

@@ -97,8 +97,15 @@ class SourceScheduler:
             self._check_file, IntervalTrigger(seconds=self._reload_interval), id=RELOAD_JOB_ID, replace_existing=True
         )
 
+    def add_periodic(self, job_id: str, func: Callable[[], Awaitable[object]], seconds: float) -> None:
+        """A housekeeping job (re-scoring, topics.yaml reload) beside the source jobs; ids start with ``__``."""
+        if not job_id.startswith("__"):
+            raise ValueError("housekeeping job ids start with '__' so they never collide with a source id")
+        self._scheduler.add_job(func, IntervalTrigger(seconds=seconds), id=job_id, replace_existing=True)
+
     def job_ids(self) -> set[str]:
-        return {job.id for job in self._scheduler.get_jobs() if job.id != RELOAD_JOB_ID}
+        """Ids of the scheduled sources."""
+        return {job.id for job in self._scheduler.get_jobs() if not job.id.startswith("__")}
 
     def next_run(self, source_id: str) -> datetime | None:
         job = self._scheduler.get_job(source_id)

@@ -15,19 +15,33 @@ a run's transaction committed:
 
 Articles are never deleted or hidden here; the canonical member (highest source weight, then earliest
 ``published_at``, falling back to ``fetched_at``, then lowest id) is only a pointer on the story.
+
+Each touched story is also classified (its canonical article, by :class:`StoryEnricher` with the topics
+taxonomy and, once trained, the learned model) and scored (news_harvester.ranking) in that transaction.
+
+Cross-issue memory: an article that reprints a story already used in a published issue simply joins that
+story, which has no open candidate, so it is never queued again. An article that starts a *new* story but
+continues a used one (:func:`follow_up_of`: it names the same 《document》, or its title or body is close to the
+used story's without being a reprint) gets a new story linked to the used one as a follow-up.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from news_harvester.dedupe import DedupeDecision, DedupeDoc, Fingerprint, StoryIndex
+import numpy as np
+
+from news_harvester.dedupe import DedupeDecision, DedupeDoc, Fingerprint, StoryIndex, normalise_for_dedupe
+from news_harvester.ranking import RankingParams, Score, StoryFacts, score_story
+from news_harvester.topics import Classification, Taxonomy, classify
 
 if TYPE_CHECKING:
     from news_harvester.store.repository import Repository
+    from news_harvester.topic_model import TopicModel
 
 DEFAULT_WEIGHT = 1.0
 """Weight of a source missing from the mapping (``SourceSpec.weight``'s default)."""
@@ -42,15 +56,111 @@ class StoryMember:
     source_id: str
     published_at: datetime | None
     fetched_at: datetime
+    weight: float | None = None
+    """An imported article's own weight; None: the source's weight from ``weights``."""
 
 
 def canonical_member(members: Iterable[StoryMember], weights: Mapping[str, float]) -> int:
     """Id of the story's canonical article: highest source weight, then earliest published_at (else
     fetched_at), then lowest id."""
-    return min(
-        members,
-        key=lambda m: (-weights.get(m.source_id, DEFAULT_WEIGHT), m.published_at or m.fetched_at, m.id),
-    ).id
+
+    def weight(m: StoryMember) -> float:
+        return m.weight if m.weight is not None else weights.get(m.source_id, DEFAULT_WEIGHT)
+
+    return min(members, key=lambda m: (-weight(m), m.published_at or m.fetched_at, m.id)).id
+
+
+# --------------------------------------------------------------------------- classification and score
+
+
+@dataclass(frozen=True)
+class StoryEnricher:
+    """Pure: classify a story's canonical article and score a story. Swapped as a whole when topics.yaml
+    changes or a model is trained, so one run never mixes two taxonomies."""
+
+    taxonomy: Taxonomy | None = None
+    model: TopicModel | None = None
+    model_id: int | None = None
+    ranking: RankingParams = field(default_factory=RankingParams)
+
+    @property
+    def digest(self) -> str | None:
+        """Identifies what produced a classification; a story whose stored digest differs is re-classified."""
+        if self.taxonomy is None:
+            return None
+        suffix = f"+m{self.model_id}" if self.model is not None and self.model_id is not None else ""
+        return (self.taxonomy.digest[:40] + suffix)[:64]
+
+    def classify(self, title: str, body: str) -> Classification | None:
+        if self.taxonomy is None:
+            return None
+        return classify(self.taxonomy, title, body, self.model)
+
+    def relevance(self, title: str, body: str) -> float | None:
+        return self.model.relevance(title, body) if self.model is not None else None
+
+    def score(self, facts: StoryFacts, now: datetime) -> Score:
+        return score_story(facts, now, self.ranking)
+
+
+# --------------------------------------------------------------------------- follow-ups
+
+BOOK_TITLE = re.compile(r"《([^《》\n]{4,80})》")
+FOLLOW_UP_LEAD_CHARS = 1500
+FOLLOW_UP_TITLE = 0.35
+"""Title character-bigram Jaccard that makes a new story a follow-up of a used one. Reprints re-titled within
+48 h reach the dedupe layer's 0.5; unrelated stories of the same topic peak at 0.22 (dedupe.py's measurement)."""
+FOLLOW_UP_BODY = 0.15
+"""MinHash Jaccard estimate of the bodies: above the worst unrelated pair measured for dedupe (0.123, a shared
+site template) and below the reprint threshold (0.3)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UsedStory:
+    """What follow-up detection keeps of a story used in a published issue (its canonical article)."""
+
+    story_id: int
+    title_bigrams: frozenset[str]
+    minhash: np.ndarray | None  # type: ignore[type-arg]
+    book_titles: frozenset[str]
+    published_at: datetime | None
+
+
+def book_titles(title: str, body: str) -> frozenset[str]:
+    """Normalised 《…》 names (laws, plans, reports) in the title and the lead: a follow-up names the same one."""
+    text = f"{title}\n{body[:FOLLOW_UP_LEAD_CHARS]}"
+    return frozenset(n for m in BOOK_TITLE.finditer(text) if len(n := normalise_for_dedupe(m.group(1))) >= 4)
+
+
+def follow_up_of(fp: Fingerprint, titles: frozenset[str], used: Iterable[UsedStory]) -> tuple[int, str, float] | None:
+    """``(used story id, reason, similarity)`` of the used story the new article continues, or None.
+
+    Reasons: ``book_title`` (names the same 《…》), ``title`` (bigram Jaccard ≥ ``FOLLOW_UP_TITLE``), ``body``
+    (MinHash estimate ≥ ``FOLLOW_UP_BODY``). Only stories published before the new article qualify.
+    """
+    best: tuple[float, int, str] | None = None
+    for story in used:
+        if fp.published_at is not None and story.published_at is not None and story.published_at > fp.published_at:
+            continue
+        candidates: list[tuple[float, str]] = []
+        if titles & story.book_titles:
+            candidates.append((1.0, "book_title"))
+        if fp.title_bigrams and story.title_bigrams:
+            inter = len(fp.title_bigrams & story.title_bigrams)
+            sim = inter / (len(fp.title_bigrams) + len(story.title_bigrams) - inter)
+            if sim >= FOLLOW_UP_TITLE:
+                candidates.append((sim, "title"))
+        if fp.minhash is not None and story.minhash is not None:
+            sim = float(np.count_nonzero(fp.minhash == story.minhash)) / len(fp.minhash)
+            if sim >= FOLLOW_UP_BODY:
+                candidates.append((sim, "body"))
+        for sim, reason in candidates:
+            if best is None or sim > best[0] or (sim == best[0] and story.story_id < best[1]):
+                best = (sim, story.story_id, reason)
+    return (best[1], best[2], round(best[0], 3)) if best else None
+
+
+# --------------------------------------------------------------------------- one run's decisions
 
 
 @dataclass
@@ -59,8 +169,11 @@ class StoryBatch:
 
     index: StoryIndex
     weights: Mapping[str, float]
+    enricher: StoryEnricher = field(default_factory=StoryEnricher)
+    used: Mapping[int, UsedStory] = field(default_factory=dict)
     pending: StoryIndex = field(init=False)
     added: list[tuple[DedupeDoc, int, Fingerprint]] = field(init=False, default_factory=list)
+    replaced: list[tuple[DedupeDoc, int]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self.pending = StoryIndex(self.index.params)
@@ -74,6 +187,16 @@ class StoryBatch:
             decision = local
         return decision, fp
 
+    def follow_up(self, doc: DedupeDoc, fp: Fingerprint) -> tuple[int, str, float] | None:
+        """For an article that starts a new story: the used story it continues, if any."""
+        if not self.used:
+            return None
+        return follow_up_of(fp, book_titles(doc.title, doc.body), self.used.values())
+
+    def replace(self, doc: DedupeDoc, story_id: int) -> None:
+        """A stored article's content changed: its fingerprint is replaced at commit."""
+        self.replaced.append((doc, story_id))
+
     def record(self, doc: DedupeDoc, story_id: int, fp: Fingerprint) -> None:
         self.pending.add(doc, story_id, fp)
         self.added.append((doc, story_id, fp))
@@ -82,30 +205,55 @@ class StoryBatch:
 class StoryService:
     """The process's story index and the source weights that pick canonical members."""
 
-    def __init__(self, index: StoryIndex, *, window: timedelta, weights: Mapping[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        index: StoryIndex,
+        *,
+        window: timedelta,
+        weights: Mapping[str, float] | None = None,
+        enricher: StoryEnricher | None = None,
+    ) -> None:
         self.index = index
         self.window = window
         self.weights: dict[str, float] = dict(weights or {})
+        self.enricher = enricher or StoryEnricher()
+        self.used: dict[int, UsedStory] = {}
         self._pruned_at: datetime | None = None
 
     @classmethod
     def load(
-        cls, repository: Repository, *, window_days: int, now: datetime, weights: Mapping[str, float] | None = None
+        cls,
+        repository: Repository,
+        *,
+        window_days: int,
+        now: datetime,
+        weights: Mapping[str, float] | None = None,
+        enricher: StoryEnricher | None = None,
     ) -> StoryService:
-        """Rebuild the index from the database's articles of the window."""
+        """Rebuild the index from the database's articles of the window. Articles stored before stories
+        existed (no story yet) are given one first, in id order, so the index covers them too."""
         window = timedelta(days=window_days)
         index = StoryIndex.from_records(repository.story_records(now - window))
-        service = cls(index, window=window, weights=weights)
+        service = cls(index, window=window, weights=weights, enricher=enricher)
+        service.refresh_used(repository, now)
+        repository.backfill_stories(service, now)
         service._pruned_at = now
         return service
 
+    def refresh_used(self, repository: Repository, now: datetime) -> None:
+        """Reload the used stories of the window (an issue may have been published by another process)."""
+        self.used = {u.story_id: u for u in repository.used_stories(now - self.window, self.index.params)}
+
     def begin(self) -> StoryBatch:
-        return StoryBatch(self.index, self.weights)
+        return StoryBatch(self.index, self.weights, self.enricher, self.used)
 
     def commit(self, batch: StoryBatch, now: datetime) -> None:
         """The batch's transaction committed: its articles join the index; the window moves hourly."""
         for doc, story_id, fp in batch.added:
             self.index.add(doc, story_id, fp)
+        for doc, story_id in batch.replaced:
+            self.index.remove(doc.id)
+            self.index.add(doc, story_id)
         if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
             self.index.remove_older_than(now - self.window)
             self._pruned_at = now

@@ -26,7 +26,8 @@ from news_harvester.dedupe import DedupeDoc
 from news_harvester.errors import StorageError
 from news_harvester.models import Article, FetchState, Outcome, RunSummary
 from news_harvester.store.schema import articles, candidates, fetch_runs, source_state, stories
-from news_harvester.stories import StoryBatch, StoryMember, canonical_member
+from news_harvester.store.story_store import StoryQueries
+from news_harvester.stories import StoryBatch
 
 RECENT_RUNS = 10
 
@@ -129,7 +130,7 @@ class RunResult:
     charset_used: str | None = None
 
 
-class Repository:
+class Repository(StoryQueries):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
@@ -226,6 +227,23 @@ class Repository:
             self._update_source_state(conn, summary, result, new_count)
         return new_count
 
+    def store_articles(
+        self, items: Sequence[Article], stories: StoryBatch, now: datetime
+    ) -> list[tuple[str, int, int | None, str | None]]:
+        """Store articles that did not come from a fetch run (imports), with their stories and candidates, in
+        one transaction. Returns ``(url, article_id, story_id, story_layer)`` of the articles that were new."""
+        urls = list(dict.fromkeys(a.url for a in items))
+        with self.engine.begin() as conn:
+            before = set(conn.execute(select(articles.c.url).where(articles.c.url.in_(urls))).scalars())
+            self._save_articles(conn, items, now, stories)
+            rows = conn.execute(
+                select(articles.c.url, articles.c.id, articles.c.story_id, articles.c.story_layer).where(
+                    articles.c.url.in_([u for u in urls if u not in before])
+                )
+            ).all()
+        order = {u: i for i, u in enumerate(urls)}
+        return sorted(((r.url, int(r.id), r.story_id, r.story_layer) for r in rows), key=lambda r: order.get(r[0], 0))
+
     def _update_source_state(self, conn: Connection, summary: RunSummary, result: RunResult, new: int) -> None:
         now = result.finished_at
         previous = (
@@ -279,7 +297,35 @@ class Repository:
             new = [(inserted[url], article) for url, article in fresh.items() if url in inserted]
             new_ids = [article_id for article_id, _ in new]
             if story_batch is not None:
-                self._assign_stories(conn, new, story_batch, now)
+                docs = [
+                    (
+                        article_id,
+                        DedupeDoc(
+                            id=article_id,
+                            url=a.url,
+                            title=a.title,
+                            body=a.body_text,
+                            published_at=a.published_at or a.fetched_at,
+                        ),
+                    )
+                    for article_id, a in new
+                ]
+                # one candidate per story: only the article that starts a story brings one
+                founders = self._assign_stories(conn, docs, story_batch, now)
+                self._link_candidates(conn, founders, now)
+        changed = self._update_changed(conn, items, existing, now)
+        if changed and story_batch is not None:
+            self._restory_changed(conn, changed, story_batch, now)
+        if new_ids and story_batch is None:
+            conn.execute(insert(candidates), [{"article_id": i, "state": "new", "created_at": now} for i in new_ids])
+        return len(new_ids)
+
+    @staticmethod
+    def _update_changed(
+        conn: Connection, items: Sequence[Article], existing: Mapping[str, Any], now: datetime
+    ) -> list[tuple[int, Article]]:
+        """Harvested columns of already stored articles whose content changed; returns those articles."""
+        changed: list[tuple[int, Article]] = []
         for article in items:
             old = existing.get(article.url)
             if old is not None and old.content_hash != article.content_hash:
@@ -288,9 +334,8 @@ class Repository:
                     .where(articles.c.id == old.id)
                     .values(_harvested_columns(article) | {"updated_at": now})
                 )
-        if new_ids:
-            conn.execute(insert(candidates), [{"article_id": i, "state": "new", "created_at": now} for i in new_ids])
-        return len(new_ids)
+                changed.append((int(old.id), article))
+        return changed
 
     def _insert_articles(self) -> Any:
         module: Any = postgresql if self.engine.dialect.name == "postgresql" else sqlite
@@ -300,63 +345,7 @@ class Repository:
             .returning(articles.c.id, articles.c.url)
         )
 
-    # ------------------------------------------------------------------ stories
-
-    def _assign_stories(
-        self, conn: Connection, new: Sequence[tuple[int, Article]], batch: StoryBatch, now: datetime
-    ) -> None:
-        """Give each newly inserted article a story and re-pick the canonical member of every touched story."""
-        touched: set[int] = set()
-        for article_id, article in new:
-            doc = DedupeDoc(
-                id=article_id,
-                url=article.url,
-                title=article.title,
-                body=article.body_text,
-                published_at=article.published_at or article.fetched_at,
-            )
-            decision, fp = batch.decide(doc)
-            layer: str | None
-            similarity: float | None
-            if decision.story_id is None:
-                story_id = int(
-                    conn.execute(
-                        insert(stories).values(created_at=now, updated_at=now).returning(stories.c.id)
-                    ).scalar_one()
-                )
-                layer, similarity = "new", None
-            else:
-                story_id, layer, similarity = decision.story_id, decision.layer, decision.similarity
-            conn.execute(
-                update(articles)
-                .where(articles.c.id == article_id)
-                .values(story_id=story_id, story_layer=layer, story_similarity=similarity)
-            )
-            batch.record(doc, story_id, fp)
-            touched.add(story_id)
-        if touched:
-            self._update_canonical(conn, touched, batch.weights, now)
-
-    @staticmethod
-    def _update_canonical(
-        conn: Connection, story_ids: Iterable[int], weights: Mapping[str, float], now: datetime
-    ) -> None:
-        members: dict[int, list[StoryMember]] = {}
-        rows = conn.execute(
-            select(
-                articles.c.story_id, articles.c.id, articles.c.source_id, articles.c.published_at, articles.c.fetched_at
-            ).where(articles.c.story_id.in_(sorted(story_ids)))
-        )
-        for row in rows:
-            members.setdefault(int(row.story_id), []).append(
-                StoryMember(int(row.id), row.source_id, row.published_at, row.fetched_at)
-            )
-        for story_id, group in members.items():
-            conn.execute(
-                update(stories)
-                .where(stories.c.id == story_id)
-                .values(canonical_article_id=canonical_member(group, weights), updated_at=now)
-            )
+    # ------------------------------------------------------------------ stories (see story_store.py)
 
     def story_records(self, since: datetime) -> Iterator[tuple[DedupeDoc, int]]:
         """``(doc, story_id)`` of the stored articles published (else fetched) since ``since`` that have a
@@ -450,7 +439,7 @@ class Repository:
                 candidates.c.editor_title,
                 candidates.c.editor_summary,
             )
-            .select_from(articles.outerjoin(candidates, candidates.c.article_id == articles.c.id))
+            .select_from(articles.outerjoin(candidates, _candidate_of_article()))
             .order_by(func.coalesce(articles.c.published_at, articles.c.fetched_at).desc(), articles.c.id.desc())
             .limit(limit)
         )
@@ -484,7 +473,15 @@ class Repository:
         now: datetime,
     ) -> None:
         """Minimal editor write used until the review app exists; bumps the row version."""
-        article_id = select(articles.c.id).where(articles.c.url == url).scalar_subquery()
+        with self.engine.connect() as conn:
+            found = conn.execute(select(articles.c.id, articles.c.story_id).where(articles.c.url == url)).first()
+        if found is None:
+            raise StorageError(f"no article {url}", code="storage.not_found")
+        target = (
+            candidates.c.story_id == found.story_id
+            if found.story_id is not None
+            else candidates.c.article_id == found.id
+        )
         values: dict[str, Any] = {"updated_by": by, "version": candidates.c.version + 1}
         if title is not None:
             values["editor_title"] = title
@@ -493,7 +490,7 @@ class Repository:
         if state is not None:
             values |= {"state": state, "state_changed_at": now}
         with self.engine.begin() as conn:
-            done = conn.execute(update(candidates).where(candidates.c.article_id == article_id).values(**values))
+            done = conn.execute(update(candidates).where(target).values(**values))
         if not done.rowcount:
             raise StorageError(f"no candidate for {url}", code="storage.not_found")
 
@@ -504,6 +501,14 @@ class Repository:
         except SQLAlchemyError:
             return False
         return True
+
+
+def _candidate_of_article() -> Any:
+    """Join condition: an article's candidate is its story's (one per story), or its own before it had one."""
+    return or_(
+        and_(articles.c.story_id.is_not(None), candidates.c.story_id == articles.c.story_id),
+        and_(articles.c.story_id.is_(None), candidates.c.article_id == articles.c.id),
+    )
 
 
 def _harvested_columns(article: Article) -> dict[str, Any]:
@@ -518,4 +523,6 @@ def _harvested_columns(article: Article) -> dict[str, Any]:
         "raw_page": zlib.compress(article.raw_page, 6) if article.raw_page else None,
         "content_hash": article.content_hash,
         "language": article.language,
+        "source_name": article.source_name,
+        "source_weight": article.source_weight,
     }

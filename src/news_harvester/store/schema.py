@@ -12,7 +12,9 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -126,6 +128,10 @@ articles = Table(
     # how the article joined its story: url, content_hash, minhash, title, or new (it started the story)
     Column("story_layer", String(16)),
     Column("story_similarity", Float),
+    # display name and weight of the outlet at harvest time; ``source_weight`` NULL means "the weight
+    # sources.yaml gives ``source_id``" (harvested articles), a value is the weight an import supplied
+    Column("source_name", Text),
+    Column("source_weight", Float),
 )
 
 stories = Table(
@@ -139,8 +145,75 @@ stories = Table(
     ),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # ranking (news_harvester.ranking): total and its named parts as JSON, recomputed as facts change
+    Column("score", Float, index=True),
+    Column("score_parts", Text),
+    Column("scored_at", UTCDateTime),
+    Column("outlets", Integer),
+    # topics (news_harvester.topics): the explanation as JSON and the taxonomy it was computed with
+    Column("classification", Text),
+    Column("taxonomy_digest", String(64)),
+    Column("classified_at", UTCDateTime),
+    # cross-issue memory: the published issue that used this story, and the used story this one continues
+    Column(
+        "used_issue_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("issues.id", ondelete="SET NULL"),
+    ),
+    Column("used_at", UTCDateTime),
+    Column(
+        "follow_up_of",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("stories.id", ondelete="SET NULL"),
+    ),
 )
 """A story groups the articles that report one event (reprints, re-titled copies); see dedupe.py."""
+
+story_topics = Table(
+    "story_topics",
+    metadata,
+    Column(
+        "story_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("stories.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("topic_id", String(64), primary_key=True, index=True),
+    Column("confidence", Float, nullable=False),
+    # auto: the classifier's; editor: an editor's correction, which re-classification never overwrites
+    Column("origin", String(8), nullable=False, server_default="auto"),
+    Column("rejected", Boolean, nullable=False, server_default="0"),
+)
+"""A story's topics. An editor correction is kept as origin=editor rows: ``rejected`` false adds or confirms a
+topic, true removes one the classifier gave. Both are labels for the learned model."""
+
+issues = Table(
+    "issues",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("year", Integer, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("total_number", Integer),
+    Column("issue_date", Date),
+    Column("status", String(16), nullable=False, server_default="draft"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("published_at", UTCDateTime),
+    Index("uq_issues_year_number", "year", "number", unique=True),
+)
+"""An issue of the brief (2024 年第 6 期, 总第 26 期). Publishing marks its stories used."""
+
+topic_models = Table(
+    "topic_models",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("trained_at", UTCDateTime, nullable=False),
+    Column("taxonomy_digest", String(64), nullable=False),
+    Column("examples", Integer, nullable=False),
+    Column("info", Text),
+    Column("model", LargeBinary, nullable=False),
+)
+"""Learned topic models (news_harvester.topic_model), newest last; kept in the database so a web process and
+a harvester process share one."""
 
 candidates = Table(
     "candidates",
@@ -161,4 +234,12 @@ candidates = Table(
     Column("editor_note", Text),
     Column("updated_by", String(64)),
     Column("version", Integer, nullable=False, server_default="1"),
+    # the story this candidate stands for (one candidate per story, created with the story); NULL for the
+    # per-article candidates of reprints stored before stories existed
+    Column(
+        "story_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("stories.id", ondelete="CASCADE"),
+    ),
+    Index("uq_candidates_story_id", "story_id", unique=True),
 )
