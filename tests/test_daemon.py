@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
 
+import httpx
 from pytest_httpserver import HTTPServer
 
 import feeds
-from procs import db_rows, drain, popen_cli, wait_until
+from procs import cli_env, db_rows, drain, popen_cli, wait_until
 from yaml_writer import dump
 
 
@@ -44,6 +47,10 @@ def test_daemon_harvests_reloads_and_stops_gracefully(tmp_path, httpserver: HTTP
     dump({"sources": [_feed_source(httpserver, "one")]}, sources)
     db = tmp_path / "data" / "news_harvester.db"
     port = _free_port()
+    added = subprocess.run([sys.executable, "-m", "news_harvester", "users", "add", "ops", "--role", "admin"],
+                           input="ops-password-1\n", env=cli_env(tmp_path), cwd=tmp_path, capture_output=True,
+                           text=True, timeout=60, check=False)
+    assert added.returncode == 0, added.stderr
     proc = popen_cli(tmp_path, "run", "--bind", f"127.0.0.1:{port}", NEWS_HARVESTER_START_STAGGER="0",
                      NEWS_HARVESTER_RELOAD_INTERVAL="0.3", NEWS_HARVESTER_LOG_LEVEL="INFO")
     output = drain(proc)
@@ -62,7 +69,10 @@ def test_daemon_harvests_reloads_and_stops_gracefully(tmp_path, httpserver: HTTP
         # A valid edit adding a source is picked up without restart.
         dump({"sources": [_feed_source(httpserver, "one"), _feed_source(httpserver, "two")]}, sources)
         assert wait_until(lambda: _articles(db) == 6, 20), "".join(output)
-        _status, listed = _get(f"http://127.0.0.1:{port}/api/sources")
+        assert _get(f"http://127.0.0.1:{port}/api/sources")[0] == 401  # source health is for signed-in users
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            assert client.post("/login", json={"name": "ops", "password": "ops-password-1"}).status_code == 200
+            listed = client.get("/api/sources").json()
         assert [s["id"] for s in listed] == ["one", "two"]
         assert {s["health"] for s in listed} == {"healthy"}
 

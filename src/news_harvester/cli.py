@@ -465,3 +465,4 @@ def _width(text: str) -> int:
 
 # commands over stories live in their own module; importing it registers them on ``main``
 from news_harvester import cli_stories  # noqa: E402, F401
+from news_harvester import cli_users as cli_users  # noqa: E402

@@ -67,6 +67,10 @@ class Settings(BaseModel):
         30.0, ge=0, le=3600, description="Spread first runs after start-up over this many seconds."
     )
     web: bool = Field(True, description="Serve the web endpoint from the daemon.")
+    session_hours: float = Field(12.0, gt=0, le=24 * 30, description="Idle hours before a web session expires.")
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1", description="Proxies whose X-Forwarded-For/-Proto are trusted (comma-separated, or *)."
+    )
     story_window_days: int = Field(
         90, ge=1, le=3650, description="Days of stored articles a new article is matched against for its story."
     )

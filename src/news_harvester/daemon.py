@@ -189,8 +189,20 @@ async def run_daemon(settings: Settings, *, harvest: bool = True, web: bool = Tr
             database_ok=repository.ping,
             scheduler_ok=lambda: scheduler.running or not harvest,
             sources_health=lambda: source_report(scheduler.config, repository, utc_now()),
+            repository=repository,
+            stories=harvester.stories,
+            session_hours=settings.session_hours,
         )
-        server = _QuietServer(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off"))
+        server = _QuietServer(
+            uvicorn.Config(
+                app,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+                proxy_headers=True,  # behind a TLS proxy: Secure cookies, client addresses for throttling
+                forwarded_allow_ips=settings.forwarded_allow_ips,
+            )
+        )
         server_task = asyncio.create_task(server.serve(sockets=[listener]))
     log.info(
         "news-harvester daemon started: %d sources enabled, database %s, web %s",

@@ -59,6 +59,7 @@ set per bucket, so the index costs roughly 10-15 kB per long article (see bench/
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import unicodedata
 from collections import defaultdict
@@ -260,10 +261,25 @@ class _Hasher:
         return MinHash(seed=self.seed, hashvalues=values, permutations=(self.a, self.b), scheme="affine32")
 
 
+@functools.cache
+def _hasher(num_perm: int, seed: int) -> _Hasher:
+    """Permutations are derived once per (num_perm, seed): building them costs ~40 ms, and every run's batch
+    index needs the same ones."""
+    return _Hasher(num_perm, seed)
+
+
+@functools.cache
+def _lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
+    """datasketch's optimal (bands, rows) for the threshold; it integrates false-positive/negative areas for
+    every split, ~50 ms, so it is done once rather than for every run's batch index."""
+    probe = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return int(probe.b), int(probe.r)
+
+
 def fingerprint(doc: DedupeDoc, params: DedupeParams | None = None) -> Fingerprint:
     """All fingerprints of ``doc`` (MinHash only for bodies that are not short)."""
     params = params or DedupeParams()
-    return _fingerprint(doc, params, _Hasher(params.num_perm, params.seed))
+    return _fingerprint(doc, params, _hasher(params.num_perm, params.seed))
 
 
 def _fingerprint(doc: DedupeDoc, params: DedupeParams, hasher: _Hasher) -> Fingerprint:
@@ -306,8 +322,9 @@ class StoryIndex:
     _by_bigram: defaultdict[str, set[int]] = field(init=False, default_factory=lambda: defaultdict(set), repr=False)
 
     def __post_init__(self) -> None:
-        self._hasher = _Hasher(self.params.num_perm, self.params.seed)
-        self._lsh = MinHashLSH(threshold=self.params.lsh_threshold, num_perm=self.params.num_perm)
+        self._hasher = _hasher(self.params.num_perm, self.params.seed)
+        bands, rows = _lsh_bands(self.params.lsh_threshold, self.params.num_perm)
+        self._lsh = MinHashLSH(num_perm=self.params.num_perm, params=(bands, rows))
 
     @classmethod
     def from_records(cls, records: Iterable[tuple[DedupeDoc, int]], params: DedupeParams | None = None) -> StoryIndex:

@@ -25,8 +25,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from news_harvester.dedupe import DedupeDoc
 from news_harvester.errors import StorageError
 from news_harvester.models import Article, FetchState, Outcome, RunSummary
+from news_harvester.store.review import ReviewQueries
 from news_harvester.store.schema import articles, candidates, fetch_runs, source_state, stories
 from news_harvester.store.story_store import StoryQueries
+from news_harvester.store.users import UserQueries
 from news_harvester.stories import StoryBatch
 
 RECENT_RUNS = 10
@@ -130,7 +132,7 @@ class RunResult:
     charset_used: str | None = None
 
 
-class Repository(StoryQueries):
+class Repository(StoryQueries, ReviewQueries, UserQueries):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 

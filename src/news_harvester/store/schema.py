@@ -234,6 +234,11 @@ candidates = Table(
     Column("editor_note", Text),
     Column("updated_by", String(64)),
     Column("version", Integer, nullable=False, server_default="1"),
+    # editor workflow (review app): section of the issue an accepted story goes to, why it was rejected,
+    # until when it is snoozed
+    Column("section", String(32)),
+    Column("reject_reason", Text),
+    Column("snoozed_until", UTCDateTime),
     # the story this candidate stands for (one candidate per story, created with the story); NULL for the
     # per-article candidates of reprints stored before stories existed
     Column(
@@ -243,3 +248,84 @@ candidates = Table(
     ),
     Index("uq_candidates_story_id", "story_id", unique=True),
 )
+
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("disabled", Boolean, nullable=False, server_default="0"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_login_at", UTCDateTime),
+)
+"""People who use the review app: ``editor`` (queue, issues) or ``admin`` (also source administration)."""
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    # SHA-256 of the cookie's token: a leaked database does not hand out live sessions
+    Column("id", String(64), primary_key=True),
+    Column(
+        "user_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("success", Boolean, nullable=False),
+    Index("ix_login_attempts_name_at", "name", "at"),
+    Index("ix_login_attempts_address_at", "address", "at"),
+)
+"""Recent logins, for throttling guesses per account and per address."""
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("user_name", String(64), nullable=False),
+    Column(
+        "story_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("stories.id", ondelete="SET NULL"),
+        index=True,
+    ),
+    Column("action", String(32), nullable=False),
+    Column("before", Text),
+    Column("after", Text),
+)
+"""Every editor and admin action: who, when, what, the values before and after (JSON)."""
+
+story_edits = Table(
+    "story_edits",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "story_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("stories.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("at", UTCDateTime, nullable=False),
+    Column("user_name", String(64), nullable=False),
+    Column("title", Text),
+    Column("summary", Text),
+)
+"""History of editor text (title and summary) of a story; the current text is on its candidate."""

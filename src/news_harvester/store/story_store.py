@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_, select, update
 
 from news_harvester.dedupe import DedupeDoc, DedupeParams, StoryIndex
 from news_harvester.errors import StorageError
@@ -139,6 +139,7 @@ class StoryQueries:
         Every touched story gets its canonical member, topics and score recomputed before returning."""
         touched: set[int] = set()
         founders: list[tuple[int, int]] = []
+        placed: list[dict[str, Any]] = []
         for article_id, doc in new:
             decision, fp = batch.decide(doc)
             layer: str | None
@@ -156,13 +157,18 @@ class StoryQueries:
                 founders.append((article_id, story_id))
             else:
                 story_id, layer, similarity = decision.story_id, decision.layer, decision.similarity
-            conn.execute(
-                update(articles)
-                .where(articles.c.id == article_id)
-                .values(story_id=story_id, story_layer=layer, story_similarity=similarity)
-            )
+            placed.append({"aid": article_id, "sid": story_id, "layer": layer, "similarity": similarity})
             batch.record(doc, story_id, fp)
             touched.add(story_id)
+        if placed:  # one executemany: a statement per article costs more than deciding its story
+            conn.execute(
+                update(articles)
+                .where(articles.c.id == bindparam("aid"))
+                .values(
+                    story_id=bindparam("sid"), story_layer=bindparam("layer"), story_similarity=bindparam("similarity")
+                ),
+                placed,
+            )
         if touched:
             self._refresh_stories(conn, touched, batch, now)
         return founders
@@ -340,6 +346,7 @@ class StoryQueries:
                 )
             topic_rows[sid] = [r for r in topic_rows[sid] if r.origin == "editor"] + fresh
 
+        updates: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
         for story_id, group in members.items():
             story_row = current[story_id]
             explanation: dict[str, Any] | None = classifications.get(story_id)
@@ -389,7 +396,11 @@ class StoryQueries:
                     "taxonomy_digest": digest,
                     "classified_at": now,
                 }
-            conn.execute(update(stories).where(stories.c.id == story_id).values(**values))
+            updates[tuple(sorted(values))].append(values | {"sid": story_id})
+        for keys, rows in updates.items():
+            conn.execute(
+                update(stories).where(stories.c.id == bindparam("sid")).values({k: bindparam(k) for k in keys}), rows
+            )
 
     def refresh_window(self, service: StoryService, since: datetime, now: datetime, *, reclassify: bool = False) -> int:
         """Re-score (and, when the classifier changed or ``reclassify``, re-classify) every story with a member
@@ -475,31 +486,43 @@ class StoryQueries:
     ) -> None:
         """An editor's topic correction: added topics are kept at full confidence, removed ones stay removed
         across re-classification. Both are labels for the learned model."""
-        added, removed = set(add), set(remove)
         with self.engine.begin() as conn:
-            if conn.execute(select(stories.c.id).where(stories.c.id == story_id)).first() is None:
-                raise StorageError(f"no story {story_id}", code="storage.not_found")
-            conn.execute(
-                delete(story_topics).where(
-                    story_topics.c.story_id == story_id, story_topics.c.topic_id.in_(sorted(added | removed))
-                )
+            self._set_story_topics(conn, story_id, add=add, remove=remove, service=service, now=now)
+
+    def _set_story_topics(
+        self,
+        conn: Connection,
+        story_id: int,
+        *,
+        add: Iterable[str],
+        remove: Iterable[str],
+        service: StoryService,
+        now: datetime,
+    ) -> None:
+        added, removed = set(add), set(remove)
+        if conn.execute(select(stories.c.id).where(stories.c.id == story_id)).first() is None:
+            raise StorageError(f"no story {story_id}", code="storage.not_found")
+        conn.execute(
+            delete(story_topics).where(
+                story_topics.c.story_id == story_id, story_topics.c.topic_id.in_(sorted(added | removed))
             )
-            rows = [
-                {
-                    "story_id": story_id,
-                    "topic_id": t,
-                    "confidence": EDITOR_CONFIDENCE,
-                    "origin": "editor",
-                    "rejected": False,
-                }
-                for t in sorted(added)
-            ] + [
-                {"story_id": story_id, "topic_id": t, "confidence": 0.0, "origin": "editor", "rejected": True}
-                for t in sorted(removed - added)
-            ]
-            if rows:
-                conn.execute(insert(story_topics), rows)
-            self._refresh_stories(conn, [story_id], service.begin(), now)
+        )
+        rows = [
+            {
+                "story_id": story_id,
+                "topic_id": t,
+                "confidence": EDITOR_CONFIDENCE,
+                "origin": "editor",
+                "rejected": False,
+            }
+            for t in sorted(added)
+        ] + [
+            {"story_id": story_id, "topic_id": t, "confidence": 0.0, "origin": "editor", "rejected": True}
+            for t in sorted(removed - added)
+        ]
+        if rows:
+            conn.execute(insert(story_topics), rows)
+        self._refresh_stories(conn, [story_id], service.begin(), now)
 
     def set_story_state(
         self, story_id: int, state: str, *, service: StoryService, now: datetime, by: str = "editor"
