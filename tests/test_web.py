@@ -290,3 +290,76 @@ def test_harvested_text_is_shown_as_text_never_as_markup(web):
     assert evidence.status_code == 200 and "正文" in evidence.text
     for bad in ("<script>alert", "javascript:", "<iframe", "onerror"):
         assert bad not in evidence.text
+
+
+def test_attachments_are_stored_with_the_article_and_listed_safely(
+    httpserver, write_sources, run_harvest, settings, repository
+):
+    import feeds
+    from conftest import source
+
+    base = httpserver.url_for("").rstrip("/")
+    body = "".join(f"<p>{BODY_POLICY}</p>" for _ in range(2))
+    page = (
+        f"<html><head><title>关于印发通知</title></head><body><h1>关于印发通知</h1><div class='content'>{body}"
+        "<p>附件：<a href='/files/notice.pdf'>通知全文.pdf</a> <a href='/files/table.xlsx'>统计表.xlsx</a></p>"
+        "</div></body></html>"
+    )
+    httpserver.expect_request("/art/1.html").respond_with_data(page, content_type="text/html; charset=utf-8")
+    items = [
+        {
+            "title": "关于印发通知",
+            "link": f"{base}/art/1.html",
+            "date": "Tue, 11 Jun 2024 10:00:00 +0800",
+            "description": "<p>摘要</p>",
+        }
+    ]
+    httpserver.expect_request("/feed.xml").respond_with_data(feeds.rss(items), content_type="text/xml")
+    config = write_sources([source(httpserver, "/feed.xml", id="mofcom", full_text=True)])
+    [summary] = run_harvest(list(config.sources))
+    assert summary.items_new == 1, summary
+    [view] = repository.list_stories()
+    detail = repository.story_detail(view.id)
+    kinds = {a["kind"]: a["url"] for a in detail.members[0].attachments}
+    assert kinds == {"pdf": f"{base}/files/notice.pdf", "xlsx": f"{base}/files/table.xlsx"}
+
+    with repository.engine.begin() as conn:  # a hostile page cannot smuggle a javascript: link through it
+        conn.execute(
+            update(articles).values(
+                attachments=json.dumps(
+                    [
+                        {"url": "javascript:alert(1)", "text": "x", "kind": "pdf"},
+                        {"url": f"{base}/files/notice.pdf", "text": "通知全文.pdf", "kind": "pdf"},
+                    ]
+                )
+            )
+        )
+    service = StoryService.load(
+        repository, window_days=90, now=NOW, weights={}, enricher=ClassifierSource(settings.topics, repository).load()
+    )
+    repository.add_user("editor1", PasswordHasher().hash(PASSWORD), "editor", NOW)
+    app = create_app(
+        database_ok=lambda: True,
+        scheduler_ok=lambda: True,
+        sources_health=lambda: [],
+        repository=repository,
+        stories=service,
+    )
+    html = login(app).get(f"/stories/{view.id}").text
+    assert "通知全文.pdf" in html and f"{base}/files/notice.pdf" in html and "javascript:" not in html
+
+
+def test_openapi_schema_documents_every_action_for_signed_in_users(web):
+    assert TestClient(web["app"]).get("/api/openapi.json").status_code == 401
+    assert TestClient(web["app"]).get("/docs").status_code == 404
+    schema = login(web["app"]).get("/api/openapi.json").json()
+    paths = schema["paths"]
+    for path, method in [
+        ("/api/queue", "get"),
+        ("/api/stories/{story_id}/actions", "post"),
+        ("/api/stories/{story_id}", "patch"),
+        ("/api/stories/{story_id}/topics", "post"),
+        ("/api/bulk", "post"),
+        ("/api/stories/{story_id}/audit", "get"),
+    ]:
+        assert method in paths[path], path

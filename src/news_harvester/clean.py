@@ -138,6 +138,7 @@ def build_article(
     published_at: datetime | None = None,
     date_origin: str | None = None,
     raw_page: bytes | None = None,
+    attachments: tuple[tuple[str, str, str], ...] = (),
 ) -> Article:
     """Article from a feed/list item, optionally enriched by its extracted page.
 
@@ -165,6 +166,7 @@ def build_article(
         raw_page=raw_page,
         date_origin=origin,
         source_name=source_name,
+        attachments=attachments,
     )
 
 

@@ -98,6 +98,8 @@ class Article:
     """The outlet's display name (sources.yaml ``name``, or an import's ``source``)."""
     source_weight: float | None = None
     """Set by imports only; harvested articles take their source's current weight from sources.yaml."""
+    attachments: tuple[tuple[str, str, str], ...] = ()
+    """Documents the page links to: ``(absolute url, link text, kind)`` (pdf, docx, xlsx, wps, zip …)."""
 
 
 class Outcome(enum.StrEnum):

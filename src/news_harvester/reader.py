@@ -350,6 +350,7 @@ async def read_item(
         published_at=extracted.published_at,
         date_origin=extracted.date_origin,
         raw_page=page.fetched.content,
+        attachments=tuple((a.url, a.text, a.kind) for a in extracted.attachments),
     )
     return ItemOutcome(article, page)
 

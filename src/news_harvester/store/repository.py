@@ -527,4 +527,9 @@ def _harvested_columns(article: Article) -> dict[str, Any]:
         "language": article.language,
         "source_name": article.source_name,
         "source_weight": article.source_weight,
+        "attachments": (
+            json.dumps([{"url": u, "text": t, "kind": k} for u, t, k in article.attachments], ensure_ascii=False)
+            if article.attachments
+            else None
+        ),
     }

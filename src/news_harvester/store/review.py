@@ -167,6 +167,7 @@ class MemberText:
     layer: str | None
     similarity: float | None
     has_evidence: bool
+    attachments: tuple[dict[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,6 +363,7 @@ class ReviewQueries:
                     articles.c.story_layer,
                     articles.c.story_similarity,
                     articles.c.raw_page.is_not(None).label("has_evidence"),
+                    articles.c.attachments,
                 )
                 .where(articles.c.story_id == story_id)
                 .order_by(func.coalesce(articles.c.published_at, articles.c.fetched_at), articles.c.id)
@@ -379,6 +381,7 @@ class ReviewQueries:
                         r.story_layer,
                         r.story_similarity,
                         bool(r.has_evidence),
+                        _attachments(r.attachments),
                     )
                 )
             detail.audit = self._audit(conn, story_id)
@@ -573,6 +576,21 @@ class ReviewQueries:
                 conn, story_id, add=add, remove=remove, service=service, now=now
             )
         return after
+
+
+def _attachments(stored: str | None) -> tuple[dict[str, str], ...]:
+    """Stored attachment links that are safe to show: http(s) URLs only (a harvested page chose them)."""
+    if not stored:
+        return ()
+    try:
+        items = json.loads(stored)
+    except ValueError:
+        return ()
+    return tuple(
+        {"url": str(a.get("url", "")), "text": str(a.get("text", ""))[:200], "kind": str(a.get("kind", ""))[:10]}
+        for a in items
+        if isinstance(a, dict) and str(a.get("url", "")).lower().startswith(("http://", "https://"))
+    )
 
 
 def _changed(before: dict[str, Any], after: dict[str, Any], side: str) -> dict[str, Any]:

@@ -132,6 +132,8 @@ articles = Table(
     # sources.yaml gives ``source_id``" (harvested articles), a value is the weight an import supplied
     Column("source_name", Text),
     Column("source_weight", Float),
+    # JSON list of {url, text, kind}: documents the page links to (PDF, DOC/DOCX, XLS/XLSX, WPS, ZIP)
+    Column("attachments", Text),
 )
 
 stories = Table(

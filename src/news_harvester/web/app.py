@@ -81,7 +81,8 @@ def create_app(
     session_hours: float = 12.0,
 ) -> FastAPI:
     """The app; without a repository only the health endpoints exist (used by minimal deployments/tests)."""
-    app = FastAPI(title="news_harvester", version=__version__)
+    # the schema is served to signed-in users only (pages.api_schema); Swagger UI would need a CDN the CSP forbids
+    app = FastAPI(title="news_harvester", version=__version__, openapi_url=None, docs_url=None, redoc_url=None)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -556,6 +556,13 @@ def api_status(request: Request, user: Editor) -> dict[str, Any]:
     return _freshness(_ctx(request))
 
 
+@api.get("/openapi.json", include_in_schema=False)
+def api_schema(request: Request, user: Editor) -> dict[str, Any]:
+    """The OpenAPI schema of this API (every action the pages offer)."""
+    schema: dict[str, Any] = request.app.openapi()
+    return schema
+
+
 @api.get("/sources")
 def api_sources(request: Request, user: Editor) -> list[dict[str, Any]]:
     """Every configured source with its health, as ``sources list --json`` prints it."""
