@@ -190,7 +190,8 @@ def test_story_page_actions_audit_and_stale_edits(web):
     lost = first.patch(f"/api/stories/{sid}", json={"version": new_version, "summary": "覆盖"})
     assert lost.status_code == 409
 
-    audit = first.get(f"/api/stories/{sid}/audit").json()
+    audit = [a for a in first.get(f"/api/stories/{sid}/audit").json() if not a["action"].startswith("issue_")]
+    assert any(a["action"] == "issue_add" for a in first.get(f"/api/stories/{sid}/audit").json())  # into the draft
     assert [(a["user"], a["action"]) for a in audit] == [("editor2", "edit"), ("editor1", "accept")]
     assert audit[1]["before"] == {"state": "new", "section": None}
     assert audit[1]["after"] == {"state": "accepted", "section": "行业资讯"}

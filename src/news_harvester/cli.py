@@ -463,6 +463,5 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-# commands over stories live in their own module; importing it registers them on ``main``
-from news_harvester import cli_stories  # noqa: E402, F401
-from news_harvester import cli_users as cli_users  # noqa: E402
+# command groups live in their own modules; importing them registers them on ``main``
+from news_harvester import cli_issues, cli_stories, cli_users  # noqa: E402, F401

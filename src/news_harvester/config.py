@@ -28,6 +28,28 @@ from news_harvester.errors import ConfigError
 ENV_PREFIX = "NEWS_HARVESTER_"
 
 
+def parse_sections(value: str) -> tuple[tuple[str, int], ...]:
+    """``"数据月报:1,行业资讯:10"`` → ``(("数据月报", 1), ("行业资讯", 10))``; raises ValueError with the reason."""
+    out: list[tuple[str, int]] = []
+    for part in value.replace("，", ",").split(","):
+        name, _, target = part.strip().partition(":")
+        name = name.strip()
+        if not name:
+            continue
+        if len(name) > 32:
+            raise ValueError(f"section name {name!r} is longer than 32 characters")
+        try:
+            count = int(target.strip() or "0")
+        except ValueError:
+            raise ValueError(f"section {name!r}: target {target!r} is not a whole number") from None
+        if any(n == name for n, _ in out):
+            raise ValueError(f"section {name!r} appears twice")
+        out.append((name, max(count, 0)))
+    if not out:
+        raise ValueError("at least one section is needed, e.g. 数据月报:1,行业资讯:10,协会动态:2")
+    return tuple(out)
+
+
 class Settings(BaseModel):
     """Process-wide settings. Read-only after start-up."""
 
@@ -67,6 +89,19 @@ class Settings(BaseModel):
         30.0, ge=0, le=3600, description="Spread first runs after start-up over this many seconds."
     )
     web: bool = Field(True, description="Serve the web endpoint from the daemon.")
+    brief_title: str = Field("数字贸易简报", min_length=1, description="Title of the brief on every issue.")
+    brief_publisher: str = Field(
+        "大连市数字贸易协会秘书处编", min_length=1, description="Publisher line printed under the issue number."
+    )
+    brief_sections: str = Field(
+        "数据月报:1,行业资讯:10,协会动态:2",
+        description="Sections of a new issue in order, each NAME:TARGET (target number of items).",
+    )
+    summary_date_format: str = Field(
+        "{month} 月 {day} 日，", description="Date prefix of drafted summaries ({year}, {month}, {day})."
+    )
+    docx_body_font: str = Field("SimSun", description="Font of body text in DOCX exports.")
+    docx_heading_font: str = Field("SimHei", description="Font of headings in DOCX exports.")
     session_hours: float = Field(12.0, gt=0, le=24 * 30, description="Idle hours before a web session expires.")
     forwarded_allow_ips: str = Field(
         "127.0.0.1", description="Proxies whose X-Forwarded-For/-Proto are trusted (comma-separated, or *)."
@@ -77,6 +112,21 @@ class Settings(BaseModel):
     rescore_interval: float = Field(
         3600.0, ge=60, description="Seconds between re-scorings of the window's stories (recency ages)."
     )
+
+    @field_validator("brief_sections")
+    @classmethod
+    def _sections(cls, value: str) -> str:
+        parse_sections(value)
+        return value
+
+    @field_validator("summary_date_format")
+    @classmethod
+    def _date_format(cls, value: str) -> str:
+        try:
+            value.format(year=2024, month=6, day=11)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"only {{year}}, {{month}} and {{day}} may appear ({exc})") from None
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -192,6 +192,8 @@ async def run_daemon(settings: Settings, *, harvest: bool = True, web: bool = Tr
             repository=repository,
             stories=harvester.stories,
             session_hours=settings.session_hours,
+            settings=settings,
+            sources=lambda: scheduler.config,
         )
         server = _QuietServer(
             uvicorn.Config(

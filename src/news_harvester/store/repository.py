@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from news_harvester.dedupe import DedupeDoc
 from news_harvester.errors import StorageError
 from news_harvester.models import Article, FetchState, Outcome, RunSummary
+from news_harvester.store.issues_store import IssueQueries
 from news_harvester.store.review import ReviewQueries
 from news_harvester.store.schema import articles, candidates, fetch_runs, source_state, stories
 from news_harvester.store.story_store import StoryQueries
@@ -132,7 +133,7 @@ class RunResult:
     charset_used: str | None = None
 
 
-class Repository(StoryQueries, ReviewQueries, UserQueries):
+class Repository(StoryQueries, ReviewQueries, UserQueries, IssueQueries):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 

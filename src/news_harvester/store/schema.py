@@ -200,8 +200,50 @@ issues = Table(
     Column("status", String(16), nullable=False, server_default="draft"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("published_at", UTCDateTime),
+    # the brief's masthead and sections as configured when the issue was created (JSON list of
+    # {name, target, kind}); later configuration changes do not reshape an issue in progress
+    Column("title", Text),
+    Column("publisher", Text),
+    Column("sections", Text),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("updated_at", UTCDateTime),
+    Column("updated_by", String(64)),
     Index("uq_issues_year_number", "year", "number", unique=True),
 )
+
+issue_items = Table(
+    "issue_items",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "issue_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("issues.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column(
+        "story_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("stories.id", ondelete="SET NULL"),
+        index=True,
+    ),
+    Column("section", String(32), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("text", Text),
+    Column("attribution", Text),
+    Column("html", Text),
+    # the summary as drafted (news_harvester.summary); text != draft means an editor changed it
+    Column("draft", Text),
+    Column("warnings", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime),
+    Column("updated_by", String(64)),
+    Index("uq_issue_items_issue_id_story_id", "issue_id", "story_id", unique=True),
+)
+"""An item of an issue: a story's headline and summary (行业资讯), or free text (数据月报, 协会动态: ``html``,
+sanitized, limited to paragraphs, lists and simple tables)."""
 """An issue of the brief (2024 年第 6 期, 总第 26 期). Publishing marks its stories used."""
 
 topic_models = Table(

@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from news_harvester import __version__
+from news_harvester.config import Settings, SourcesConfig
 
 if TYPE_CHECKING:
     from news_harvester.store.repository import Repository
@@ -41,6 +42,8 @@ class WebContext:
     stories: StoryService
     sources_health: Callable[[], list[dict[str, Any]]]
     session_hours: float = 12.0
+    settings: Settings = field(default_factory=lambda: Settings.model_validate({}))
+    sources: Callable[[], SourcesConfig | None] = lambda: None
     templates: Jinja2Templates = field(default_factory=lambda: Jinja2Templates(directory=str(HERE / "templates")))
 
 
@@ -79,6 +82,8 @@ def create_app(
     repository: Repository | None = None,
     stories: StoryService | None = None,
     session_hours: float = 12.0,
+    settings: Settings | None = None,
+    sources: Callable[[], SourcesConfig | None] | None = None,
 ) -> FastAPI:
     """The app; without a repository only the health endpoints exist (used by minimal deployments/tests)."""
     # the schema is served to signed-in users only (pages.api_schema); Swagger UI would need a CDN the CSP forbids
@@ -99,7 +104,7 @@ def create_app(
     if repository is None or stories is None:
 
         @app.get("/api/sources")
-        def sources() -> list[dict[str, Any]]:
+        def sources_json() -> list[dict[str, Any]]:
             """Every configured source with its health, as ``sources list --json`` prints it."""
             return sources_health()
 
@@ -137,11 +142,22 @@ def create_app(
             request, "error.html", {"user": user, "message": f"提交的内容不符合要求：{problems}"}, status_code=422
         )
 
-    ctx = WebContext(repository, stories, sources_health, session_hours)
+    ctx = WebContext(
+        repository,
+        stories,
+        sources_health,
+        session_hours,
+        settings=settings or Settings.model_validate({}),
+        sources=sources or (lambda: None),
+    )
     app.state.ctx = ctx
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     auth.install(app)
     app.include_router(auth.router)
+    from news_harvester.web import assembly
+
     app.include_router(pages.router)
     app.include_router(pages.api)
+    app.include_router(assembly.router)
+    app.include_router(assembly.api)
     return app

@@ -54,6 +54,10 @@ ACTION_NAMES = {
     "restore": "恢复",
     "edit": "编辑文字",
     "topics": "修改主题",
+    "issue_add": "放入期刊",
+    "issue_remove": "移出期刊",
+    "issue_edit": "修改期刊条目",
+    "issue_move": "调整期刊顺序",
 }
 PART_NAMES = {
     "topic": "主题相关度",
@@ -242,6 +246,36 @@ def story_page(request: Request, story_id: int, user: Editor) -> Response:
     )
 
 
+def sync_issue(ctx: WebContext, story_id: int, action: str, user: CurrentUser, section: str | None = None) -> str:
+    """Accepting puts the story into the current draft issue (summary drafted); rejecting or restoring takes it
+    out again. Returns a note for the editor ("" when nothing to say)."""
+    from news_harvester import issues
+
+    now = _now()
+    if action == "accept":
+        try:
+            issues.add_story(
+                ctx.repository,
+                ctx.settings,
+                ctx.sources(),
+                story_id,
+                user=user.name,
+                now=now,
+                section=section or DEFAULT_SECTION,
+            )
+        except StorageError as exc:
+            if exc.code != "storage.conflict":
+                return f"（未能放入本期草稿：{exc}）"
+        return "，已放入本期草稿"
+    if action in ("reject", "restore"):
+        draft = ctx.repository.current_draft_id()
+        item = ctx.repository.item_for_story(draft, story_id) if draft else None
+        if item is not None:
+            ctx.repository.remove_item(item.id, user=user.name, now=now)
+            return "，已从本期草稿移出"
+    return ""
+
+
 def _back(story_id: int, message: str, kind: str = "info", status: int = 303) -> RedirectResponse:
     return RedirectResponse(f"/stories/{story_id}?" + urlencode({"msg": message, "kind": kind}), status_code=status)
 
@@ -275,7 +309,8 @@ def story_action_form(
         return _back(story_id, str(exc.detail), "error")
     except StorageError as exc:
         return _back(story_id, str(exc), "error")
-    return _back(story_id, f"已{ACTION_NAMES.get(action, action)}")
+    note = sync_issue(ctx, story_id, action, user, section)
+    return _back(story_id, f"已{ACTION_NAMES.get(action, action)}{note}")
 
 
 @router.post("/stories/{story_id}/edit", dependencies=[Depends(check_csrf)])
@@ -479,7 +514,8 @@ def api_action(request: Request, story_id: int, body: ActionIn, user: Editor) ->
         )
     except StorageError as exc:
         return _fail(exc)
-    return JSONResponse(after.to_json())
+    note = sync_issue(ctx, story_id, body.action, user, body.section)
+    return JSONResponse(after.to_json() | {"note": note.lstrip("，")})
 
 
 @api.patch("/stories/{story_id}", dependencies=[Depends(check_csrf)])
@@ -529,6 +565,7 @@ def _bulk(ctx: WebContext, user: CurrentUser, action: str, ids: list[int], reaso
             ctx.repository.apply_action(
                 story_id, action, user=user.name, expected_version=None, service=ctx.stories, now=_now(), reason=reason
             )
+            sync_issue(ctx, story_id, action, user)
             results.append({"id": story_id, "ok": True})
         except StorageError as exc:
             results.append({"id": story_id, "ok": False, "error": str(exc), "code": exc.code})

@@ -1,0 +1,477 @@
+"""SQL of issues of the brief and their items (mixed into Repository).
+
+A draft issue can be changed; a published one is locked until it is reopened explicitly (audited). Items are
+ordered per section by ``position``; moves renumber the section so positions stay 1..n.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+
+from news_harvester.errors import StorageError
+from news_harvester.store.schema import audit_log, issue_items, issues
+
+
+class IssueLocked(StorageError):
+    code = "issue.locked"
+
+
+@dataclass(frozen=True, slots=True)
+class SectionSpec:
+    name: str
+    target: int
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRow:
+    id: int
+    issue_id: int
+    story_id: int | None
+    section: str
+    position: int
+    title: str
+    text: str | None
+    attribution: str | None
+    html: str | None
+    draft: str | None
+    warnings: tuple[dict[str, str], ...]
+    updated_by: str | None
+
+    @property
+    def edited(self) -> bool:
+        """The editor changed the drafted summary (a regeneration must then be asked for explicitly)."""
+        return self.draft is not None and (self.text or "") != self.draft
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "story_id": self.story_id,
+            "section": self.section,
+            "position": self.position,
+            "title": self.title,
+            "text": self.text,
+            "attribution": self.attribution,
+            "html": self.html,
+            "edited": self.edited,
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass
+class IssueRow:
+    id: int
+    year: int
+    number: int
+    total_number: int | None
+    issue_date: date | None
+    status: str
+    title: str
+    publisher: str
+    sections: tuple[SectionSpec, ...]
+    version: int
+    published_at: datetime | None
+    items: list[ItemRow] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        total = f"（总第 {self.total_number} 期）" if self.total_number else ""
+        return f"{self.year} 年第 {self.number} 期{total}"
+
+    def section_items(self, name: str) -> list[ItemRow]:
+        return [i for i in self.items if i.section == name]
+
+    def to_json(self, *, with_items: bool = True) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "id": self.id,
+            "year": self.year,
+            "number": self.number,
+            "total_number": self.total_number,
+            "issue_date": self.issue_date.isoformat() if self.issue_date else None,
+            "status": self.status,
+            "title": self.title,
+            "publisher": self.publisher,
+            "version": self.version,
+            "published_at": self.published_at.isoformat() if self.published_at else None,
+            "sections": [
+                {"name": s.name, "target": s.target, "count": len(self.section_items(s.name))} for s in self.sections
+            ],
+        }
+        if with_items:
+            record["items"] = [i.to_json() for i in self.items]
+        return record
+
+
+def _item(row: Any) -> ItemRow:
+    return ItemRow(
+        id=int(row.id),
+        issue_id=int(row.issue_id),
+        story_id=row.story_id,
+        section=row.section,
+        position=int(row.position),
+        title=row.title,
+        text=row.text,
+        attribution=row.attribution,
+        html=row.html,
+        draft=row.draft,
+        warnings=tuple(json.loads(row.warnings)) if row.warnings else (),
+        updated_by=row.updated_by,
+    )
+
+
+class IssueQueries:
+    engine: Engine
+
+    # ------------------------------------------------------------------ issues
+
+    def new_issue(
+        self,
+        *,
+        year: int,
+        number: int,
+        total_number: int | None,
+        issue_date: date,
+        title: str,
+        publisher: str,
+        sections: tuple[SectionSpec, ...],
+        user: str,
+        now: datetime,
+    ) -> int:
+        with self.engine.begin() as conn:
+            taken = conn.execute(select(issues.c.id).where(issues.c.year == year, issues.c.number == number)).first()
+            if taken is not None:
+                raise StorageError(f"{year} 年第 {number} 期已存在（#{taken.id}）", code="storage.conflict")
+            issue_id = int(
+                conn.execute(
+                    insert(issues)
+                    .values(
+                        year=year,
+                        number=number,
+                        total_number=total_number,
+                        issue_date=issue_date,
+                        status="draft",
+                        title=title,
+                        publisher=publisher,
+                        sections=json.dumps(
+                            [{"name": s.name, "target": s.target} for s in sections], ensure_ascii=False
+                        ),
+                        created_at=now,
+                        updated_at=now,
+                        updated_by=user,
+                    )
+                    .returning(issues.c.id)
+                ).scalar_one()
+            )
+            self._audit_issue(conn, issue_id, "issue_new", user, now, after={"year": year, "number": number})
+        return issue_id
+
+    def last_issue_numbers(self) -> tuple[int, int, int | None] | None:
+        """``(year, number, total_number)`` of the newest issue (highest year, then number)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(issues.c.year, issues.c.number, issues.c.total_number)
+                .order_by(issues.c.year.desc(), issues.c.number.desc())
+                .limit(1)
+            ).first()
+            top_total = conn.execute(select(func.max(issues.c.total_number))).scalar()
+        if row is None:
+            return None
+        return int(row.year), int(row.number), int(top_total) if top_total is not None else None
+
+    def list_issues(self) -> list[IssueRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(issues).order_by(issues.c.year.desc(), issues.c.number.desc())).all()
+            counts: dict[int, int] = dict(
+                conn.execute(select(issue_items.c.issue_id, func.count()).group_by(issue_items.c.issue_id)).all()
+            )
+        out = []
+        for r in rows:
+            issue = self._issue(r)
+            issue.items = []
+            out.append(issue)
+            setattr(issue, "item_count", int(counts.get(r.id, 0)))  # noqa: B010 - listing convenience
+        return out
+
+    def get_issue(self, issue_id: int) -> IssueRow:
+        with self.engine.connect() as conn:
+            return self._load_issue(conn, issue_id)
+
+    def current_draft_id(self) -> int | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                select(issues.c.id)
+                .where(issues.c.status == "draft")
+                .order_by(issues.c.year.desc(), issues.c.number.desc())
+                .limit(1)
+            ).scalar()
+        return int(value) if value is not None else None
+
+    def _load_issue(self, conn: Connection, issue_id: int) -> IssueRow:
+        row = conn.execute(select(issues).where(issues.c.id == issue_id)).first()
+        if row is None:
+            raise StorageError(f"第 {issue_id} 号期刊不存在", code="storage.not_found")
+        issue = self._issue(row)
+        order = {s.name: n for n, s in enumerate(issue.sections)}
+        items = [
+            _item(r)
+            for r in conn.execute(
+                select(issue_items).where(issue_items.c.issue_id == issue_id).order_by(issue_items.c.position)
+            )
+        ]
+        issue.items = sorted(items, key=lambda i: (order.get(i.section, len(order)), i.position, i.id))
+        return issue
+
+    @staticmethod
+    def _issue(row: Any) -> IssueRow:
+        sections = tuple(SectionSpec(s["name"], int(s.get("target", 0))) for s in json.loads(row.sections or "[]"))
+        return IssueRow(
+            id=int(row.id),
+            year=int(row.year),
+            number=int(row.number),
+            total_number=row.total_number,
+            issue_date=row.issue_date,
+            status=row.status,
+            title=row.title or "",
+            publisher=row.publisher or "",
+            sections=sections,
+            version=int(row.version or 1),
+            published_at=row.published_at,
+        )
+
+    @staticmethod
+    def _draft_only(conn: Connection, issue_id: int) -> None:
+        status = conn.execute(select(issues.c.status).where(issues.c.id == issue_id)).scalar()
+        if status is None:
+            raise StorageError(f"第 {issue_id} 号期刊不存在", code="storage.not_found")
+        if status != "draft":
+            raise IssueLocked("这一期已出版，不能修改；如需修改请先重新打开（会记录在操作日志中）")
+
+    @staticmethod
+    def _audit_issue(
+        conn: Connection,
+        issue_id: int,
+        action: str,
+        user: str,
+        now: datetime,
+        *,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+        story_id: int | None = None,
+    ) -> None:
+        conn.execute(
+            insert(audit_log).values(
+                at=now,
+                user_name=user,
+                story_id=story_id,
+                action=action,
+                before=json.dumps({"issue": issue_id} | (before or {}), ensure_ascii=False),
+                after=json.dumps({"issue": issue_id} | (after or {}), ensure_ascii=False),
+            )
+        )
+
+    def _touch(self, conn: Connection, issue_id: int, user: str, now: datetime) -> None:
+        conn.execute(
+            update(issues)
+            .where(issues.c.id == issue_id)
+            .values(version=issues.c.version + 1, updated_at=now, updated_by=user)
+        )
+
+    # ------------------------------------------------------------------ items
+
+    def add_item(
+        self,
+        issue_id: int,
+        *,
+        section: str,
+        title: str,
+        user: str,
+        now: datetime,
+        story_id: int | None = None,
+        text: str | None = None,
+        attribution: str | None = None,
+        html: str | None = None,
+        draft: str | None = None,
+        warnings: list[dict[str, str]] | None = None,
+    ) -> int:
+        with self.engine.begin() as conn:
+            self._draft_only(conn, issue_id)
+            if story_id is not None:
+                existing = conn.execute(
+                    select(issue_items.c.id).where(
+                        issue_items.c.issue_id == issue_id, issue_items.c.story_id == story_id
+                    )
+                ).first()
+                if existing is not None:
+                    raise StorageError("这条素材已在本期中", code="storage.conflict")
+            position = (
+                conn.execute(
+                    select(func.max(issue_items.c.position)).where(
+                        issue_items.c.issue_id == issue_id, issue_items.c.section == section
+                    )
+                ).scalar()
+                or 0
+            ) + 1
+            item_id = int(
+                conn.execute(
+                    insert(issue_items)
+                    .values(
+                        issue_id=issue_id,
+                        story_id=story_id,
+                        section=section,
+                        position=position,
+                        title=title,
+                        text=text,
+                        attribution=attribution,
+                        html=html,
+                        draft=draft,
+                        warnings=json.dumps(warnings or [], ensure_ascii=False),
+                        created_at=now,
+                        updated_at=now,
+                        updated_by=user,
+                    )
+                    .returning(issue_items.c.id)
+                ).scalar_one()
+            )
+            self._touch(conn, issue_id, user, now)
+            self._audit_issue(
+                conn, issue_id, "issue_add", user, now, after={"item": item_id, "section": section}, story_id=story_id
+            )
+        return item_id
+
+    def get_item(self, item_id: int) -> ItemRow:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(issue_items).where(issue_items.c.id == item_id)).first()
+        if row is None:
+            raise StorageError(f"条目 #{item_id} 不存在", code="storage.not_found")
+        return _item(row)
+
+    def update_item(self, item_id: int, *, user: str, now: datetime, **values: Any) -> ItemRow:
+        """Change title/text/attribution/html/draft/warnings of an item of a draft issue."""
+        allowed = {"title", "text", "attribution", "html", "draft", "warnings"}
+        changes = {k: v for k, v in values.items() if k in allowed and v is not None}
+        if "warnings" in changes:
+            changes["warnings"] = json.dumps(changes["warnings"], ensure_ascii=False)
+        item = self.get_item(item_id)
+        with self.engine.begin() as conn:
+            self._draft_only(conn, item.issue_id)
+            conn.execute(
+                update(issue_items)
+                .where(issue_items.c.id == item_id)
+                .values(changes | {"updated_at": now, "updated_by": user})
+            )
+            self._touch(conn, item.issue_id, user, now)
+            self._audit_issue(
+                conn,
+                item.issue_id,
+                "issue_edit",
+                user,
+                now,
+                before={k: getattr(item, k) for k in changes if k != "warnings"},
+                after={k: v for k, v in changes.items() if k != "warnings"},
+                story_id=item.story_id,
+            )
+        return self.get_item(item_id)
+
+    def move_item(
+        self, item_id: int, *, user: str, now: datetime, offset: int = 0, section: str | None = None
+    ) -> ItemRow:
+        """Move up (offset -1) or down (+1) within its section, or to the end of another section."""
+        item = self.get_item(item_id)
+        with self.engine.begin() as conn:
+            self._draft_only(conn, item.issue_id)
+            target = section or item.section
+            siblings = [
+                int(r.id)
+                for r in conn.execute(
+                    select(issue_items.c.id)
+                    .where(issue_items.c.issue_id == item.issue_id, issue_items.c.section == target)
+                    .order_by(issue_items.c.position, issue_items.c.id)
+                )
+            ]
+            if target != item.section:
+                siblings.append(item_id)
+                self._renumber(conn, item.issue_id, item.section, exclude=item_id)
+            else:
+                index = siblings.index(item_id)
+                new_index = max(0, min(len(siblings) - 1, index + offset))
+                siblings.insert(new_index, siblings.pop(index))
+            for position, sid in enumerate(siblings, start=1):
+                conn.execute(
+                    update(issue_items).where(issue_items.c.id == sid).values(position=position, section=target)
+                )
+            self._touch(conn, item.issue_id, user, now)
+            self._audit_issue(
+                conn,
+                item.issue_id,
+                "issue_move",
+                user,
+                now,
+                before={"section": item.section, "position": item.position},
+                after={"section": target, "position": siblings.index(item_id) + 1},
+                story_id=item.story_id,
+            )
+        return self.get_item(item_id)
+
+    @staticmethod
+    def _renumber(conn: Connection, issue_id: int, section: str, exclude: int | None = None) -> None:
+        ids = [
+            int(r.id)
+            for r in conn.execute(
+                select(issue_items.c.id)
+                .where(issue_items.c.issue_id == issue_id, issue_items.c.section == section)
+                .order_by(issue_items.c.position, issue_items.c.id)
+            )
+            if int(r.id) != exclude
+        ]
+        for position, sid in enumerate(ids, start=1):
+            conn.execute(update(issue_items).where(issue_items.c.id == sid).values(position=position))
+
+    def remove_item(self, item_id: int, *, user: str, now: datetime) -> ItemRow:
+        item = self.get_item(item_id)
+        with self.engine.begin() as conn:
+            self._draft_only(conn, item.issue_id)
+            conn.execute(delete(issue_items).where(issue_items.c.id == item_id))
+            self._renumber(conn, item.issue_id, item.section)
+            self._touch(conn, item.issue_id, user, now)
+            self._audit_issue(
+                conn, item.issue_id, "issue_remove", user, now, before={"item": item_id}, story_id=item.story_id
+            )
+        return item
+
+    def item_for_story(self, issue_id: int, story_id: int) -> ItemRow | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(issue_items).where(issue_items.c.issue_id == issue_id, issue_items.c.story_id == story_id)
+            ).first()
+        return _item(row) if row is not None else None
+
+    # ------------------------------------------------------------------ publishing
+
+    def set_issue_status(self, issue_id: int, status: str, *, user: str, now: datetime, reason: str = "") -> None:
+        """draft → published (locks it) or published → draft (reopen, audited with the reason)."""
+        with self.engine.begin() as conn:
+            current = conn.execute(select(issues.c.status).where(issues.c.id == issue_id)).scalar()
+            if current is None:
+                raise StorageError(f"第 {issue_id} 号期刊不存在", code="storage.not_found")
+            if current == status:
+                raise StorageError(
+                    "这一期已经出版过了" if status == "published" else "这一期本来就是草稿", code="issue.state"
+                )
+            values: dict[str, Any] = {"status": status}
+            if status == "published":
+                values["published_at"] = now
+            conn.execute(update(issues).where(issues.c.id == issue_id).values(values))
+            self._touch(conn, issue_id, user, now)
+            self._audit_issue(
+                conn,
+                issue_id,
+                "issue_publish" if status == "published" else "issue_reopen",
+                user,
+                now,
+                before={"status": current},
+                after={"status": status, "reason": reason} if reason else {"status": status},
+            )

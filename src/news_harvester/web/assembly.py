@@ -1,0 +1,303 @@
+"""Issue assembly screen (editors): sections with their items, ordering, moves, removal, summary editing and
+regeneration, free-text sections, house-style warnings, topic balance, export and publishing.
+
+Pages post forms and redirect back with a Chinese message; the JSON API under /api/issues offers the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from news_harvester import issues
+from news_harvester.errors import HarvesterError, StorageError
+from news_harvester.sanitize import sanitize_html, text_to_html
+from news_harvester.web.app import WebContext
+from news_harvester.web.auth import CurrentUser, check_csrf, require_editor
+
+router = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api/issues", tags=["issues"])
+Editor = Annotated[CurrentUser, Depends(require_editor)]
+NEWS_SECTION = "行业资讯"
+MAX_TEXT = 4000
+MAX_HTML = 50_000
+FREE_TEXT_TAGS = {"p", "br", "ul", "ol", "li", "table", "thead", "tbody", "tr", "td", "th", "strong", "em", "b", "i"}
+
+
+def _ctx(request: Request) -> WebContext:
+    ctx: WebContext = request.app.state.ctx
+    return ctx
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _back(issue_id: int, message: str, kind: str = "info") -> RedirectResponse:
+    return RedirectResponse(f"/issues/{issue_id}?" + urlencode({"msg": message, "kind": kind}), status_code=303)
+
+
+def clean_free_text(html: str) -> str:
+    """Rich text of 数据月报/协会动态: the sanitizer, then only paragraphs, lists and simple tables survive."""
+    from lxml import html as lxml_html  # type: ignore[import-untyped]
+
+    if "<" not in html:  # plain text typed into the box: one paragraph per line
+        return text_to_html(html[:MAX_HTML])
+    cleaned = sanitize_html(html[:MAX_HTML])
+    if not cleaned.strip():
+        return ""
+    fragment = lxml_html.fragment_fromstring(cleaned, create_parent="div")
+    for element in list(fragment.iter()):
+        if element is fragment or not isinstance(element.tag, str):
+            continue
+        if element.tag not in FREE_TEXT_TAGS:
+            element.drop_tag()
+        else:
+            element.attrib.clear()
+    inner = (fragment.text or "") + "".join(lxml_html.tostring(c, encoding="unicode") for c in fragment)
+    return inner if inner.lstrip().startswith("<") else f"<p>{inner}</p>"
+
+
+def _topic_balance(ctx: WebContext, issue: Any) -> list[tuple[str, int]]:
+    story_ids = [i.story_id for i in issue.section_items(NEWS_SECTION) if i.story_id is not None]
+    counts: Counter[str] = Counter()
+    if story_ids:
+        for view in ctx.repository.list_stories(story_ids=story_ids, limit=len(story_ids), with_members=False):
+            counts.update(t.id for t in view.topics)
+    taxonomy = ctx.stories.enricher.taxonomy
+    names = [(t.id, t.name) for t in taxonomy.topics] if taxonomy else []
+    return [(name, counts.get(tid, 0)) for tid, name in names]
+
+
+@router.get("/issues", response_class=HTMLResponse)
+def issues_page(request: Request, user: Editor) -> Response:
+    ctx = _ctx(request)
+    rows = ctx.repository.list_issues()
+    proposed = issues.propose_numbers(ctx.repository, _now().date())
+    return ctx.templates.TemplateResponse(
+        request,
+        "issues.html",
+        {"user": user, "nav": "issues", "issues": rows, "proposed": proposed, "flash": request.query_params.get("msg")},
+    )
+
+
+@router.post("/issues", dependencies=[Depends(check_csrf)])
+def issue_create(request: Request, user: Editor) -> Response:
+    ctx = _ctx(request)
+    try:
+        issue_id = issues.new_issue(ctx.repository, ctx.settings, user=user.name, now=_now())
+    except StorageError as exc:
+        return RedirectResponse("/issues?" + urlencode({"msg": str(exc)}), status_code=303)
+    return _back(issue_id, "已新建一期草稿")
+
+
+@router.get("/issues/current")
+def issue_current(request: Request, user: Editor) -> Response:
+    ctx = _ctx(request)
+    draft = ctx.repository.current_draft_id()
+    return RedirectResponse(f"/issues/{draft}" if draft else "/issues", status_code=303)
+
+
+@router.get("/issues/{issue_id}", response_class=HTMLResponse)
+def issue_page(request: Request, issue_id: int, user: Editor) -> Response:
+    ctx = _ctx(request)
+    try:
+        issue = ctx.repository.get_issue(issue_id)
+    except StorageError as exc:
+        return ctx.templates.TemplateResponse(request, "error.html", {"user": user, "message": str(exc)}, 404)
+    style = {i.id: issues.check_item(ctx.settings, i.title, i.text, i.attribution) for i in issue.items if i.story_id}
+    return ctx.templates.TemplateResponse(
+        request,
+        "issue.html",
+        {
+            "user": user,
+            "nav": "issues",
+            "issue": issue,
+            "style": style,
+            "balance": _topic_balance(ctx, issue),
+            "news_section": NEWS_SECTION,
+            "flash": request.query_params.get("msg"),
+            "flash_kind": request.query_params.get("kind", "info"),
+        },
+    )
+
+
+def _item_action(request: Request, issue_id: int, user: CurrentUser, run: Any, done: str) -> Response:
+    try:
+        run(_ctx(request))
+    except HarvesterError as exc:
+        return _back(issue_id, str(exc), "error")
+    return _back(issue_id, done)
+
+
+@router.post("/issues/{issue_id}/items/{item_id}/move", dependencies=[Depends(check_csrf)])
+def item_move(
+    request: Request,
+    issue_id: int,
+    item_id: int,
+    user: Editor,
+    direction: Annotated[str, Form()] = "",
+    section: Annotated[str, Form(max_length=32)] = "",
+) -> Response:
+    offset = {"up": -1, "down": 1}.get(direction, 0)
+    return _item_action(
+        request,
+        issue_id,
+        user,
+        lambda ctx: ctx.repository.move_item(
+            item_id, user=user.name, now=_now(), offset=offset, section=section or None
+        ),
+        "已调整顺序" if offset else "已移动到其他栏目",
+    )
+
+
+@router.post("/issues/{issue_id}/items/{item_id}/remove", dependencies=[Depends(check_csrf)])
+def item_remove(request: Request, issue_id: int, item_id: int, user: Editor) -> Response:
+    def run(ctx: WebContext) -> None:
+        item = ctx.repository.remove_item(item_id, user=user.name, now=_now())
+        if item.story_id is not None:  # back to the queue, shortlisted so it is easy to find
+            with contextlib.suppress(StorageError):  # e.g. the story was already rejected meanwhile
+                ctx.repository.apply_action(
+                    item.story_id, "shortlist", user=user.name, expected_version=None, service=ctx.stories, now=_now()
+                )
+
+    return _item_action(request, issue_id, user, run, "已移出本期，素材回到候选队列（备选）")
+
+
+@router.post("/issues/{issue_id}/items/{item_id}/edit", dependencies=[Depends(check_csrf)])
+def item_edit(
+    request: Request,
+    issue_id: int,
+    item_id: int,
+    user: Editor,
+    title: Annotated[str, Form(min_length=1, max_length=300)],
+    text: Annotated[str, Form(max_length=MAX_TEXT)] = "",
+    attribution: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    return _item_action(
+        request,
+        issue_id,
+        user,
+        lambda ctx: ctx.repository.update_item(
+            item_id, title=title.strip(), text=text.strip(), attribution=attribution.strip(), user=user.name, now=_now()
+        ),
+        "已保存",
+    )
+
+
+@router.post("/issues/{issue_id}/items/{item_id}/regenerate", dependencies=[Depends(check_csrf)])
+def item_regenerate(request: Request, issue_id: int, item_id: int, user: Editor) -> Response:
+    return _item_action(
+        request,
+        issue_id,
+        user,
+        lambda ctx: issues.regenerate(ctx.repository, ctx.settings, ctx.sources(), item_id, user=user.name, now=_now()),
+        "已按原文重新生成摘要",
+    )
+
+
+@router.post("/issues/{issue_id}/text", dependencies=[Depends(check_csrf)])
+def free_text_add(
+    request: Request,
+    issue_id: int,
+    user: Editor,
+    section: Annotated[str, Form(min_length=1, max_length=32)],
+    title: Annotated[str, Form(max_length=300)] = "",
+    html: Annotated[str, Form(max_length=MAX_HTML)] = "",
+) -> Response:
+    body = clean_free_text(html)
+    if not body and not title.strip():
+        return _back(issue_id, "内容为空，未保存", "error")
+    return _item_action(
+        request,
+        issue_id,
+        user,
+        lambda ctx: ctx.repository.add_item(
+            issue_id, section=section, title=title.strip(), html=body, user=user.name, now=_now()
+        ),
+        "已添加",
+    )
+
+
+@router.post("/issues/{issue_id}/items/{item_id}/html", dependencies=[Depends(check_csrf)])
+def free_text_edit(
+    request: Request,
+    issue_id: int,
+    item_id: int,
+    user: Editor,
+    title: Annotated[str, Form(max_length=300)] = "",
+    html: Annotated[str, Form(max_length=MAX_HTML)] = "",
+) -> Response:
+    return _item_action(
+        request,
+        issue_id,
+        user,
+        lambda ctx: ctx.repository.update_item(
+            item_id, title=title.strip(), html=clean_free_text(html), user=user.name, now=_now()
+        ),
+        "已保存",
+    )
+
+
+@router.post("/issues/{issue_id}/publish", dependencies=[Depends(check_csrf)])
+def issue_publish(request: Request, issue_id: int, user: Editor) -> Response:
+    ctx = _ctx(request)
+    try:
+        next_id = issues.publish(ctx.repository, ctx.settings, ctx.stories, issue_id, user=user.name, now=_now())
+    except StorageError as exc:
+        return _back(issue_id, str(exc), "error")
+    return _back(next_id, f"第 {issue_id} 号期刊已出版，素材已标记为已刊发；这是下一期草稿")
+
+
+@router.post("/issues/{issue_id}/reopen", dependencies=[Depends(check_csrf)])
+def issue_reopen(
+    request: Request, issue_id: int, user: Editor, reason: Annotated[str, Form(max_length=500)] = ""
+) -> Response:
+    return _item_action(
+        request,
+        issue_id,
+        user,
+        lambda ctx: issues.reopen(ctx.repository, issue_id, reason=reason, user=user.name, now=_now()),
+        "已重新打开，修改会记录在操作日志中",
+    )
+
+
+@router.get("/issues/{issue_id}/export.{fmt}")
+def issue_export(request: Request, issue_id: int, fmt: str, user: Editor) -> Response:
+    ctx = _ctx(request)
+    try:
+        issue = ctx.repository.get_issue(issue_id)
+        data = issues.export(issue, fmt, ctx.settings)
+    except HarvesterError as exc:  # incl. ExportError, e.g. PDF without LibreOffice: a clear message
+        status = 404 if exc.code == "storage.not_found" else 422
+        return ctx.templates.TemplateResponse(request, "error.html", {"user": user, "message": str(exc)}, status)
+    name = issues.file_name(issue, fmt)
+    return Response(
+        data,
+        media_type=issues.MEDIA_TYPES.get(fmt, "application/octet-stream"),
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+@api.get("")
+def api_issues(request: Request, user: Editor) -> list[dict[str, Any]]:
+    """Issues, newest first."""
+    return [r.to_json(with_items=False) for r in _ctx(request).repository.list_issues()]
+
+
+@api.get("/{issue_id}")
+def api_issue(request: Request, issue_id: int, user: Editor) -> Response:
+    """One issue with its sections (target and count) and items."""
+    try:
+        return JSONResponse(_ctx(request).repository.get_issue(issue_id).to_json())
+    except StorageError as exc:
+        return JSONResponse({"error": str(exc), "code": exc.code}, status_code=404)
