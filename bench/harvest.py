@@ -18,6 +18,7 @@ import math
 import multiprocessing as mp
 import os
 import platform
+import random
 import shutil
 import sqlite3
 import subprocess
@@ -45,20 +46,40 @@ def article_url(port: int, feed: int, item: int) -> str:
     return f"http://{HOST}:{port}/news/{feed:05d}/{item:04d}.html"
 
 
+COMMON = (
+    "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所"
+    "民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那"
+    "社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并"
+    "提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决"
+)
+TOPIC_WORDS = ("跨境电商", "人工智能", "数字贸易", "服务外包", "数据安全", "自由贸易协定", "5G基站", "金融科技")
+
+
+def _text(rng: random.Random, sentences: int) -> str:
+    """Distinct pseudo-Chinese prose: common characters at random, so every item is its own story (reprints
+    are measured by bench/dedup.py) while classification and storage do their normal work."""
+    out = []
+    for _ in range(sentences):
+        words = [rng.choice(TOPIC_WORDS)] if rng.random() < 0.3 else []
+        words += ["".join(rng.choices(COMMON, k=rng.randint(2, 4))) for _ in range(rng.randint(8, 16))]
+        out.append("".join(words) + "。")
+    return "".join(out)
+
+
 def render_feed(port: int, feed: int, items: int) -> bytes:
     """An RSS 2.0 document shaped like a Chinese trade-news feed: title, link, guid, date, HTML description."""
     entries = []
     for k in range(items):
         url = article_url(port, feed, k)
         day = 1 + (feed + k) % 28
+        rng = random.Random(feed * 100_003 + k)
+        title = _text(rng, 1).rstrip("。")[:24]
         entries.append(
             "<item>"
-            f"<title>商务部发布数字贸易政策第{feed}-{k}号通知</title>"
+            f"<title>{title}（第{feed}-{k}号）</title>"
             f'<link>{url}</link><guid isPermaLink="true">{url}</guid>'
             f"<pubDate>Tue, {day:02d} Jun 2024 {k % 24:02d}:30:00 +0800</pubDate>"
-            "<description><![CDATA[<p>6月11日，商务部等九部门联合印发第"
-            f"{feed}-{k}号文件，推动数字贸易高质量发展，提出跨境数据流动、数字服务出口、"
-            "电子商务国际规则等方面的重点任务。</p><p>文件要求各地结合实际抓好落实。</p>]]></description>"
+            f"<description><![CDATA[<p>6月11日，{_text(rng, 3)}</p><p>{_text(rng, 3)}</p>]]></description>"
             "</item>"
         )
     document = (
@@ -371,6 +392,7 @@ def count_rows(db_path: Path) -> dict[str, Any]:
             "articles": db.execute("SELECT count(*) FROM articles").fetchone()[0],
             "distinct_urls": db.execute("SELECT count(DISTINCT url) FROM articles").fetchone()[0],
             "candidates": db.execute("SELECT count(*) FROM candidates").fetchone()[0],
+            "stories": db.execute("SELECT count(*) FROM stories").fetchone()[0],
             "runs_ok": db.execute("SELECT count(*) FROM fetch_runs WHERE outcome = 'ok'").fetchone()[0],
             "db_bytes": sum(p.stat().st_size for p in db_path.parent.glob(db_path.name + "*")),
         }

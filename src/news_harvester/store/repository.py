@@ -315,7 +315,7 @@ class Repository(StoryQueries, ReviewQueries, UserQueries, IssueQueries):
                 ]
                 # one candidate per story: only the article that starts a story brings one
                 founders = self._assign_stories(conn, docs, story_batch, now)
-                self._link_candidates(conn, founders, now)
+                self._link_candidates(conn, founders, now, fresh=True)
         changed = self._update_changed(conn, items, existing, now)
         if changed and story_batch is not None:
             self._restory_changed(conn, changed, story_batch, now)

@@ -222,8 +222,18 @@ class StoryQueries:
             done += len(rows)
 
     @staticmethod
-    def _link_candidates(conn: Connection, founders: Sequence[tuple[int, int]], now: datetime) -> None:
-        """The story's candidate is the founding article's candidate row (created when missing)."""
+    def _link_candidates(
+        conn: Connection, founders: Sequence[tuple[int, int]], now: datetime, *, fresh: bool = False
+    ) -> None:
+        """The story's candidate is the founding article's candidate row (created when missing). ``fresh``:
+        the articles were inserted in this transaction, so none has a candidate yet (one executemany)."""
+        if fresh:
+            if founders:
+                conn.execute(
+                    insert(candidates),
+                    [{"article_id": a, "story_id": s, "state": "new", "created_at": now} for a, s in founders],
+                )
+            return
         for article_id, story_id in founders:
             updated = conn.execute(
                 update(candidates)
@@ -319,6 +329,7 @@ class StoryQueries:
                 )
             }
         classifications: dict[int, dict[str, Any]] = {}
+        fresh_rows: list[dict[str, Any]] = []
         for sid in to_classify:
             title, body = texts[canonical[sid]]
             result = enricher.classify(title, body)
@@ -329,22 +340,24 @@ class StoryQueries:
             if relevance is not None:
                 fresh_explanation["relevance"] = round(relevance, 4)
             classifications[sid] = fresh_explanation
-            conn.execute(delete(story_topics).where(story_topics.c.story_id == sid, story_topics.c.origin == "auto"))
             editor_ids = {r.topic_id for r in topic_rows[sid] if r.origin == "editor"}
             fresh = [
                 _TopicRow(t.topic_id, t.confidence, "auto", False)
                 for t in result.topics
                 if t.topic_id not in editor_ids
             ]
-            if fresh:
-                conn.execute(
-                    insert(story_topics),
-                    [
-                        {"story_id": sid, "topic_id": t.topic_id, "confidence": t.confidence, "origin": "auto"}
-                        for t in fresh
-                    ],
-                )
+            fresh_rows += [
+                {"story_id": sid, "topic_id": t.topic_id, "confidence": t.confidence, "origin": "auto"} for t in fresh
+            ]
             topic_rows[sid] = [r for r in topic_rows[sid] if r.origin == "editor"] + fresh
+        if classifications:  # one DELETE and one executemany for the chunk, not two statements per story
+            conn.execute(
+                delete(story_topics).where(
+                    story_topics.c.story_id.in_(sorted(classifications)), story_topics.c.origin == "auto"
+                )
+            )
+        if fresh_rows:
+            conn.execute(insert(story_topics), fresh_rows)
 
         updates: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
         for story_id, group in members.items():
