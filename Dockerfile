@@ -16,7 +16,7 @@ RUN groupadd --system --gid 10001 harvester \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN pip install --no-compile . && rm -rf /app/src
+RUN pip install --no-compile ".[postgres]" && rm -rf /app/src
 
 COPY --chown=harvester:harvester config/sources.yaml config/topics.yaml /config/
 RUN mkdir -p /data && chown harvester:harvester /data /config

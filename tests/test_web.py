@@ -364,3 +364,19 @@ def test_openapi_schema_documents_every_action_for_signed_in_users(web):
         ("/api/stories/{story_id}/audit", "get"),
     ]:
         assert method in paths[path], path
+
+
+def test_open_alarms_show_on_the_queue_banner_and_the_admin_page(web):
+    from news_harvester.alarms import Alarm
+
+    repository = web["repository"]
+    alarm = Alarm("mofcom", "fetch_errors", "商务部网站：连续 3 次抓取失败（fetch.timeout）", {"count": 3})
+    opened, _resolved = repository.sync_alarms("mofcom", [alarm], NOW)
+    assert len(opened) == 1
+    editor = login(web["app"])
+    assert "连续 3 次抓取失败" in editor.get("/").text
+    assert editor.get("/api/status").json()["alarms"][0]["kind"] == "fetch_errors"
+    admin_page = login(web["app"], "boss").get("/admin/sources").text
+    assert "当前告警（1）" in admin_page and "连续 3 次抓取失败" in admin_page
+    repository.sync_alarms("mofcom", [], NOW + timedelta(hours=1))  # resolved: gone from the banner
+    assert "连续 3 次抓取失败" not in editor.get("/").text

@@ -464,4 +464,4 @@ def _width(text: str) -> int:
 
 
 # command groups live in their own modules; importing them registers them on ``main``
-from news_harvester import cli_issues, cli_stories, cli_users  # noqa: E402, F401
+from news_harvester import cli_admin, cli_issues, cli_ops, cli_stories, cli_users  # noqa: E402, F401

@@ -106,6 +106,19 @@ class Settings(BaseModel):
     forwarded_allow_ips: str = Field(
         "127.0.0.1", description="Proxies whose X-Forwarded-For/-Proto are trusted (comma-separated, or *)."
     )
+    alarm_webhook_url: str | None = Field(
+        None, pattern=r"^https?://\S+$", description="URL that source health alarms are POSTed to as JSON."
+    )
+    smtp_host: str | None = Field(None, min_length=1, description="SMTP server that sends alarm e-mail.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port (465: implicit TLS).")
+    smtp_user: str | None = Field(None, description="SMTP login (none: send without authentication).")
+    smtp_password: str | None = Field(None, repr=False, description="SMTP password.")
+    smtp_starttls: bool = Field(True, description="Upgrade the SMTP connection with STARTTLS (not on port 465).")
+    alarm_email_from: str | None = Field(None, description="Sender address of alarm e-mail (default: smtp_user).")
+    alarm_email_to: str | None = Field(None, description="Recipients of alarm e-mail, comma-separated.")
+    alarm_check_interval: float = Field(
+        300.0, ge=10, le=86400, description="Seconds between health-alarm checks (and notification retries)."
+    )
     story_window_days: int = Field(
         90, ge=1, le=3650, description="Days of stored articles a new article is matched against for its story."
     )

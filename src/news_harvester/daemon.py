@@ -17,7 +17,9 @@ from news_harvester.config import Settings, SourcesConfig, SourceSpec, load_sour
 from news_harvester.errors import ConfigError
 from news_harvester.fetch import Fetcher, FetchPolicy
 from news_harvester.health import source_report
+from news_harvester.metrics import HarvestCollector, metrics_router, overdue_seconds
 from news_harvester.models import RunSummary
+from news_harvester.notify import check_and_notify, notifiers_from_settings
 from news_harvester.pipeline import Harvester, utc_now
 from news_harvester.scheduler import SourceScheduler
 from news_harvester.store.repository import Repository, make_engine, upgrade
@@ -158,6 +160,7 @@ def listen(bind: str) -> socket.socket:
 
 async def run_daemon(settings: Settings, *, harvest: bool = True, web: bool = True) -> None:
     sources = load_sources(settings.sources)
+    notifiers = notifiers_from_settings(settings)  # a half-configured notifier is a ConfigError at start
     listener = listen(settings.bind) if web else None
     repository = open_repository(settings)
     interrupted = repository.mark_interrupted_runs(utc_now())
@@ -179,9 +182,19 @@ async def run_daemon(settings: Settings, *, harvest: bool = True, web: bool = Tr
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGHUP, scheduler.reload)
+
+    async def run_now(source_id: str) -> object:
+        spec = scheduler.config.get(source_id)
+        return await scheduler.run_now(spec) if spec is not None else None
+
     if harvest:
         scheduler.start()
         add_story_jobs(scheduler, harvester, classifier, settings)
+        scheduler.add_periodic(
+            "__alarms__",
+            lambda: check_and_notify(repository, scheduler.config, notifiers, utc_now()),
+            settings.alarm_check_interval,
+        )
     server = None
     server_task = None
     if listener is not None:
@@ -194,6 +207,18 @@ async def run_daemon(settings: Settings, *, harvest: bool = True, web: bool = Tr
             session_hours=settings.session_hours,
             settings=settings,
             sources=lambda: scheduler.config,
+            run_now=run_now if harvest else None,
+        )
+
+        def scheduler_lag() -> float | None:
+            if not harvest or not scheduler.running:
+                return None  # --web-only: no scheduler in this process, the metric is left out
+            return overdue_seconds(scheduler.next_run(s.id) for s in scheduler.config.enabled)
+
+        app.include_router(
+            metrics_router(
+                HarvestCollector(repository, scheduler_lag, lambda: [s.id for s in scheduler.config.enabled])
+            )
         )
         server = _QuietServer(
             uvicorn.Config(

@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from news_harvester.dedupe import DedupeDoc
 from news_harvester.errors import StorageError
 from news_harvester.models import Article, FetchState, Outcome, RunSummary
+from news_harvester.store.alarms_store import AlarmQueries
 from news_harvester.store.issues_store import IssueQueries
 from news_harvester.store.review import ReviewQueries
 from news_harvester.store.schema import articles, candidates, fetch_runs, source_state, stories
@@ -133,7 +134,7 @@ class RunResult:
     charset_used: str | None = None
 
 
-class Repository(StoryQueries, ReviewQueries, UserQueries, IssueQueries):
+class Repository(StoryQueries, ReviewQueries, UserQueries, IssueQueries, AlarmQueries):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 

@@ -373,3 +373,38 @@ story_edits = Table(
     Column("summary", Text),
 )
 """History of editor text (title and summary) of a story; the current text is on its candidate."""
+
+alarms = Table(
+    "alarms",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("source_id", String(64), nullable=False),
+    # no_items, item_drop, challenge, fetch_errors, stale (news_harvester.alarms)
+    Column("kind", String(32), nullable=False),
+    Column("message", Text, nullable=False),
+    # JSON object: the numbers behind the message
+    Column("detail", Text),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime),
+    # delivery (news_harvester.notify): when the opening and the resolution went out, failed attempts of
+    # the pending one, when to try again, the last error, and the notifiers that already have it (JSON list)
+    Column("notified_at", UTCDateTime),
+    Column("resolved_notified_at", UTCDateTime),
+    Column("notify_attempts", Integer, nullable=False, server_default="0"),
+    Column("next_notify_at", UTCDateTime),
+    Column("last_notify_error", Text),
+    Column("delivered_to", Text),
+    Index("ix_alarms_source_id_first_seen_at", "source_id", "first_seen_at"),
+)
+"""Health alarms of sources: one row per occurrence, open while ``resolved_at`` is NULL (at most one open row
+per source and kind). Shown on the admin page and the queue banner, announced by the notifiers."""
+
+Index(
+    "uq_alarms_open_source_id_kind",
+    alarms.c.source_id,
+    alarms.c.kind,
+    unique=True,
+    sqlite_where=alarms.c.resolved_at.is_(None),
+    postgresql_where=alarms.c.resolved_at.is_(None),
+)

@@ -44,6 +44,7 @@ class WebContext:
     session_hours: float = 12.0
     settings: Settings = field(default_factory=lambda: Settings.model_validate({}))
     sources: Callable[[], SourcesConfig | None] = lambda: None
+    run_now: Callable[[str], Awaitable[object]] | None = None
     templates: Jinja2Templates = field(default_factory=lambda: Jinja2Templates(directory=str(HERE / "templates")))
 
 
@@ -84,6 +85,7 @@ def create_app(
     session_hours: float = 12.0,
     settings: Settings | None = None,
     sources: Callable[[], SourcesConfig | None] | None = None,
+    run_now: Callable[[str], Awaitable[object]] | None = None,
 ) -> FastAPI:
     """The app; without a repository only the health endpoints exist (used by minimal deployments/tests)."""
     # the schema is served to signed-in users only (pages.api_schema); Swagger UI would need a CDN the CSP forbids
@@ -149,15 +151,17 @@ def create_app(
         session_hours,
         settings=settings or Settings.model_validate({}),
         sources=sources or (lambda: None),
+        run_now=run_now,
     )
     app.state.ctx = ctx
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     auth.install(app)
     app.include_router(auth.router)
-    from news_harvester.web import assembly
+    from news_harvester.web import admin, assembly
 
     app.include_router(pages.router)
     app.include_router(pages.api)
     app.include_router(assembly.router)
     app.include_router(assembly.api)
+    app.include_router(admin.router)
     return app

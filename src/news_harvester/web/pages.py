@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from news_harvester.alarms import KIND_LABELS
 from news_harvester.errors import StorageError
 from news_harvester.sanitize import sanitize_html, text_to_html
 from news_harvester.store.review import (
@@ -58,6 +59,30 @@ ACTION_NAMES = {
     "issue_remove": "移出期刊",
     "issue_edit": "修改期刊条目",
     "issue_move": "调整期刊顺序",
+}
+ERROR_NAMES = {
+    "fetch.timeout": "连接超时",
+    "fetch.network": "网络错误",
+    "fetch.dns": "域名无法解析",
+    "fetch.refused": "连接被拒绝",
+    "fetch.tls": "证书或加密连接错误",
+    "fetch.truncated": "响应不完整",
+    "fetch.http_status": "网站返回错误状态码",
+    "fetch.too_large": "页面过大",
+    "fetch.redirect_loop": "重定向过多",
+    "fetch.rate_limited": "访问过于频繁被限流",
+    "fetch.robots_denied": "robots.txt 不允许抓取",
+    "fetch.bad_encoding": "内容压缩或编码错误",
+    "fetch.invalid_url": "网址无效",
+    "fetch.challenge": "被网站防火墙拦截（验证页面）",
+    "decode.charset": "无法识别页面编码",
+    "decode.binary": "返回的是文件而不是网页",
+    "parse.malformed": "内容格式错误",
+    "parse.not_a_feed": "不是 RSS/Atom 订阅源",
+    "parse.no_items": "列表页没有找到任何条目（网站可能改版）",
+    "parse.unsupported": "不支持的内容格式",
+    "parse.no_datasource": "页面中找不到数据源编号",
+    "run.interrupted": "抓取被中断",
 }
 PART_NAMES = {
     "topic": "主题相关度",
@@ -136,6 +161,17 @@ def _freshness(ctx: WebContext) -> dict[str, Any]:
         "stale": last is None or _now() - last > timedelta(hours=6),
         "failing_sources": [
             {"id": s.get("id"), "name": s.get("name"), "error": s.get("last_error_code")} for s in failing
+        ],
+        "alarms": [
+            {
+                "source_id": a.source_id,
+                "source": a.source_name,
+                "kind": a.kind,
+                "label": KIND_LABELS.get(a.kind, a.kind),
+                "message": a.message,
+                "since": a.first_seen_at.isoformat(),
+            }
+            for a in ctx.repository.open_alarms()
         ],
     }
 
@@ -404,11 +440,37 @@ def decode_evidence(raw: bytes) -> str:
         return raw.decode("gb18030", errors="replace")
 
 
+def _sources_file_error(ctx: WebContext) -> str | None:
+    """The current sources.yaml's problem (file:line, field, hint) when a hand edit broke it; the daemon keeps
+    running on the last valid version meanwhile."""
+    from news_harvester.config import load_sources
+    from news_harvester.errors import ConfigError
+
+    try:
+        load_sources(ctx.settings.sources)
+    except ConfigError as exc:
+        return str(exc)
+    return None
+
+
 @router.get("/admin/sources", response_class=HTMLResponse)
 def admin_sources(request: Request, user: Annotated[CurrentUser, Depends(require_admin)]) -> Response:
     ctx = _ctx(request)
     return ctx.templates.TemplateResponse(
-        request, "sources.html", {"user": user, "nav": "sources", "sources": ctx.sources_health(), "local": _local}
+        request,
+        "sources.html",
+        {
+            "user": user,
+            "nav": "sources",
+            "sources": ctx.sources_health(),
+            "local": _local,
+            "alarms": ctx.repository.open_alarms(),
+            "history": ctx.repository.recent_alarms(limit=50),
+            "labels": KIND_LABELS,
+            "error_names": ERROR_NAMES,
+            "config_error": _sources_file_error(ctx),
+            "per_day": ctx.repository.items_per_day(_now() - timedelta(days=30), days=30),
+        },
     )
 
 

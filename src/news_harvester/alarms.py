@@ -1,0 +1,272 @@
+"""Health alarms of a source, detected from its recent runs: values in, alarms out (no database, no clock).
+
+The caller passes the source's recent runs newest first (``RunFacts``), ``now``, the time of its last new
+item and, for staleness, the start times of its runs that brought new items. ``detect`` returns the alarms
+that hold now; the store (news_harvester.store.alarms_store) opens, refreshes and resolves them, and
+news_harvester.notify announces openings and resolutions. Runs still ``running`` and runs
+``interrupted`` by our own shutdown say nothing about the source and are ignored by every rule.
+
+Rules and their thresholds:
+
+``no_items``
+    The latest run that fetched something (``ok`` or ``error``; ``not_modified`` and interrupted runs are
+    skipped) failed with ``parse.no_items``, or succeeded with 0 items seen. Every source kind (feed, html,
+    json) is a list, so an empty list is never "no news". Raised from the first run: no history needed.
+``item_drop`` (layout drift)
+    The items seen by the last ``DROP_RECENT_RUNS`` (3) ``ok`` runs are all below ``DROP_RATIO`` (30 %) of
+    the median items seen by the ``ok`` runs before them, of which there must be at least
+    ``DROP_MIN_HISTORY`` (5). A list page that always showed 20 links and now shows 3 has usually changed
+    its layout so that the selectors match a side box.
+``challenge``
+    The latest run that fetched something failed with ``fetch.challenge``: the site answers with a WAF /
+    bot-challenge page and wants a browser. Raised from the first run.
+``fetch_errors``
+    The last ``ERROR_STREAK`` (3) or more finished runs all failed (``not_modified`` counts as success).
+    Not raised when every one of those failures is a challenge page or an empty list: the ``challenge`` /
+    ``no_items`` alarm already says so.
+``stale``
+    No new item for longer than the source's expected cadence: the configured cadence when there is one,
+    else the learned one, ``max(STALE_FACTOR (3) × median interval between the runs that brought new
+    items, STALE_FLOOR (2 days))``, learned over the ``CADENCE_WINDOW`` (30 days) up to the last new item
+    (so a source that fell silent keeps the cadence it had) from at least ``CADENCE_MIN_RUNS`` (4) such runs.
+    Only raised when a successful run (``ok`` or ``not_modified``) started after the deadline, i.e. we looked
+    and found nothing new; a source that cannot be fetched has its ``fetch_errors`` alarm instead. A source
+    that never brought a new item is never stale (its ``no_items`` / ``fetch_errors`` alarms cover it).
+
+Too little history (fewer runs than a rule needs) never raises an alarm. Messages are Simplified Chinese,
+for editors and admins; ``detail`` holds the numbers behind them (JSON-ready: str, int, float, lists).
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+NO_ITEMS = "no_items"
+ITEM_DROP = "item_drop"
+CHALLENGE = "challenge"
+FETCH_ERRORS = "fetch_errors"
+STALE = "stale"
+KINDS: tuple[str, ...] = (NO_ITEMS, ITEM_DROP, CHALLENGE, FETCH_ERRORS, STALE)
+
+KIND_LABELS: dict[str, str] = {
+    NO_ITEMS: "解析为 0 条",
+    ITEM_DROP: "条目数骤降（页面结构可能已改变）",
+    CHALLENGE: "反爬验证页面",
+    FETCH_ERRORS: "连续抓取失败",
+    STALE: "长时间无新条目",
+}
+"""Short Chinese names of the alarm kinds, for pages and e-mail."""
+
+DROP_RECENT_RUNS = 3
+DROP_RATIO = 0.3
+DROP_MIN_HISTORY = 5
+ERROR_STREAK = 3
+STALE_FACTOR = 3
+STALE_FLOOR = timedelta(days=2)
+CADENCE_WINDOW = timedelta(days=30)
+CADENCE_MIN_RUNS = 4
+
+CHALLENGE_CODE = "fetch.challenge"
+NO_ITEMS_CODE = "parse.no_items"
+
+_OK = "ok"
+_ERROR = "error"
+_NOT_MODIFIED = "not_modified"
+
+
+@dataclass(frozen=True, slots=True)
+class RunFacts:
+    """What the rules need of one fetch run (a row of ``fetch_runs``)."""
+
+    started_at: datetime
+    outcome: str
+    code: str | None = None
+    items_seen: int = 0
+    items_new: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Alarm:
+    """One problem of one source that holds now; at most one per (source_id, kind) is open at a time."""
+
+    source_id: str
+    kind: str
+    message: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def detect(
+    source_id: str,
+    name: str,
+    runs: Sequence[RunFacts],
+    now: datetime,
+    *,
+    expected_cadence: timedelta | None = None,
+    last_new_item_at: datetime | None,
+    new_item_times: Sequence[datetime] | None = None,
+) -> list[Alarm]:
+    """The alarms of one source, in ``KINDS`` order.
+
+    ``runs``: newest first (30 are plenty). ``new_item_times``: start times of the runs that brought new
+    items over the ``CADENCE_WINDOW`` up to ``last_new_item_at`` (any order); when omitted they are taken
+    from ``runs``, which may cover too short a time to learn a cadence from.
+    """
+    finished = [r for r in runs if r.outcome in (_OK, _ERROR, _NOT_MODIFIED)]
+    fetched = [r for r in finished if r.outcome in (_OK, _ERROR)]
+    base: dict[str, Any] = {"source_name": name}
+    found: list[Alarm] = []
+    latest = fetched[0] if fetched else None
+
+    if latest is not None and (
+        (latest.outcome == _ERROR and latest.code == NO_ITEMS_CODE)
+        or (latest.outcome == _OK and latest.items_seen == 0)
+    ):
+        what = f"解析出 0 条（{NO_ITEMS_CODE}）" if latest.outcome == _ERROR else "成功但列表为空（0 条）"
+        found.append(
+            Alarm(
+                source_id,
+                NO_ITEMS,
+                f"{name}：最近一次抓取{what}，列表页或订阅源的结构可能已改变",
+                base
+                | {"code": latest.code, "outcome": latest.outcome, "run_started_at": latest.started_at.isoformat()},
+            )
+        )
+
+    drop = _item_drop(fetched)
+    if drop is not None:
+        recent, median = drop
+        shown = "、".join(str(n) for n in recent)
+        found.append(
+            Alarm(
+                source_id,
+                ITEM_DROP,
+                f"{name}：最近 {len(recent)} 次抓取的条目数（{shown}）远低于以往的中位数 {median:g}，"
+                "页面结构可能已改变",
+                base | {"recent_items_seen": recent, "history_median": median, "ratio": DROP_RATIO},
+            )
+        )
+
+    if latest is not None and latest.outcome == _ERROR and latest.code == CHALLENGE_CODE:
+        found.append(
+            Alarm(
+                source_id,
+                CHALLENGE,
+                f"{name}：网站返回反爬验证页面（{CHALLENGE_CODE}），需要浏览器访问或调整抓取方式",
+                base | {"code": CHALLENGE_CODE, "run_started_at": latest.started_at.isoformat()},
+            )
+        )
+
+    streak = _error_streak(finished)
+    if len(streak) >= ERROR_STREAK and not all(r.code in (CHALLENGE_CODE, NO_ITEMS_CODE) for r in streak):
+        codes = list(dict.fromkeys(r.code or "error" for r in streak))
+        shown = "、".join(codes[:3]) + (" 等" if len(codes) > 3 else "")
+        found.append(
+            Alarm(
+                source_id,
+                FETCH_ERRORS,
+                f"{name}：连续 {len(streak)} 次抓取失败（{shown}）",
+                base | {"count": len(streak), "codes": codes, "since": streak[-1].started_at.isoformat()},
+            )
+        )
+
+    stale = _stale(finished, now, expected_cadence, last_new_item_at, new_item_times)
+    if stale is not None:
+        assert last_new_item_at is not None  # _stale returns None without it
+        threshold, basis, median_interval = stale
+        silent = now - last_new_item_at
+        span = format_span(threshold)
+        why = f"设定的更新周期为 {span}" if basis == "configured" else f"按以往节奏应每 {span}内有更新"
+        found.append(
+            Alarm(
+                source_id,
+                STALE,
+                f"{name}：已 {format_span(silent)}没有新条目（{why}）",
+                base
+                | {
+                    "last_new_item_at": last_new_item_at.isoformat(),
+                    "threshold_seconds": int(threshold.total_seconds()),
+                    "basis": basis,
+                    "median_interval_seconds": (
+                        int(median_interval.total_seconds()) if median_interval is not None else None
+                    ),
+                },
+            )
+        )
+    return found
+
+
+def _item_drop(fetched: Sequence[RunFacts]) -> tuple[list[int], float] | None:
+    oks = [r.items_seen for r in fetched if r.outcome == _OK]
+    recent, history = oks[:DROP_RECENT_RUNS], oks[DROP_RECENT_RUNS:]
+    if len(recent) < DROP_RECENT_RUNS or len(history) < DROP_MIN_HISTORY:
+        return None
+    median = float(statistics.median(history))
+    if median <= 0 or not all(n < DROP_RATIO * median for n in recent):
+        return None
+    return recent, median
+
+
+def _error_streak(finished: Sequence[RunFacts]) -> list[RunFacts]:
+    streak: list[RunFacts] = []
+    for run in finished:
+        if run.outcome != _ERROR:
+            break
+        streak.append(run)
+    return streak
+
+
+def _stale(
+    finished: Sequence[RunFacts],
+    now: datetime,
+    expected_cadence: timedelta | None,
+    last_new_item_at: datetime | None,
+    new_item_times: Sequence[datetime] | None,
+) -> tuple[timedelta, str, timedelta | None] | None:
+    """``(threshold, "configured" | "learned", median interval)`` when the source is stale, else None."""
+    if last_new_item_at is None:
+        return None
+    median_interval = None
+    if expected_cadence is not None and expected_cadence > timedelta(0):
+        threshold, basis = expected_cadence, "configured"
+    else:
+        median_interval = learned_interval(
+            new_item_times
+            if new_item_times is not None
+            else [r.started_at for r in finished if r.outcome == _OK and r.items_new > 0],
+            last_new_item_at,
+        )
+        if median_interval is None:
+            return None
+        threshold, basis = max(STALE_FACTOR * median_interval, STALE_FLOOR), "learned"
+    deadline = last_new_item_at + threshold
+    if now <= deadline:
+        return None
+    looked = any(r.outcome in (_OK, _NOT_MODIFIED) and r.started_at > deadline for r in finished)
+    return (threshold, basis, median_interval) if looked else None
+
+
+def learned_interval(times: Sequence[datetime], last_new_item_at: datetime) -> timedelta | None:
+    """Median interval between new-item runs over ``CADENCE_WINDOW`` up to ``last_new_item_at``; None with
+    fewer than ``CADENCE_MIN_RUNS`` such runs."""
+    window = sorted({t for t in times if last_new_item_at - CADENCE_WINDOW <= t <= last_new_item_at})
+    if len(window) < CADENCE_MIN_RUNS:
+        return None
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(window)]
+    return timedelta(seconds=statistics.median(gaps))
+
+
+def format_span(span: timedelta) -> str:
+    """``3 天 4 小时``, ``5 小时``, ``20 分钟``: a duration for Chinese messages."""
+    minutes = max(int(span.total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days} 天" + (f" {hours} 小时" if hours else "")
+    if hours:
+        return f"{hours} 小时"
+    return f"{minutes} 分钟"
