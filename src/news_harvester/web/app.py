@@ -8,6 +8,7 @@ through news_harvester.sanitize.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,6 +145,9 @@ def create_app(
             request, "error.html", {"user": user, "message": f"提交的内容不符合要求：{problems}"}, status_code=422
         )
 
+    ctx_templates = Jinja2Templates(directory=str(HERE / "templates"))
+    # audit values as editors read them (行业资讯, not \u884c…); the result is still autoescaped
+    ctx_templates.env.filters["json_zh"] = lambda value: json.dumps(value, ensure_ascii=False)
     ctx = WebContext(
         repository,
         stories,
@@ -152,6 +156,7 @@ def create_app(
         settings=settings or Settings.model_validate({}),
         sources=sources or (lambda: None),
         run_now=run_now,
+        templates=ctx_templates,
     )
     app.state.ctx = ctx
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

@@ -40,6 +40,17 @@
     });
   }
 
+  // Enter in the bulk bar's reason box rejects the selection (the form's first button would shortlist it)
+  var bulkReason = document.querySelector('#bulk input[name="reason"]');
+  if (bulkReason) {
+    bulkReason.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter") { return; }
+      event.preventDefault();
+      var reject = document.querySelector('#bulk button[name="action"][value="reject"]');
+      if (reject) { reject.click(); }
+    });
+  }
+
   // queue rows: buttons
   document.querySelectorAll("#queue .item").forEach(function (row) {
     row.querySelectorAll("button[data-action]").forEach(function (button) {
