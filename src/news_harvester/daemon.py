@@ -9,6 +9,7 @@ import logging
 import signal
 import socket
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import uvicorn
 
@@ -183,6 +184,23 @@ async def run_daemon(settings: Settings, *, harvest: bool = True, web: bool = Tr
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGHUP, scheduler.reload)
 
+    seen: dict[str, Any] = {"mtime": None, "config": sources}
+
+    def current_sources() -> SourcesConfig:
+        """The scheduler's configuration; in a --web-only process (no scheduler reloading it) the file is
+        re-read when it changed, so admin edits show at once. An invalid file keeps the last valid one."""
+        if harvest:
+            return scheduler.config
+        try:
+            mtime = settings.sources.stat().st_mtime_ns
+        except OSError:
+            return seen["config"]  # type: ignore[no-any-return]
+        if mtime != seen["mtime"]:
+            seen["mtime"] = mtime
+            with contextlib.suppress(ConfigError):
+                seen["config"] = load_sources(settings.sources)
+        return seen["config"]  # type: ignore[no-any-return]
+
     async def run_now(source_id: str) -> object:
         spec = scheduler.config.get(source_id)
         return await scheduler.run_now(spec) if spec is not None else None
@@ -201,7 +219,7 @@ async def run_daemon(settings: Settings, *, harvest: bool = True, web: bool = Tr
         app = create_app(
             database_ok=repository.ping,
             scheduler_ok=lambda: scheduler.running or not harvest,
-            sources_health=lambda: source_report(scheduler.config, repository, utc_now()),
+            sources_health=lambda: source_report(current_sources(), repository, utc_now()),
             repository=repository,
             stories=harvester.stories,
             session_hours=settings.session_hours,

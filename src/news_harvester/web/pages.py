@@ -469,6 +469,8 @@ def admin_sources(request: Request, user: Annotated[CurrentUser, Depends(require
             "labels": KIND_LABELS,
             "error_names": ERROR_NAMES,
             "config_error": _sources_file_error(ctx),
+            "flash": request.query_params.get("msg"),
+            "flash_kind": request.query_params.get("kind", "info"),
             "per_day": ctx.repository.items_per_day(_now() - timedelta(days=30), days=30),
         },
     )
