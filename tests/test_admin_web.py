@@ -143,3 +143,26 @@ def test_a_hand_edit_that_breaks_sources_yaml_is_shown_with_line_and_field(admin
     page = admin["client"].get("/admin/sources").text
     assert 'id="config-error"' in page and "sources.yaml" in page and "kind" in page
     assert "上一次有效的配置" in page
+
+
+def test_run_now_starts_a_harvest_of_that_source(settings, repository):
+    import asyncio
+
+    shutil.copy(ROOT / "config" / "sources.yaml", settings.sources)
+    started: list[str] = []
+
+    async def run_now(source_id: str) -> object:
+        started.append(source_id)
+        await asyncio.sleep(0)
+        return None
+
+    repository.add_user("boss", PasswordHasher().hash("admin-password"), "admin", datetime.now(UTC))
+    app = create_app(database_ok=lambda: True, scheduler_ok=lambda: True, sources_health=lambda: [],
+                     repository=repository, stories=StoryService(StoryIndex(), window=timedelta(days=90)),
+                     settings=settings, run_now=run_now)
+    with TestClient(app, follow_redirects=False) as client:
+        token = client.post("/login", json={"name": "boss", "password": "admin-password"}).json()["csrf_token"]
+        response = client.post("/admin/sources/mofcom-policy/run", data={"csrf_token": token})
+        assert response.status_code == 303 and "kind=error" not in response.headers["location"]
+        client.get("/healthz")  # let the event loop run the scheduled task
+    assert started == ["mofcom-policy"]
