@@ -164,6 +164,12 @@ async def run_daemon(settings: Settings, *, harvest: bool = True, web: bool = Tr
     notifiers = notifiers_from_settings(settings)  # a half-configured notifier is a ConfigError at start
     listener = listen(settings.bind) if web else None
     repository = open_repository(settings)
+    if web and not repository.list_users():
+        log.warning(
+            "no users yet: nobody can sign in to the review app; create the first one with "
+            "`news-harvester users add NAME --role admin`",
+            extra={"stage": "startup"},
+        )
     interrupted = repository.mark_interrupted_runs(utc_now())
     if interrupted:
         log.warning("%d runs were interrupted by the previous stop", interrupted, extra={"stage": "startup"})
