@@ -48,7 +48,9 @@ def _record(url, title, body, source, days_ago=1.0, **extra):
 
 
 @pytest.fixture
-def web(settings, repository):
+def web(any_settings, any_repository):
+    """The app over a real SQLite file, then (NEWS_HARVESTER_TEST_PG) over PostgreSQL: search differs."""
+    settings, repository = any_settings, any_repository
     service = StoryService.load(
         repository, window_days=90, now=NOW, weights={}, enricher=ClassifierSource(settings.topics, repository).load()
     )

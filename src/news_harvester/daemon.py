@@ -62,6 +62,8 @@ def build_harvester(
     fetcher: Fetcher,
     repository: Repository,
     classifier: ClassifierSource | None = None,
+    *,
+    load_index: bool = True,
 ) -> Harvester:
     """The process's Harvester, its story index rebuilt from the last ``story_window_days`` of articles.
     Raises ConfigError when topics.yaml is invalid (there is no last valid taxonomy at start-up)."""
@@ -72,6 +74,7 @@ def build_harvester(
         source_weights={s.id: s.weight for s in sources.sources},
         story_window_days=settings.story_window_days,
         enricher=classifier.load(),
+        load_index=load_index,
     )
 
 
@@ -147,7 +150,9 @@ def listen(bind: str) -> socket.socket:
     host = host.strip("[]") or "127.0.0.1"
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only for sockets that say
+        # so; without it every small response waited ~40 ms for the client's delayed ACK
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, int(port)))
     except (OSError, ValueError) as exc:
@@ -175,7 +180,8 @@ async def run_daemon(settings: Settings, *, harvest: bool = True, web: bool = Tr
         log.warning("%d runs were interrupted by the previous stop", interrupted, extra={"stage": "startup"})
     fetcher = Fetcher(fetch_policy(settings))
     classifier = ClassifierSource(settings.topics, repository)
-    harvester = build_harvester(settings, sources, fetcher, repository, classifier)
+    # --web-only: no story index (its rebuild costs time and memory proportional to the window's articles)
+    harvester = build_harvester(settings, sources, fetcher, repository, classifier, load_index=harvest)
     last_runs = {sid: st.last_run_at for sid, st in repository.all_source_states().items()}
     scheduler = SourceScheduler(
         harvester.harvest,

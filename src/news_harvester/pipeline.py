@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 
 from news_harvester.clean import canonical_url
 from news_harvester.config import SourceSpec
+from news_harvester.dedupe import StoryIndex
 from news_harvester.errors import HarvesterError
 from news_harvester.fetch import Fetcher
 from news_harvester.models import (
@@ -73,6 +74,7 @@ class Harvester:
         source_weights: Mapping[str, float] | None = None,
         story_window_days: int = 90,
         enricher: StoryEnricher | None = None,
+        load_index: bool = True,
     ) -> None:
         """``source_weights`` (source id → ``SourceSpec.weight``) pick each story's canonical article; a
         source harvested later updates its entry. ``enricher`` classifies and scores stories (none: stories
@@ -81,9 +83,14 @@ class Harvester:
         self.reader = Reader(fetcher)
         self.repository = repository
         self.clock = clock
-        self.stories = StoryService.load(
-            repository, window_days=story_window_days, now=clock(), weights=source_weights, enricher=enricher
-        )
+        if load_index:
+            self.stories = StoryService.load(
+                repository, window_days=story_window_days, now=clock(), weights=source_weights, enricher=enricher
+            )
+        else:  # a web-only process never assigns stories: classification and scoring need no index
+            self.stories = StoryService(
+                StoryIndex(), window=timedelta(days=story_window_days), weights=source_weights, enricher=enricher
+            )
 
     async def harvest(self, spec: SourceSpec, *, force: bool = False) -> RunSummary:
         """One run of one source; returns its summary whatever happens (bar cancellation)."""
