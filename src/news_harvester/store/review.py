@@ -213,6 +213,10 @@ class ReviewQueries:
         no title or body read), then only those rows are loaded with their canonical article."""
         canon = articles.alias("canon")
         conditions: list[Any] = []
+        # On SQLite, "+0" keeps the planner from driving the query from the IN lists (then sorting every match):
+        # it walks ix_stories_score instead and stops after one page
+        story_key: Any = stories.c.id + 0 if self.engine.dialect.name == "sqlite" else stories.c.id
+        state_only: Any = None
         states = [s for s in filters.states if s in STATES]
         if states:
             state_cond: Any = candidates.c.state.in_([s for s in states if s != "snoozed"])
@@ -221,12 +225,13 @@ class ReviewQueries:
             elif "new" in states or "shortlisted" in states:
                 # a snooze that has run out puts the story back in the queue
                 state_cond = or_(state_cond, (candidates.c.state == "snoozed") & (candidates.c.snoozed_until <= now))
-            conditions.append(stories.c.id.in_(select(candidates.c.story_id).where(state_cond)))
+            conditions.append(story_key.in_(select(candidates.c.story_id).where(state_cond)))
+            state_only = state_cond
         else:
-            conditions.append(stories.c.id.in_(select(candidates.c.story_id)))
+            conditions.append(story_key.in_(select(candidates.c.story_id)))
         if filters.topic:
             conditions.append(
-                stories.c.id.in_(
+                story_key.in_(
                     select(story_topics.c.story_id).where(
                         story_topics.c.topic_id == filters.topic, story_topics.c.rejected.is_(False)
                     )
@@ -235,7 +240,7 @@ class ReviewQueries:
         if filters.source:
             member = articles.alias("member")
             conditions.append(
-                stories.c.id.in_(
+                story_key.in_(
                     select(member.c.story_id).where(
                         or_(member.c.source_id == filters.source, member.c.source_name == filters.source)
                     )
@@ -251,7 +256,7 @@ class ReviewQueries:
                 window = window.where(when < filters.date_to)
             conditions.append(stories.c.canonical_article_id.in_(window))
         if filters.text and filters.text.strip():
-            conditions.append(self._text_condition(filters.text.strip(), canon))
+            conditions.append(self._text_condition(filters.text.strip(), canon, story_key))
         score_order = stories.c.score.desc()
         if self.engine.dialect.name != "sqlite":  # SQLite sorts NULLs last in DESC already (and then uses the index)
             score_order = score_order.nulls_last()
@@ -262,7 +267,10 @@ class ReviewQueries:
             .limit(per_page)
             .offset((max(page, 1) - 1) * per_page)
         )
-        count = select(func.count()).select_from(stories).where(*conditions)
+        if len(conditions) == 1 and state_only is not None:  # the common view: count the state index alone
+            count = select(func.count()).select_from(candidates).where(candidates.c.story_id.is_not(None), state_only)
+        else:
+            count = select(func.count()).select_from(stories).where(*conditions)
         base = stories.outerjoin(canon, canon.c.id == stories.c.canonical_article_id).join(
             candidates, candidates.c.story_id == stories.c.id
         )
@@ -341,7 +349,7 @@ class ReviewQueries:
             )
         return QueuePage(items, total, max(page, 1), per_page)
 
-    def _text_condition(self, text: str, canon: Any) -> Any:
+    def _text_condition(self, text: str, canon: Any, story_key: Any = None) -> Any:
         """Full-text condition on any member's title or body (trigram index), titles only for short queries.
 
         Always an uncorrelated ``stories.id IN (…)``: the search runs once per request, not once per queued
@@ -364,7 +372,7 @@ class ReviewQueries:
             hits = select(member.c.story_id).where(
                 or_(member.c.title.ilike(pattern, escape="\\"), member.c.body_text.ilike(pattern, escape="\\"))
             )
-        return stories.c.id.in_(hits.scalar_subquery())
+        return (story_key if story_key is not None else stories.c.id).in_(hits.scalar_subquery())
 
     # ------------------------------------------------------------------ detail
 
