@@ -238,6 +238,7 @@ async def run_daemon(settings: Settings, *, harvest: bool = True, web: bool = Tr
             settings=settings,
             sources=lambda: scheduler.config,
             run_now=run_now if harvest else None,
+            banner_ttl=10.0,
         )
 
         def scheduler_lag() -> float | None:

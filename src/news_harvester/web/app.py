@@ -46,6 +46,8 @@ class WebContext:
     settings: Settings = field(default_factory=lambda: Settings.model_validate({}))
     sources: Callable[[], SourcesConfig | None] = lambda: None
     run_now: Callable[[str], Awaitable[object]] | None = None
+    banner_ttl: float = 0.0
+    """Seconds the queue's freshness banner may be reused (0: computed for every page, as tests expect)."""
     templates: Jinja2Templates = field(default_factory=lambda: Jinja2Templates(directory=str(HERE / "templates")))
 
 
@@ -87,6 +89,7 @@ def create_app(
     settings: Settings | None = None,
     sources: Callable[[], SourcesConfig | None] | None = None,
     run_now: Callable[[str], Awaitable[object]] | None = None,
+    banner_ttl: float = 0.0,
 ) -> FastAPI:
     """The app; without a repository only the health endpoints exist (used by minimal deployments/tests)."""
     # the schema is served to signed-in users only (pages.api_schema); Swagger UI would need a CDN the CSP forbids
@@ -156,6 +159,7 @@ def create_app(
         settings=settings or Settings.model_validate({}),
         sources=sources or (lambda: None),
         run_now=run_now,
+        banner_ttl=banner_ttl,
         templates=ctx_templates,
     )
     app.state.ctx = ctx

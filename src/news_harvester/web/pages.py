@@ -7,6 +7,7 @@ the API answers JSON. Errors are Chinese messages on the page and the right HTTP
 
 from __future__ import annotations
 
+import time as time_module
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -152,9 +153,26 @@ def _score_reason(parts: dict[str, float]) -> str:
     return "；".join(f"{PART_NAMES.get(k, k)} {v:+.1f}" for k, v in parts.items() if v)
 
 
-def _freshness(ctx: WebContext) -> dict[str, Any]:
+_BANNERS: dict[int, tuple[float, dict[str, Any], list[dict[str, Any]]]] = {}
+
+
+def _banner(ctx: WebContext) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``(freshness, sources health)`` for the queue page, recomputed at most every ``ctx.banner_ttl`` seconds:
+    it reads every source's state, the alarms and the last run, the same for every editor and every page."""
+    now = time_module.monotonic()
+    cached = _BANNERS.get(id(ctx))
+    if cached is not None and now - cached[0] < ctx.banner_ttl:
+        return cached[1], cached[2]
+    health = ctx.sources_health()
+    fresh = _freshness(ctx, health)
+    if ctx.banner_ttl > 0:
+        _BANNERS[id(ctx)] = (now, fresh, health)
+    return fresh, health
+
+
+def _freshness(ctx: WebContext, health: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     last = ctx.repository.last_harvest_at()
-    failing = [s for s in ctx.sources_health() if s.get("health") == "failing"]
+    failing = [s for s in (health if health is not None else ctx.sources_health()) if s.get("health") == "failing"]
     return {
         "last_harvest_at": last.isoformat() if last else None,
         "last_harvest_local": _local(last),
@@ -208,6 +226,7 @@ def queue_page(
         filters, page = QueueFilter(), 1
         request.state.flash = exc.detail
     result = ctx.repository.queue(filters, page=page, per_page=PER_PAGE, now=_now())
+    freshness, health = _banner(ctx)
     params = {
         "state": list(filters.states) if state else [],
         "topic": topic or "",
@@ -231,13 +250,11 @@ def queue_page(
             "params": params,
             "page_url": page_url,
             "topics": _topic_names(ctx),
-            "sources": sorted(
-                {s.get("id"): s.get("name") for s in ctx.sources_health()}.items(), key=lambda kv: str(kv[1])
-            ),
+            "sources": sorted({s.get("id"): s.get("name") for s in health}.items(), key=lambda kv: str(kv[1])),
             "state_names": STATE_NAMES,
             "score_reason": _score_reason,
             "local": _local,
-            "freshness": _freshness(ctx),
+            "freshness": freshness,
             "flash": getattr(request.state, "flash", None) or request.query_params.get("msg"),
             "flash_kind": "error" if getattr(request.state, "flash", None) else "info",
         },
