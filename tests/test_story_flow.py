@@ -510,3 +510,21 @@ def test_topics_train_learns_from_editor_labels_and_apply_blends_it(cli_home, se
         fit["finance" if "finance" in story["canonical_url"] else "sports"].append(story["score_parts"]["editor_fit"])
     # the model learned what editors take: every finance story fits better than the sports average
     assert min(fit["finance"]) > sum(fit["sports"]) / len(fit["sports"])
+
+
+def test_issue_commands_keep_the_weightier_source_canonical(cli_home):
+    """`issue add` / `issue publish` re-score stories with the configured weights (not an empty mapping that
+    would hand the story to its earliest reprint)."""
+    jsonl = write_jsonl(cli_home / "in.jsonl", [
+        record("https://reprint.example.com/1.html", "九部门推进海外仓建设", "转载：" + POLICY, "某门户", days_ago=3),
+        record("https://www.mofcom.gov.cn/art/2024/art_9.html", "商务部等9部门联合印发意见", POLICY, "商务部网站",
+               days_ago=2),
+    ])
+    cli_json(cli_home, "ingest", str(jsonl), "--json")
+    [story] = cli_json(cli_home, "stories", "list", "--json")
+    assert story["canonical_url"] == "https://www.mofcom.gov.cn/art/2024/art_9.html"
+    assert run_cli(cli_home, "issue", "add", str(story["id"])).returncode == 0
+    issue_id = json.loads(run_cli(cli_home, "issue", "list", "--json").stdout)[0]["id"]
+    assert run_cli(cli_home, "issue", "publish", str(issue_id)).returncode == 0
+    [after] = cli_json(cli_home, "stories", "list", "--json")
+    assert after["canonical_url"] == "https://www.mofcom.gov.cn/art/2024/art_9.html" and after["state"] == "used"

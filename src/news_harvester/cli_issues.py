@@ -127,7 +127,7 @@ def issue_show(obj: _Ctx, issue_id: int, as_json: bool) -> None:
 def issue_add(obj: _Ctx, story_id: int, section: str, issue_id: int | None) -> None:
     """Accept a story into the draft, drafting its summary in house style."""
     from news_harvester import issues
-    from news_harvester.stories import StoryService
+    from news_harvester.daemon import story_service
 
     settings = obj.settings()
     repository = _repo(obj)
@@ -135,7 +135,7 @@ def issue_add(obj: _Ctx, story_id: int, section: str, issue_id: int | None) -> N
     target = issue_id or issues.current_draft(repository, settings, user=CLI_USER, now=now)
     candidate = repository.candidate_state(story_id)
     if candidate.state != "accepted":
-        service = StoryService.load(repository, window_days=settings.story_window_days, now=now)
+        service = story_service(settings, obj.sources(), repository, load_index=False)
         repository.apply_action(
             story_id, "accept", user=CLI_USER, expected_version=None, service=service, now=now, section=section
         )
@@ -176,12 +176,12 @@ def issue_export(obj: _Ctx, issue_id: int, fmt: str, output: Path) -> None:
 def issue_publish(obj: _Ctx, issue_id: int) -> None:
     """Lock the issue, mark its stories used (never queued again) and open the next draft."""
     from news_harvester import issues
-    from news_harvester.stories import StoryService
+    from news_harvester.daemon import story_service
 
     settings = obj.settings()
     repository = _repo(obj)
     now = datetime.now(UTC)
-    service = StoryService.load(repository, window_days=settings.story_window_days, now=now)
+    service = story_service(settings, obj.sources(), repository, load_index=False)
     next_id = issues.publish(repository, settings, service, issue_id, user=CLI_USER, now=now)
     click.echo(f"published issue #{issue_id}; next draft is #{next_id}")
 

@@ -25,29 +25,18 @@ INGEST_CHUNK = 200
 class _StoryContext:
     repository: Any
     service: Any
-    classifier: Any
     window_days: int
 
 
-def _open(obj: _Ctx) -> _StoryContext:
-    """Repository, classifier (topics.yaml + newest model) and a story service over the window."""
-    from news_harvester.classifier import ClassifierSource
-    from news_harvester.daemon import open_repository
-    from news_harvester.stories import StoryService
+def _open(obj: _Ctx, *, load_index: bool = False) -> _StoryContext:
+    """Repository and a story service with the configured weights and classifier; the story index (rebuilt
+    from the window's articles) only for commands that assign articles to stories."""
+    from news_harvester.daemon import open_repository, story_service
 
     settings = obj.settings()
     repository = open_repository(settings)
-    sources = obj.sources()
-    classifier = ClassifierSource(settings.topics, repository)
-    enricher = classifier.load()
-    service = StoryService.load(
-        repository,
-        window_days=settings.story_window_days,
-        now=datetime.now(UTC),
-        weights={s.id: s.weight for s in sources.sources},
-        enricher=enricher,
-    )
-    return _StoryContext(repository, service, classifier, settings.story_window_days)
+    service = story_service(settings, obj.sources(), repository, load_index=load_index)
+    return _StoryContext(repository, service, settings.story_window_days)
 
 
 # --------------------------------------------------------------------------- ingest
@@ -64,7 +53,7 @@ def ingest(obj: _Ctx, file: Any, as_json: bool) -> None:
     reported and skipped; every good line is stored. Exit status 1 when any line was refused."""
     from news_harvester.ingest import IngestError, read_records
 
-    ctx = _open(obj)
+    ctx = _open(obj, load_index=True)
     now = datetime.now(UTC)
     by_name: dict[str, tuple[str, float]] = {}
     for spec in obj.sources().sources:

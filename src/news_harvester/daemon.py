@@ -9,12 +9,14 @@ import logging
 import signal
 import socket
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import uvicorn
 
 from news_harvester.classifier import ClassifierSource
 from news_harvester.config import Settings, SourcesConfig, SourceSpec, load_sources
+from news_harvester.dedupe import StoryIndex
 from news_harvester.errors import ConfigError
 from news_harvester.fetch import Fetcher, FetchPolicy
 from news_harvester.health import source_report
@@ -24,6 +26,7 @@ from news_harvester.notify import check_and_notify, notifiers_from_settings
 from news_harvester.pipeline import Harvester, utc_now
 from news_harvester.scheduler import SourceScheduler
 from news_harvester.store.repository import Repository, make_engine, upgrade
+from news_harvester.stories import StoryService
 from news_harvester.web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -75,6 +78,23 @@ def build_harvester(
         story_window_days=settings.story_window_days,
         enricher=classifier.load(),
         load_index=load_index,
+    )
+
+
+def story_service(
+    settings: Settings, sources: SourcesConfig, repository: Repository, *, load_index: bool
+) -> StoryService:
+    """The story service of a command that changes stories (ingest, topics apply/train, issue add/publish):
+    the configured source weights and the current classifier, so canonical members and scores come out as
+    the harvester would compute them. ``load_index`` only where articles are assigned to stories (ingest)."""
+    enricher = ClassifierSource(settings.topics, repository).load()
+    weights = {s.id: s.weight for s in sources.sources}
+    if load_index:
+        return StoryService.load(
+            repository, window_days=settings.story_window_days, now=utc_now(), weights=weights, enricher=enricher
+        )
+    return StoryService(
+        StoryIndex(), window=timedelta(days=settings.story_window_days), weights=weights, enricher=enricher
     )
 
 

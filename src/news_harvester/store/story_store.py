@@ -437,14 +437,21 @@ class StoryQueries:
     # ------------------------------------------------------------------ cross-issue memory
 
     def create_issue(self, year: int, number: int, now: datetime, *, total_number: int | None = None) -> int:
-        with self.engine.begin() as conn:
-            return int(
-                conn.execute(
-                    insert(issues)
-                    .values(year=year, number=number, total_number=total_number, created_at=now)
-                    .returning(issues.c.id)
-                ).scalar_one()
+        """An issue with no masthead or sections (tests of cross-issue memory); see IssueQueries.new_issue."""
+        new_issue: Any = getattr(self, "new_issue")  # noqa: B009 - IssueQueries, mixed into the same Repository
+        return int(
+            new_issue(
+                year=year,
+                number=number,
+                total_number=total_number,
+                issue_date=now.date(),
+                title="",
+                publisher="",
+                sections=(),
+                user="system",
+                now=now,
             )
+        )
 
     def mark_used(self, issue_id: int, story_ids: Iterable[int], service: StoryService, now: datetime) -> None:
         """Record that a published issue used these stories: their candidates become ``used``, their score
