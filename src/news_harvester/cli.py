@@ -94,15 +94,26 @@ def main(ctx: click.Context, /, config_file: Path | None, **overrides: Any) -> N
 @click.option("--bind", help="host:port for the web endpoint (default 127.0.0.1:8000).")
 @click.option("--no-web", is_flag=True, help="Run the scheduler only.")
 @click.option("--web-only", is_flag=True, help="Serve the web endpoint only, harvest nothing.")
+@click.option(
+    "--role",
+    type=click.Choice(["all", "web", "scheduler", "worker"]),
+    help="all: one machine, no queue (default); web, scheduler, worker: one role of a cluster on PostgreSQL.",
+)
 @click.pass_obj
 @_guard
-def run(obj: _Ctx, bind: str | None, no_web: bool, web_only: bool) -> None:
+def run(obj: _Ctx, bind: str | None, no_web: bool, web_only: bool, role: str | None) -> None:
     """Run the daemon: harvest every enabled source on its schedule."""
-    from news_harvester.daemon import run_daemon
-
     if no_web and web_only:
         _fail("--no-web and --web-only exclude each other", EXIT_CONFIG)
-    settings = obj.settings(bind=bind)
+    settings = obj.settings(bind=bind, role=role)
+    if settings.role != "all":
+        from news_harvester.cluster.roles import check_role, run_role
+
+        check_role(settings, no_web=no_web, web_only=web_only, bind=bind)
+        asyncio.run(run_role(settings))
+        return
+    from news_harvester.daemon import run_daemon
+
     asyncio.run(run_daemon(settings, harvest=not web_only, web=settings.web and not no_web))
 
 

@@ -125,6 +125,25 @@ class Settings(BaseModel):
     rescore_interval: float = Field(
         3600.0, ge=60, description="Seconds between re-scorings of the window's stories (recency ages)."
     )
+    role: Literal["all", "web", "scheduler", "worker"] = Field(
+        "all",
+        description="What `run` does: all (single machine, no queue) or one cluster role (web, scheduler, worker).",
+    )
+    worker_concurrency: int = Field(
+        4, ge=1, le=256, description="Cluster: harvest jobs one worker process runs at once."
+    )
+    heartbeat_interval: float = Field(
+        10.0, gt=0, le=600, description="Cluster: seconds between a worker's heartbeats in the queue."
+    )
+    stalled_timeout: float = Field(
+        30.0, gt=0, le=3600, description="Cluster: seconds without heartbeat after which a worker's jobs are retried."
+    )
+    database_retry_max: float = Field(
+        60.0, ge=1, le=3600, description="Cluster: longest wait between attempts to reach the database."
+    )
+    min_schedule_interval: int = Field(
+        60, ge=1, le=3600, description="Shortest interval schedule sources.yaml may use, in seconds (tests only)."
+    )
 
     @field_validator("brief_sections")
     @classmethod
@@ -146,6 +165,15 @@ class Settings(BaseModel):
     def _upper_level(cls, value: Any) -> Any:
         """``debug`` from an environment variable means DEBUG."""
         return value.strip().upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _heartbeat_below_timeout(self) -> Settings:
+        if self.stalled_timeout <= 2 * self.heartbeat_interval:
+            raise ValueError(
+                f"stalled_timeout ({self.stalled_timeout:g}) must exceed twice heartbeat_interval "
+                f"({self.heartbeat_interval:g}), or live workers would be taken for dead"
+            )
+        return self
 
     @property
     def resolved_database_url(self) -> str:
@@ -181,7 +209,7 @@ def load_settings(
     merged.update(flags)
     origin.update({k: f"command-line flag --{k.replace('_', '-')}" for k in flags})
     try:
-        return Settings(**merged)
+        settings = Settings(**merged)
     except ValidationError as exc:
         lines = ["invalid settings:"]
         for err in exc.errors():
@@ -194,6 +222,8 @@ def load_settings(
                 f"    hint: fix it there, or override it with {ENV_PREFIX}{name.upper()} or --{name.replace('_', '-')}"
             )
         raise ConfigError("\n".join(lines)) from None
+    _SCHEDULE_LIMITS["min_interval"] = settings.min_schedule_interval
+    return settings
 
 
 def _path_or_none(value: str | None) -> Path | None:
@@ -217,6 +247,8 @@ def _read_settings_file(path: Path) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- sources.yaml
 
+_SCHEDULE_LIMITS = {"min_interval": 60}
+"""Shortest interval schedule; ``min_schedule_interval`` of the process's settings (set by load_settings)."""
 _INTERVAL_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _CRON_FIELD_RE = re.compile(r"^[\d*/,\-A-Za-z?LW#]+$")
 JSON_FIELDS = frozenset({"items", "title", "url", "date", "summary", "id", "author"})
@@ -369,8 +401,12 @@ class SourceSpec(BaseModel):
     def _schedule(cls, value: str) -> str:
         seconds = parse_interval(value)
         if seconds is not None:
-            if seconds < 60:
-                raise ValueError("interval shorter than 1m is impolite to the source")
+            if seconds < _SCHEDULE_LIMITS["min_interval"]:
+                raise ValueError(
+                    "interval shorter than 1m is impolite to the source"
+                    if _SCHEDULE_LIMITS["min_interval"] == 60
+                    else f"interval shorter than min_schedule_interval ({_SCHEDULE_LIMITS['min_interval']} s)"
+                )
             return value
         if is_cron(value):
             return value

@@ -8,11 +8,12 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
 import uvicorn
+from sqlalchemy import Connection
 
 from news_harvester.classifier import ClassifierSource
 from news_harvester.config import Settings, SourcesConfig, SourceSpec, load_sources
@@ -51,11 +52,14 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
     )
 
 
-def open_repository(settings: Settings, *, migrate: bool = True) -> Repository:
+def open_repository(
+    settings: Settings, *, migrate: bool = True, also: Callable[[Connection], None] | None = None
+) -> Repository:
+    """The process's repository, migrated to head (``also``: more schema under the same migration lock)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
     if migrate:
-        upgrade(engine)
+        upgrade(engine, also=also)
     return Repository(engine)
 
 
@@ -184,20 +188,31 @@ def listen(bind: str) -> socket.socket:
     return sock
 
 
-async def run_daemon(settings: Settings, *, harvest: bool = True, web: bool = True) -> None:
+async def run_daemon(
+    settings: Settings,
+    *,
+    harvest: bool = True,
+    web: bool = True,
+    queue: Callable[[str], Awaitable[object]] | None = None,
+    also_migrate: Callable[[Connection], None] | None = None,
+) -> None:
+    """The single-machine daemon (``run``, ``--no-web``, ``--web-only``), and the cluster's web role: with
+    ``queue`` (and ``harvest=False``) the web app's run-now button queues a job for the workers, and runs left
+    'running' are not marked interrupted at start (they belong to live workers; see news_harvester.cluster)."""
     sources = load_sources(settings.sources)
     notifiers = notifiers_from_settings(settings)  # a half-configured notifier is a ConfigError at start
     listener = listen(settings.bind) if web else None
-    repository = open_repository(settings)
+    repository = open_repository(settings, also=also_migrate)
     if web and not repository.list_users():
         log.warning(
             "no users yet: nobody can sign in to the review app; create the first one with "
             "`news-harvester users add NAME --role admin`",
             extra={"stage": "startup"},
         )
-    interrupted = repository.mark_interrupted_runs(utc_now())
-    if interrupted:
-        log.warning("%d runs were interrupted by the previous stop", interrupted, extra={"stage": "startup"})
+    if queue is None:
+        interrupted = repository.mark_interrupted_runs(utc_now())
+        if interrupted:
+            log.warning("%d runs were interrupted by the previous stop", interrupted, extra={"stage": "startup"})
     fetcher = Fetcher(fetch_policy(settings))
     classifier = ClassifierSource(settings.topics, repository)
     # --web-only: no story index (its rebuild costs time and memory proportional to the window's articles)
@@ -234,6 +249,8 @@ async def run_daemon(settings: Settings, *, harvest: bool = True, web: bool = Tr
         return seen["config"]  # type: ignore[no-any-return]
 
     async def run_now(source_id: str) -> object:
+        if queue is not None:
+            return await queue(source_id)
         spec = scheduler.config.get(source_id)
         return await scheduler.run_now(spec) if spec is not None else None
 
@@ -257,7 +274,7 @@ async def run_daemon(settings: Settings, *, harvest: bool = True, web: bool = Tr
             session_hours=settings.session_hours,
             settings=settings,
             sources=lambda: scheduler.config,
-            run_now=run_now if harvest else None,
+            run_now=run_now if harvest or queue is not None else None,
             banner_ttl=10.0,
         )
 
@@ -283,7 +300,8 @@ async def run_daemon(settings: Settings, *, harvest: bool = True, web: bool = Tr
         )
         server_task = asyncio.create_task(server.serve(sockets=[listener]))
     log.info(
-        "news-harvester daemon started: %d sources enabled, database %s, web %s",
+        "news-harvester %s started: %d sources enabled, database %s, web %s",
+        "daemon" if queue is None else "web instance (cluster)",
         len(sources.enabled),
         _redact(settings.resolved_database_url),
         f"http://{settings.bind}" if web else "off",

@@ -72,8 +72,14 @@ class SourceScheduler:
         reload_interval: float = 5.0,
         last_runs: dict[str, datetime | None] | None = None,
         start_stagger: float = 30.0,
+        trigger: Callable[[SourceSpec], BaseTrigger] = make_trigger,
+        staggered_start: bool = True,
     ) -> None:
+        """``trigger`` makes each source's trigger; ``staggered_start=False`` lets the trigger alone decide the
+        first run (cluster schedulers: epoch-aligned periods, identical in every instance)."""
         self._harvest = harvest
+        self._trigger = trigger
+        self._staggered_start = staggered_start
         self.config = sources
         self._mtime = _mtime(sources.path)
         self._reload_interval = reload_interval
@@ -97,11 +103,17 @@ class SourceScheduler:
             self._check_file, IntervalTrigger(seconds=self._reload_interval), id=RELOAD_JOB_ID, replace_existing=True
         )
 
-    def add_periodic(self, job_id: str, func: Callable[[], Awaitable[object]], seconds: float) -> None:
-        """A housekeeping job (re-scoring, topics.yaml reload) beside the source jobs; ids start with ``__``."""
+    def add_periodic(
+        self, job_id: str, func: Callable[[], Awaitable[object]], seconds: float, *, aligned: bool = False
+    ) -> None:
+        """A housekeeping job (re-scoring, topics.yaml reload) beside the source jobs; ids start with ``__``.
+        ``aligned``: fire at multiples of ``seconds`` since the Unix epoch (the same instants in every process)."""
         if not job_id.startswith("__"):
             raise ValueError("housekeeping job ids start with '__' so they never collide with a source id")
-        self._scheduler.add_job(func, IntervalTrigger(seconds=seconds), id=job_id, replace_existing=True)
+        start = datetime(1970, 1, 1, tzinfo=UTC) if aligned else None
+        self._scheduler.add_job(
+            func, IntervalTrigger(seconds=seconds, start_date=start, timezone=UTC), id=job_id, replace_existing=True
+        )
 
     def job_ids(self) -> set[str]:
         """Ids of the scheduled sources."""
@@ -124,14 +136,15 @@ class SourceScheduler:
         for source_id, spec in wanted.items():
             if not first and source_id in self.job_ids() and old.get(source_id) == spec:
                 continue
+            start_at = {"next_run_time": self._first_run(spec, now)} if self._staggered_start else {}
             self._scheduler.add_job(
                 self._run,
-                make_trigger(spec),
+                self._trigger(spec),
                 args=[source_id],
                 id=source_id,
                 name=spec.name,
                 replace_existing=True,
-                next_run_time=self._first_run(spec, now),
+                **start_at,
             )
             log.info(
                 "source %s scheduled (%s)",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -67,14 +67,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def upgrade(engine: Engine) -> None:
-    """Apply Alembic migrations up to head (idempotent)."""
+MIGRATION_LOCK = 0x6E68_6D69_6772
+"""PostgreSQL advisory lock key held while migrating ('nhmigr')."""
+
+
+def upgrade(engine: Engine, *, also: Callable[[Connection], None] | None = None) -> None:
+    """Apply Alembic migrations up to head (idempotent), then ``also`` (e.g. the task queue's schema) in the
+    same transaction. On PostgreSQL the transaction first takes an advisory lock, so instances starting
+    together migrate once: the others wait, then find the schema at head and do nothing."""
     config = Config()
     config.set_main_option("script_location", "news_harvester:migrations")
     try:
         with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+            if also is not None:
+                also(connection)
     except SQLAlchemyError as exc:
         raise StorageError(f"database migration failed: {exc}", code="storage.migrate") from exc
 
