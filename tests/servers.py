@@ -7,8 +7,11 @@ Everything listens on 127.0.0.1 only. Two kinds of server:
   Each installer below registers its route at a path named after the misbehaviour and returns it.
 * ``RawServer``: a tiny HTTP/1.1 server on raw asyncio streams running in a thread, for what werkzeug
   cannot do: drip a body one byte per second, promise a Content-Length and hang up early, drop a
-  chunked body mid-chunk, reset the connection mid-body, stream a chunked body that never ends.
-  ``refused_url()`` names a port nobody listens on.
+  chunked body mid-chunk, reset the connection mid-body, stream a chunked body that never ends,
+  accept a request and then say nothing (before or after the headers).
+* ``FullBacklog``: a listening socket whose accept queue is full, so a new connection never
+  completes (a connect timeout on 127.0.0.1). ``refused_url()`` names a port nobody listens on,
+  ``unresolvable_url()`` a host under the reserved ``.invalid`` TLD (RFC 6761), which never resolves.
 
 ``CATALOGUE`` maps every route name to one line saying how it misbehaves.
 """
@@ -42,7 +45,11 @@ CATALOGUE: dict[str, str] = {
     "/reset-mid-body": "declares Content-Length, sends half the body, then resets the connection (RST)",
     "/huge-chunked": "chunked body with no Content-Length that goes on far past any sane size",
     "/hang-up": "reads the request and closes the connection without any response",
+    "/silent": "reads the request, then sends nothing at all and keeps the connection open",
+    "/stall-after-headers": "sends the status line and headers, then nothing, keeping the connection open",
     "refused": "a port on 127.0.0.1 where nothing listens",
+    "unresolvable": "a host name under the reserved .invalid TLD: DNS resolution fails",
+    "full-backlog": "a listening socket whose accept queue is full: the TCP handshake never completes",
     # werkzeug
     "/huge-content-length": "honest Content-Length far above the size cap",
     "/gzip-bomb": "a small gzip body (Content-Encoding: gzip) that inflates to hundreds of MB",
@@ -54,6 +61,17 @@ CATALOGUE: dict[str, str] = {
     "/redirect-chain/0": "302 to /redirect-chain/1, to /2, ... without end and without repeating",
     "/moved-permanently": "301 to /new-home.xml, which serves the feed",
     "/not-found": "404 Not Found",
+    "/forbidden": "403 Forbidden with a short HTML error page",
+    "/waf-challenge": "200 text/html: a bot-challenge page (acw_sc__v2 cookie script, 安全验证) instead of content",
+    "/waf-challenge-403": "403 text/html: Cloudflare's 'Just a moment...' interstitial",
+    "/cross-host": "302 to the same server under another host name (localhost), which serves the feed",
+    "/vanished/list.html": "an HTML list of 3 articles whose second article page answers 404",
+    "/feed-as-html": "a valid RSS feed served as text/html",
+    "/invalid-utf8.xml": "RSS declared UTF-8 (header and prolog) with a few invalid byte sequences in it",
+    "/mostly-invalid-utf8.xml": "RSS declared UTF-8 whose non-ASCII text is half invalid byte sequences",
+    "/malformed.xml": "RSS cut off inside its first item: not well-formed, no item recoverable",
+    "/php-warning.xml": "RSS preceded by a PHP warning in HTML (XML declaration not at the start)",
+    "/not-a-feed.xml": "200 application/xml: a well-formed XML error document, not RSS/Atom",
     "/redirect-without-location": "302 Found with no Location header",
     "/malformed-recoverable.xml": "RSS with an unescaped '&' and a mismatched closing tag",
     "/garbage": "200 application/rss+xml whose body is a JSON error message",
@@ -191,6 +209,135 @@ def not_found(server: HTTPServer, path: str = "/not-found") -> str:
     return path
 
 
+def forbidden(server: HTTPServer, path: str = "/forbidden") -> str:
+    page = "<html><head><title>403 Forbidden</title></head><body><h1>403 Forbidden</h1><hr>nginx</body></html>"
+    server.expect_request(path).respond_with_data(page, status=403, content_type="text/html")
+    return path
+
+
+CHALLENGE_PAGE = (
+    "<!DOCTYPE html><html><head><meta charset='utf-8'><title>安全验证</title></head><body>"
+    "<noscript>请开启JavaScript并刷新该页</noscript>"
+    "<script>var arg1='3B2A7F';document.cookie='acw_sc__v2='+arg1;location.reload();</script></body></html>"
+)
+CLOUDFLARE_PAGE = (
+    "<!DOCTYPE html><html lang='en-US'><head><title>Just a moment...</title></head><body>"
+    "<div id='cf-challenge-running'>Checking if the site connection is secure</div>"
+    "<script src='/cdn-cgi/challenge-platform/h/b/orchestrate/chl_page/v1?ray=8a1b2c3d'></script></body></html>"
+)
+
+
+def waf_challenge(server: HTTPServer, *, status: int = 200, path: str | None = None) -> str:
+    """A bot challenge where the document was due: an acw_sc__v2 script page (200) or Cloudflare's (403)."""
+    path = path or ("/waf-challenge" if status == 200 else f"/waf-challenge-{status}")
+    page = CHALLENGE_PAGE if status == 200 else CLOUDFLARE_PAGE
+    server.expect_request(path).respond_with_data(page, status=status, content_type="text/html; charset=utf-8")
+    return path
+
+
+def cross_host_redirect(server: HTTPServer, path: str = "/cross-host", new_path: str = "/elsewhere.xml") -> str:
+    """302 from 127.0.0.1 to ``localhost`` (the same server under another host name), serving the feed."""
+    port = server.port
+    target = f"http://localhost:{port}{new_path}"
+    server.expect_request(path).respond_with_data("", status=302, headers={"Location": target})
+    body = feeds.rss(feeds.items(f"http://localhost:{port}", 3, prefix="elsewhere")).encode("utf-8")
+    server.expect_request(new_path).respond_with_data(body, content_type=RSS)
+    return path
+
+
+ARTICLE_TEXT = "商务部等九部门联合印发通知，推动数字贸易高质量发展，优化跨境服务贸易，扩大电信和数字领域开放。"
+
+
+def vanished_article_listing(
+    server: HTTPServer, titles: list[str], missing: int, path: str = "/vanished/list.html"
+) -> tuple[str, list[str]]:
+    """An HTML list page linking one article per title; article ``missing`` answers 404.
+
+    Returns the list path and the article paths in list order."""
+    articles = []
+    rows = []
+    for k, title in enumerate(titles):
+        article = f"/vanished/20240611/{k}.html"
+        articles.append(article)
+        rows.append(f'<li><a href="{article}">{title}</a> <span>2024-06-11</span></li>')
+        if k == missing:
+            server.expect_request(article).respond_with_data(
+                "<html><body><h1>404 Not Found</h1></body></html>", status=404, content_type="text/html"
+            )
+            continue
+        page = (
+            f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title>"
+            f"<meta name='ArticleTitle' content='{title}'><meta name='PubDate' content='2024-06-11 10:00'></head>"
+            f"<body><div class='art-con'><h1>{title}</h1>"
+            + "".join(f"<p>第{p}段：{ARTICLE_TEXT}</p>" for p in range(5))
+            + "</div></body></html>"
+        )
+        server.expect_request(article).respond_with_data(page.encode("utf-8"), content_type="text/html; charset=utf-8")
+    listing = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>政策发布</title></head>"
+        f"<body><ul class='list'>{''.join(rows)}</ul></body></html>"
+    )
+    server.expect_request(path).respond_with_data(listing.encode("utf-8"), content_type="text/html; charset=utf-8")
+    return path, articles
+
+
+def feed_as_html(server: HTTPServer, path: str = "/feed-as-html") -> str:
+    server.expect_request(path).respond_with_data(
+        feed_body(_base(server), 3, prefix="as-html"), content_type="text/html; charset=utf-8"
+    )
+    return path
+
+
+def invalid_utf8_feed(server: HTTPServer, *, mostly: bool = False, path: str | None = None) -> str:
+    """RSS declared UTF-8 in the header and the prolog, with invalid byte sequences in the descriptions.
+
+    A few (``mostly=False``): a Latin-1 'é' and a 3-byte character cut after its first 2 bytes, the way
+    a CMS truncating summaries by bytes leaves them. ``mostly=True``: every other Chinese character of
+    the descriptions and titles has its second byte overwritten, so half the non-ASCII text is invalid.
+    """
+    path = path or ("/mostly-invalid-utf8.xml" if mostly else "/invalid-utf8.xml")
+    entries = feeds.items(_base(server), 3, prefix="mostly-bad" if mostly else "bad-utf8")
+    for entry in entries:
+        entry["description"] = "<p>caf\u00e9 " + entry["description"][3:]
+    body = feeds.rss(entries).encode("utf-8")
+    if mostly:
+        corrupt = bytearray(body)
+        starts = [i for i, b in enumerate(corrupt) if b >= 0xE0]
+        for i in starts[::2]:
+            corrupt[i + 1] = ord("?")
+        body = bytes(corrupt)
+    else:
+        cut = "推动".encode()
+        body = body.replace("caf\u00e9".encode(), b"caf\xe9").replace(cut, cut[:-1], 1)
+    server.expect_request(path).respond_with_data(body, content_type=RSS)
+    return path
+
+
+def malformed_xml(server: HTTPServer, path: str = "/malformed.xml") -> str:
+    """A feed cut off inside its first item's title: not well-formed, and no item is recoverable."""
+    text = feeds.rss(feeds.items(_base(server), 3, prefix="cut"))
+    cut = text.index("<title>", text.index("<item>")) + len("<title>") + 6
+    server.expect_request(path).respond_with_data(text[:cut].encode("utf-8"), content_type=RSS)
+    return path
+
+
+def php_warning_feed(server: HTTPServer, path: str = "/php-warning.xml") -> str:
+    """A feed script that printed a PHP warning before the feed, as CMS feeds on old PHP do."""
+    warning = (
+        "<br />\n<b>Warning</b>:  date(): It is not safe to rely on the system's timezone settings in "
+        "<b>/var/www/html/rss.php</b> on line <b>12</b><br />\n"
+    )
+    body = warning + feeds.rss(feeds.items(_base(server), 3, prefix="php"))
+    server.expect_request(path).respond_with_data(body.encode("utf-8"), content_type=RSS)
+    return path
+
+
+def xml_not_a_feed(server: HTTPServer, path: str = "/not-a-feed.xml") -> str:
+    body = '<?xml version="1.0" encoding="utf-8"?><error><code>503</code><message>服务暂不可用</message></error>'
+    server.expect_request(path).respond_with_data(body.encode("utf-8"), content_type="application/xml")
+    return path
+
+
 def malformed_recoverable(server: HTTPServer, path: str = "/malformed-recoverable.xml") -> str:
     """Three items; an unescaped '&' in the channel title, and item 0's title closed by ``</titel>``."""
     entries = feeds.items(_base(server), 3, prefix="bozo")
@@ -276,6 +423,55 @@ def refused_url(path: str = "/feed.xml") -> str:
     return f"http://127.0.0.1:{port}{path}"
 
 
+def unresolvable_url(path: str = "/feed.xml") -> str:
+    """A URL whose host is under ``.invalid``, reserved never to resolve (RFC 6761 §6.4)."""
+    return f"http://nonexistent.invalid{path}"
+
+
+class FullBacklog:
+    """A socket on 127.0.0.1 listening with a backlog of 0 whose accept queue is then filled, and
+    never accepted from: Linux drops further SYNs, so a new connection hangs in the handshake until
+    the client's connect timeout. No packet leaves the loopback interface.
+
+    ``saturated`` says whether a probe connection really hung (it does on Linux).
+    """
+
+    def __init__(self, fillers: int = 8) -> None:
+        self._fillers = fillers
+        self._sockets: list[socket.socket] = []
+        self.port = 0
+        self.saturated = False
+
+    def __enter__(self) -> FullBacklog:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        self._sockets.append(listener)
+        self.port = listener.getsockname()[1]
+        for _ in range(self._fillers):
+            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect(("127.0.0.1", self.port))
+            self._sockets.append(filler)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.settimeout(0.3)
+            try:
+                probe.connect(("127.0.0.1", self.port))
+            except TimeoutError:
+                self.saturated = True
+            except OSError:
+                self.saturated = False
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for sock in self._sockets:
+            sock.close()
+
+    def url_for(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
 class RawServer:
     """HTTP/1.1 on raw asyncio streams, one request per connection, on 127.0.0.1 and an ephemeral port.
 
@@ -300,6 +496,8 @@ class RawServer:
             "/reset-mid-body": self._reset_mid_body,
             "/huge-chunked": self._huge_chunked,
             "/hang-up": self._hang_up,
+            "/silent": self._silent,
+            "/stall-after-headers": self._stall_after_headers,
         }
 
     def __enter__(self) -> RawServer:
@@ -383,6 +581,17 @@ class RawServer:
 
     async def _hang_up(self, _reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Read the request, answer nothing, close: what a stale keep-alive connection looks like."""
+
+    async def _silent(self, reader: asyncio.StreamReader, _writer: asyncio.StreamWriter) -> None:
+        """Say nothing and keep the connection open until the client gives up (or 60 s pass)."""
+        await asyncio.wait_for(reader.read(), 60)
+
+    async def _stall_after_headers(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Promise a feed in the headers, then send none of it until the client gives up (or 60 s pass)."""
+        body = self.feed
+        writer.write(self._head("200 OK", {"Content-Type": RSS, "Content-Length": str(len(body))}))
+        await writer.drain()
+        await asyncio.wait_for(reader.read(), 60)
 
     async def _truncated(self, _reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         body = self.feed

@@ -3,8 +3,9 @@
 Pure function, no I/O. Order of trust (after a source's explicit ``encoding`` override):
 BOM → BOM-less UTF-16/32 (recognised by the NUL bytes around the first ASCII character, as XML
 1.0 appendix F does) → bytes that are valid UTF-8 stay UTF-8 → HTTP header charset →
-``<meta>`` / XML prolog → bytes that are UTF-8 but for a few corrupt sequences → a declared
-charset that fits but for a few bytes → statistical detection (charset-normalizer) → refuse.
+``<meta>`` / XML prolog → bytes that are UTF-8 but for a few corrupt sequences (read with U+FFFD
+for them) → a declared charset that fits but for a few bytes → statistical detection
+(charset-normalizer), except on bytes that are UTF-8 with too many corrupt sequences → refuse.
 GB2312 and GBK labels are read as GB18030, their superset, because Chinese sites routinely label
 GBK pages "gb2312" and use characters outside it. A header of ISO-8859-1 / ASCII is weak (many
 servers send it by default), so a page's own declaration wins over it.
@@ -69,6 +70,11 @@ _HIGH_BYTE_RE = re.compile(rb"[\x80-\xff]")
 # EUC-KR or Windows-1252 text read as UTF-8 measures 60 % and more.
 MAX_REPLACEMENT_RATIO = 0.1
 DETECTION_SAMPLE_BYTES = 200_000
+# Bytes are damaged UTF-8, not another charset, when valid 3/4-byte UTF-8 characters make up this share
+# of the non-ASCII units (valid ones plus invalid sequences); GBK, Big5, Shift_JIS, EUC text read as
+# UTF-8 measures 2-5 %.
+BROKEN_UTF8_SHARE = 0.25
+MIN_BROKEN_UTF8_CHARS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +135,13 @@ def decode_body(content: bytes, content_type: str | None = None, forced: str | N
     for name in ["utf-8", *(n for n in order if n and n != "utf-8" and n not in _WEAK_HEADER)]:
         if (near := _nearly(content, name)) is not None:
             return Decoded(near[0], declared, name, replaced=near[1])
+    if (broken := _broken_utf8(content)) is not None:
+        valid, invalid = broken
+        raise DecodeError(
+            f"cannot decode body: declared {declared or 'nothing'}; the bytes are UTF-8 ({valid} valid 3- and 4-byte "
+            f"characters) but {invalid} sequences are invalid, too many to replace and no other charset fits",
+            code="decode.charset",
+        )
     for name in _detected(content):
         if (text := _strict(content, name)) is not None:
             return Decoded(text, declared, name)
@@ -139,6 +152,19 @@ def decode_body(content: bytes, content_type: str | None = None, forced: str | N
         f"{_non_ascii(text)} non-ASCII characters invalid under {fallback} and no charset detected",
         code="decode.charset",
     )
+
+
+def invalid_sequences(content: bytes, charset: str) -> int:
+    """How many invalid byte sequences decoding ``content`` as ``charset`` replaced (0 when it is clean)."""
+    try:
+        content.decode(charset)
+    except UnicodeDecodeError:
+        pass
+    except LookupError:
+        return 0
+    else:
+        return 0
+    return content.decode(charset, "replace").count("\ufffd") - content.decode(charset, "ignore").count("\ufffd")
 
 
 def _unicode_by_bom_or_nuls(content: bytes) -> tuple[str, str, int] | None:
@@ -195,6 +221,21 @@ def _nearly(content: bytes, name: str) -> tuple[str, int] | None:
     decoded = _non_ascii(text) - replaced
     if replaced <= MAX_REPLACEMENT_RATIO * decoded:
         return text, replaced
+    return None
+
+
+def _broken_utf8(content: bytes) -> tuple[int, int] | None:
+    """(valid, invalid) when ``content`` is UTF-8 damaged beyond repair, else None.
+
+    Legacy CJK encodings read as UTF-8 form a valid 3-byte sequence only by chance (2-5 % of their
+    characters); UTF-8 with corrupt bytes keeps most of its 3-byte characters. Detection must not
+    run on such bytes: a single-byte code page "decodes" anything, and would store mojibake as text.
+    """
+    text = content.decode("utf-8", "replace")
+    invalid = text.count("\ufffd")
+    valid = sum(1 for ch in text if ch >= "\u0800" and ch != "\ufffd")
+    if valid >= MIN_BROKEN_UTF8_CHARS and valid >= BROKEN_UTF8_SHARE * (valid + invalid):
+        return valid, invalid
     return None
 
 

@@ -10,7 +10,7 @@ Never raised for control flow inside a stage; callers catch broadly only at a un
      |    |                           fetch.truncated, fetch.http_status, fetch.too_large,
      |    |                           fetch.redirect_loop, fetch.rate_limited, fetch.robots_denied,
      |    |                           fetch.bad_encoding, fetch.invalid_url,
-     |    |                           fetch.challenge (a 200 WAF / bot-challenge page instead of content)
+     |    |                           fetch.challenge (a WAF / bot-challenge page instead of content: 200 or 4xx/5xx)
      |    +-- DecodeError             decode.charset, decode.binary (a PDF, image or archive where text was due)
      |    +-- ParseError              parse.malformed, parse.not_a_feed, parse.no_items, parse.unsupported,
      |                                parse.no_datasource (two-step JSON: no data-source id on the page),

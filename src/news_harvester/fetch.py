@@ -6,7 +6,8 @@ backoff and jitter on connect errors, 429 and 5xx (honouring Retry-After); condi
 streamed size cap applied to the *decompressed* body (so a gzip bomb stops early); a redirect cap
 with loop detection; robots.txt per origin. Decoding of the body is delegated to ``decode``; a
 body that is plainly a binary file (PDF, image, archive, Office document) by its leading bytes
-fails as ``decode.binary`` instead of being decoded into noise. Never parses documents.
+fails as ``decode.binary`` instead of being decoded into noise. Never parses documents, except an
+error page's body, checked for a WAF challenge (``fetch.challenge`` then says more than the status).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import httpx
 from news_harvester.decode import decode_body
 from news_harvester.errors import DecodeError, FetchError
 from news_harvester.models import FetchResult, FetchState, NotModified
+from news_harvester.parse.traps import challenge_reason
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,9 @@ class FetchPolicy:
     retry_base_delay: float = 1.0
     max_retry_after: float = 30.0
     respect_robots: bool = True
+    robots_retry_after: float = 600.0
+    """Seconds before a robots.txt that could not be fetched (network error, timeout, 5xx) is asked for
+    again; meanwhile the origin counts as unrestricted. A missing (4xx) or readable one is kept ROBOTS_TTL."""
 
 
 @dataclass(slots=True)
@@ -175,7 +180,10 @@ class Fetcher:
                     code="decode.binary",
                     http_status=raw.status,
                 )
-            decoded = decode_body(raw.body, raw.headers.get("content-type"), encoding)
+            try:
+                decoded = decode_body(raw.body, raw.headers.get("content-type"), encoding)
+            except DecodeError as exc:
+                raise DecodeError(f"{exc.message} (from {current})", code=exc.code, http_status=raw.status) from None
             return FetchResult(
                 url=url,
                 final_url=current,
@@ -226,7 +234,10 @@ class Fetcher:
                     raise error from exc
                 return _Retry(self._backoff_delay(attempt), error)
             except httpx.ConnectTimeout as exc:
-                error = FetchError(f"connect timeout after {self.policy.connect_timeout:g}s", code="fetch.timeout")
+                error = FetchError(
+                    f"connect timeout: no connection to {urlsplit(url).netloc} within {self.policy.connect_timeout:g}s",
+                    code="fetch.timeout",
+                )
                 if last:
                     raise error from exc
                 return _Retry(self._backoff_delay(attempt), error)
@@ -247,6 +258,8 @@ class Fetcher:
                 raise FetchError(f"invalid URL {url!r}: {exc}", code="fetch.invalid_url") from exc
             except httpx.HTTPError as exc:
                 raise FetchError(f"{type(exc).__name__}: {_describe(exc)}", code="fetch.network") from exc
+        if raw.status >= 400 and raw.status != 429 and (challenge := _challenge_error(raw)) is not None:
+            raise challenge  # a WAF answering 403 / 503 with its challenge page: retrying cannot pass it
         if raw.status in RETRY_STATUSES:
             retry_after = _retry_after(raw.headers.get("retry-after"))
             error = _status_error(raw, retry_after)
@@ -288,12 +301,16 @@ class Fetcher:
         async with lock:
             parser, expires = self._robots.get(origin, (None, 0.0))
             if expires < time.monotonic():
-                parser = await self._load_robots(origin)
-                self._robots[origin] = (parser, time.monotonic() + ROBOTS_TTL)
+                parser, ttl = await self._load_robots(origin)
+                self._robots[origin] = (parser, time.monotonic() + ttl)
         return parser is None or parser.can_fetch(self.policy.user_agent, url)
 
-    async def _load_robots(self, origin: str) -> urllib.robotparser.RobotFileParser | None:
-        """Only a readable 200 robots.txt restricts us; a missing or failing one allows all.
+    async def _load_robots(self, origin: str) -> tuple[urllib.robotparser.RobotFileParser | None, float]:
+        """The origin's robots.txt rules (None: unrestricted) and how many seconds to keep them.
+
+        Only a readable 200 robots.txt restricts us; a missing or failing one allows all. A failing one
+        (the site down at that moment) is kept only ``robots_retry_after`` seconds, not ROBOTS_TTL, so
+        that one outage does not switch robots.txt off for that site for a day.
 
         Redirects are followed (RFC 9309 §2.3.1.2: at least five, even to another host), since sites
         commonly send /robots.txt from http:// to https:// or to a canonical host.
@@ -310,15 +327,17 @@ class Fetcher:
                     break
                 target = urljoin(target, raw.headers["location"])
                 if target in visited:
-                    return None
+                    return None, ROBOTS_TTL
         except FetchError as exc:
             log.debug("robots.txt of %s unavailable: %s", origin, exc.message)
-            return None
-        if not isinstance(raw, _Raw) or raw.status != 200:
-            return None
+            return None, self.policy.robots_retry_after
+        if not isinstance(raw, _Raw) or raw.status >= 500:  # (a _Retry never comes back from a last attempt)
+            return None, self.policy.robots_retry_after
+        if raw.status != 200:
+            return None, ROBOTS_TTL
         parser = urllib.robotparser.RobotFileParser()
         parser.parse(raw.body.decode("utf-8", "replace").splitlines())
-        return parser
+        return parser, ROBOTS_TTL
 
 
 async def _read_capped(response: httpx.Response, content_encoding: str, cap: int) -> bytes:
@@ -424,6 +443,21 @@ def _status_error(raw: _Raw, retry_after: float | None = None) -> FetchError:
         http_status=raw.status,
         retry_after=retry_after,
     )
+
+
+def _challenge_error(raw: _Raw) -> FetchError | None:
+    """``fetch.challenge`` for an error status whose body is a WAF / bot challenge page (Cloudflare's
+    "Just a moment..." comes as 403 or 503), so the admin learns the site wants a browser rather
+    than reading a bare status. Plain error pages stay ``fetch.http_status``."""
+    try:
+        text = decode_body(raw.body, raw.headers.get("content-type")).text
+    except DecodeError:
+        return None
+    reason = challenge_reason(text, len(raw.body), markers_only=True)
+    if reason is None:
+        return None
+    status = f"HTTP {raw.status} {httpx.codes.get_reason_phrase(raw.status) or ''}".rstrip()
+    return FetchError(f"{status} with a {reason} from {raw.url}", code="fetch.challenge", http_status=raw.status)
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:

@@ -15,10 +15,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from news_harvester.clean import build_article, canonical_url, html_to_text
 from news_harvester.config import SourceSpec
-from news_harvester.decode import decode_body
+from news_harvester.decode import decode_body, invalid_sequences
 from news_harvester.errors import FetchError, ParseError, SourceError
 from news_harvester.fetch import Fetcher
 from news_harvester.models import (
@@ -102,6 +103,7 @@ class Reader:
             if isinstance(response, NotModified):
                 return None
             _check_challenge(response, "JSON data source")
+            _note_invalid_bytes(response, "JSON data source", warnings)
             fetched = dataclasses.replace(response, permanent_redirect=shell.result.permanent_redirect)
             fetch_state = FetchState(response.etag, response.last_modified)
             items = self._parse(spec, fetched, warnings)
@@ -115,6 +117,12 @@ class Reader:
                 fetch_state = FetchState()  # the shell's ETag says nothing about the page behind it
             else:
                 fetch_state = FetchState(fetched.etag, fetched.last_modified)
+                if not fetched.permanent_redirect and _host(fetched.final_url) != _host(spec.url):
+                    # Followed (normal on the web), but said: the items now come from another host.
+                    warnings.append(
+                        f"source URL redirects (temporarily) to another host: {fetched.final_url}; check sources.yaml"
+                    )
+            _note_invalid_bytes(fetched, "source page", warnings)
             items = self._parse(spec, fetched, warnings)
             if spec.pagination is not None and spec.pagination.pages > 1:
                 items, pages = await self._later_pages(spec, fetched.final_url, items, warnings)
@@ -131,6 +139,7 @@ class Reader:
         warnings: list[str] = []
         page = await self._page(spec, url, what="article page")
         assert page is not None  # unconditional
+        _note_invalid_bytes(page.result, "article page", warnings)
         extracted, body = extract_article(spec, page.result, item, now)
         tables = await self._iframe_tables(spec, page.result, warnings)
         if tables and tables not in body:
@@ -197,6 +206,7 @@ class Reader:
             try:
                 page = await self._page(spec, url, what=f"list page {number}")
                 assert page is not None  # unconditional
+                _note_invalid_bytes(page.result, f"list page {number}", warnings)
                 more = self._parse(spec, page.result, warnings)
             except SourceError as exc:
                 warnings.append(
@@ -286,6 +296,23 @@ def read_article_file(content: bytes, url: str, spec: SourceSpec) -> ArticlePage
         warnings.append(f"fetch.challenge: {reason}")
     extracted, body = extract_article(spec, page)
     return ArticlePage(url, page, extracted, body, tuple(warnings))
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def _note_invalid_bytes(page: FetchResult, what: str, warnings: list[str]) -> None:
+    """Warn when ``decode`` had to replace invalid byte sequences (a page that is UTF-8 but for a
+    few corrupt bytes is read with U+FFFD for them: losing a character beats losing the page)."""
+    if "\ufffd" not in page.text:
+        return
+    count = invalid_sequences(page.content, page.charset_used)
+    if count:
+        warnings.append(
+            f"{count} invalid byte sequence{'s' if count > 1 else ''} under {page.charset_used} in the {what} "
+            f"{page.final_url} replaced with U+FFFD"
+        )
 
 
 def _check_challenge(response: FetchResult, what: str) -> None:

@@ -22,6 +22,9 @@ from news_harvester.parse.dates import has_explicit_zone, read_date
 
 _PROLOG_ENCODING_RE = re.compile(r"^(\s*<\?xml[^>]*?encoding\s*=\s*)([\"'])[\w.:-]+\2", re.I)
 _HTML_START_RE = re.compile(r"^\s*(?:<!--.*?-->\s*)*(?:<!doctype\s+html|<html)", re.I | re.S)
+# The first element name of an XML document (the prolog, comments and a doctype start with '?' or '!').
+_ROOT_TAG_RE = re.compile(r"<([A-Za-z_][\w:.-]*)")
+_ITEM_TAG_RE = re.compile(r"<(?:[\w-]+:)?(?:item|entry)[\s>/]")
 
 
 def parse_feed(text: str, url: str, zone: tzinfo) -> ParsedFeed:
@@ -34,17 +37,50 @@ def parse_feed(text: str, url: str, zone: tzinfo) -> ParsedFeed:
         resolve_relative_uris=True,
     )
     warnings: list[str] = []
-    if parsed.get("bozo"):
-        warnings.append(f"malformed feed, recovered what could be read: {parsed.get('bozo_exception')}")
     items = [item for entry in parsed.entries if (item := _raw_item(entry, url, zone)) is not None]
     if not items:
-        if _HTML_START_RE.match(text):
-            raise ParseError("document is an HTML page, not an RSS/Atom feed", code="parse.not_a_feed")
-        if parsed.get("bozo") and not parsed.get("version"):
-            raise ParseError(f"not a readable feed: {parsed.get('bozo_exception')}", code="parse.malformed")
-        raise ParseError(f"feed has {len(parsed.entries)} entries and none with a link", code="parse.no_items")
+        raise _no_items_error(text, parsed)
+    tagged = len(_ITEM_TAG_RE.findall(text))
+    if parsed.get("bozo"):
+        counts = f" ({len(items)} of {tagged} items)" if tagged > len(items) else ""
+        warnings.append(f"malformed feed, recovered what could be read{counts}: {parsed.get('bozo_exception')}")
+    elif len(items) < len(parsed.entries):
+        skipped = len(parsed.entries) - len(items)
+        warnings.append(f"{skipped} of {len(parsed.entries)} feed entries have no link and were skipped")
     title = parsed.feed.get("title") if parsed.get("feed") else None
     return ParsedFeed(items=tuple(items), title=title, warnings=tuple(warnings))
+
+
+def _no_items_error(text: str, parsed: Any) -> ParseError:
+    """Why a document yielded no item, with the most specific code.
+
+    An HTML page or a well-formed XML document of another kind is ``parse.not_a_feed``; a document
+    that is neither well-formed nor recognisably a feed (JSON, garbage) is ``parse.malformed``; a
+    recognisable feed (RSS/Atom root) without a usable entry, well-formed or not (cut off inside its
+    first item), and an empty body are ``parse.no_items``, the message saying which.
+    """
+    entries = len(parsed.entries)
+    if not text.strip():
+        return ParseError("empty document: 200 with no content where a feed was expected", code="parse.no_items")
+    if _HTML_START_RE.match(text):
+        return ParseError("document is an HTML page, not an RSS/Atom feed", code="parse.not_a_feed")
+    problem = _malformation(parsed)
+    if not parsed.get("version"):
+        if problem is not None:
+            return ParseError(f"not a readable feed: {problem}", code="parse.malformed")
+        root = _ROOT_TAG_RE.search(text)
+        what = f"an XML document with root <{root.group(1)}>" if root else "a document"
+        return ParseError(f"{what}, not an RSS/Atom feed", code="parse.not_a_feed")
+    found = f"feed has {entries} entries and none with a link" if entries else "feed has no entries"
+    flawed = f"; it is not well-formed ({problem}), perhaps cut off" if problem is not None else ""
+    return ParseError(found + flawed, code="parse.no_items")
+
+
+def _malformation(parsed: Any) -> object | None:
+    """feedparser's reason the document is not well-formed, or None (also for its harmless notes such
+    as a charset override, which ``ThingsNobodyCaresAboutButMe`` groups)."""
+    problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    return None if isinstance(problem, feedparser.ThingsNobodyCaresAboutButMe) else problem
 
 
 def _raw_item(entry: Any, base_url: str, zone: tzinfo) -> RawItem | None:

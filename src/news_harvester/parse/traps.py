@@ -152,14 +152,15 @@ def redirect_target(html: str, page_url: str) -> str | None:
     return None
 
 
-def challenge_reason(text: str, size: int) -> str | None:
+def challenge_reason(text: str, size: int, *, markers_only: bool = False) -> str | None:
     """Why this 200 response of ``size`` bytes is a bot challenge rather than content, or None.
 
     Only pages without content count (visible text under CHALLENGE_TEXT_CHARS: sites behind
     Cloudflare carry its challenge-platform script on every normal page). Small pages (under
     MAX_CHALLENGE_BYTES) with a verification marker or a body of scripts only; larger pages (under
     MAX_VENDOR_CHALLENGE_BYTES) with a WAF vendor's own marker. JSON, plain text and feeds are
-    never challenges here.
+    never challenges here. ``markers_only`` (for error pages: a script-only 404 is just a
+    JavaScript-rendered error page) counts verification and vendor markers only.
     """
     if size >= MAX_VENDOR_CHALLENGE_BYTES or not looks_like_html(text):
         return None
@@ -174,7 +175,7 @@ def challenge_reason(text: str, size: int) -> str | None:
     markers = [m for m in _MARKERS if m.lower() in lowered] + vendor
     if markers:
         return f"challenge page ({_kb(size)}; markers: {', '.join(markers[:3])})"
-    if soup.find("script") is not None and len(visible) < SCRIPT_ONLY_TEXT_CHARS:
+    if not markers_only and soup.find("script") is not None and len(visible) < SCRIPT_ONLY_TEXT_CHARS:
         noscript = " with <noscript>" if soup.find("noscript") is not None else ""
         return (
             f"script-only page{noscript} without content ({_kb(size)}): a WAF challenge "
