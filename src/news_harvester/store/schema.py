@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    func,
 )
 
 NAMING = {
@@ -135,6 +136,11 @@ articles = Table(
     # JSON list of {url, text, kind}: documents the page links to (PDF, DOC/DOCX, XLS/XLSX, WPS, ZIP)
     Column("attachments", Text),
 )
+
+# the queue's date filter compares this expression (migration 0008)
+Index("ix_articles_when", func.coalesce(articles.c.published_at, articles.c.fetched_at), articles.c.story_id)
+# Search structures that differ by database live in the migrations only (0004 articles_fts / trgm_*, 0008
+# search_articles_title: on SQLite a one- or two-character search scans that small index of titles)
 
 stories = Table(
     "stories",
@@ -291,6 +297,8 @@ candidates = Table(
         ForeignKey("stories.id", ondelete="CASCADE"),
     ),
     Index("uq_candidates_story_id", "story_id", unique=True),
+    # the queue's state filter and its count read this index alone (migration 0008)
+    Index("ix_candidates_state_snoozed_story", "state", "snoozed_until", "story_id"),
 )
 
 
