@@ -41,10 +41,13 @@ def period_of(spec: SourceSpec, now: datetime) -> datetime:
     interval = spec.interval_seconds
     if interval is not None:
         offset = offset_seconds(spec.id, interval)
-        elapsed = (now - EPOCH).total_seconds() - offset
+        # a tick a hair early (timer resolution) still names the period it fired for
+        elapsed = (now - EPOCH).total_seconds() + min(1.0, interval / 10) - offset
         return EPOCH + timedelta(seconds=offset + (elapsed // interval) * interval)
-    fire = cron_trigger(spec.schedule, spec.zone).get_next_fire_time(None, now - CRON_SLACK)
-    return min(fire, now) if fire is not None else now
+    fire: datetime | None = cron_trigger(spec.schedule, spec.zone).get_next_fire_time(None, now - CRON_SLACK)
+    if fire is None or fire > now + timedelta(seconds=1):
+        return now
+    return fire.astimezone(UTC)
 
 
 def aligned_period(seconds: float, now: datetime) -> datetime:

@@ -20,10 +20,7 @@ import socket
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, delete, update
-from sqlalchemy.dialects import postgresql
-
-from news_harvester.cluster.schema import SCHEMA, harvest_periods
+from news_harvester.cluster.schema import SCHEMA
 from news_harvester.config import Settings
 from news_harvester.store.repository import normalize_database_url
 
@@ -67,9 +64,8 @@ def utc(value: datetime) -> datetime:
 class Enqueuer:
     """Defers harvest and housekeeping jobs; shared by scheduler (periods) and web instances (run now)."""
 
-    def __init__(self, app: App, engine: Engine, name: str | None = None) -> None:
+    def __init__(self, app: App, name: str | None = None) -> None:
         self.app = app
-        self.engine = engine
         self.name = name or instance_name()
 
     async def harvest(self, source_id: str, period: datetime | None, now: datetime) -> int | None:
@@ -108,58 +104,51 @@ class Enqueuer:
         queueing_lock: str,
         args: dict[str, Any],
     ) -> int | None:
+        """Claim the (key, period) row and defer the job in one transaction: a scheduler killed at any moment
+        leaves either both or neither, so a claimed period always has its job."""
         from procrastinate.exceptions import AlreadyEnqueued
 
-        if period is not None and not self._claim(key, utc(period), now):
-            log.debug("%s period %s already claimed by another scheduler", key, period, extra={"source_id": key})
-            return None
-        try:
-            job_id = await self.app.configure_task(
-                task, lock=lock, queueing_lock=queueing_lock, queue=QUEUE
-            ).defer_async(**args)
-        except AlreadyEnqueued:
-            if period is not None:
-                self._set(key, utc(period), status="coalesced", note="a job of this source was still waiting")
-            log.info(
-                "%s: a job is still waiting in the queue; it covers this period too",
-                key,
-                extra={"source_id": key, "stage": "schedule"},
+        if period is None:  # on demand: no period to claim
+            try:
+                return await self.app.configure_task(
+                    task, lock=lock, queueing_lock=queueing_lock, queue=QUEUE
+                ).defer_async(**args)
+            except AlreadyEnqueued:
+                log.info("%s: a job is already waiting in the queue", key, extra={"source_id": key})
+                return None
+        period = utc(period)
+        pool = self.app.connector.pool  # type: ignore[attr-defined]
+        async with pool.connection() as conn, conn.transaction():
+            claimed = await (
+                await conn.execute(
+                    "INSERT INTO nh_cluster.harvest_periods (source_id, period_start, claimed_at, scheduler, status) "
+                    "VALUES (%s, %s, %s, %s, 'queued') ON CONFLICT DO NOTHING RETURNING 1",
+                    (key, period, now, self.name),
+                )
+            ).fetchone()
+            if claimed is None:
+                log.debug("%s period %s already claimed by another scheduler", key, period, extra={"source_id": key})
+                return None
+            try:
+                async with conn.transaction():  # a savepoint: the queueing-lock conflict must not void the claim
+                    job_id: int = await self.app.configure_task(
+                        task, lock=lock, queueing_lock=queueing_lock, queue=QUEUE, connection=conn
+                    ).defer_async(**args)
+            except AlreadyEnqueued:
+                await conn.execute(
+                    "UPDATE nh_cluster.harvest_periods SET status = 'coalesced', note = %s "
+                    "WHERE source_id = %s AND period_start = %s",
+                    ("a job of this source was still waiting", key, period),
+                )
+                log.info(
+                    "%s: a job is still waiting in the queue; it covers this period too",
+                    key,
+                    extra={"source_id": key, "stage": "schedule"},
+                )
+                return None
+            await conn.execute(
+                "UPDATE nh_cluster.harvest_periods SET job_id = %s WHERE source_id = %s AND period_start = %s",
+                (job_id, key, period),
             )
-            return None
-        except BaseException:
-            if period is not None:  # give the period back: another scheduler, or the next tick, may queue it
-                self._release(key, utc(period))
-            raise
-        if period is not None:
-            self._set(key, utc(period), job_id=job_id)
         log.debug("%s queued as job %d", key, job_id, extra={"source_id": key, "stage": "schedule"})
         return job_id
-
-    def _claim(self, key: str, period: datetime, now: datetime) -> bool:
-        with self.engine.begin() as conn:
-            won = conn.execute(
-                postgresql.insert(harvest_periods)
-                .values(source_id=key, period_start=period, claimed_at=now, scheduler=self.name, status="queued")
-                .on_conflict_do_nothing()
-                .returning(harvest_periods.c.source_id)
-            ).first()
-        return won is not None
-
-    def _set(self, key: str, period: datetime, **values: Any) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(harvest_periods)
-                .where(harvest_periods.c.source_id == key, harvest_periods.c.period_start == period)
-                .values(**values)
-            )
-
-    def _release(self, key: str, period: datetime) -> None:
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    delete(harvest_periods).where(
-                        harvest_periods.c.source_id == key, harvest_periods.c.period_start == period
-                    )
-                )
-        except Exception:  # the database is gone too: the claim stays, that one period is skipped
-            log.warning("could not release the claim of %s %s", key, period, extra={"source_id": key})

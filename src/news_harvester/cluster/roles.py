@@ -167,7 +167,6 @@ async def run_web(settings: Settings) -> None:
     from news_harvester.cluster.schema import apply_cluster_schema
     from news_harvester.daemon import run_daemon
     from news_harvester.pipeline import utc_now
-    from news_harvester.store.repository import make_engine
 
     load_sources(settings.sources)  # an invalid file stops the instance before anything waits
     stop = _stop_event()
@@ -176,8 +175,7 @@ async def run_web(settings: Settings) -> None:
     app = await _open_app(settings, 2, stop, "web instance")
     if app is None:
         return
-    engine = make_engine(settings.resolved_database_url)
-    enqueuer = Enqueuer(app, engine)
+    enqueuer = Enqueuer(app)
 
     async def queue(source_id: str) -> object:
         return await enqueuer.harvest(source_id, None, utc_now())
@@ -188,7 +186,6 @@ async def run_web(settings: Settings) -> None:
         await run_daemon(settings, harvest=False, web=True, queue=queue, also_migrate=apply_cluster_schema)
     finally:
         await app.close_async()
-        engine.dispose()
 
 
 # --------------------------------------------------------------------------- scheduler
@@ -200,7 +197,6 @@ async def run_scheduler(settings: Settings) -> None:
     from news_harvester.config import SourceSpec
     from news_harvester.pipeline import utc_now
     from news_harvester.scheduler import SourceScheduler
-    from news_harvester.store.repository import make_engine
 
     sources = load_sources(settings.sources)
     stop = _stop_event()
@@ -209,8 +205,7 @@ async def run_scheduler(settings: Settings) -> None:
     app = await _open_app(settings, 2, stop, "scheduler")
     if app is None:
         return
-    engine = make_engine(settings.resolved_database_url)
-    enqueuer = Enqueuer(app, engine)
+    enqueuer = Enqueuer(app)
 
     async def guarded(what: str, job: Awaitable[object]) -> None:
         try:
@@ -254,7 +249,6 @@ async def run_scheduler(settings: Settings) -> None:
     log.info("stopping", extra={"stage": "shutdown"})
     await scheduler.shutdown(timeout=2)
     await app.close_async()
-    engine.dispose()
     log.info("stopped cleanly", extra={"stage": "shutdown"})
 
 

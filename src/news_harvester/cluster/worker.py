@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, and_, create_engine, func, or_, select, text, update
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Connection, Engine, and_, create_engine, event, func, or_, select, update
 
 from news_harvester.classifier import ClassifierSource
 from news_harvester.cluster.queue import HARVEST_TASK, HOUSEKEEPING_TASK, QUEUE, instance_name
@@ -139,33 +138,42 @@ class ClusterRepository(Repository):
 class SourceLocks:
     """Session advisory locks, one connection each (no pool: closing the connection is the last resort)."""
 
-    def __init__(self, database_url: str) -> None:
-        self.engine = create_engine(normalize_database_url(database_url), poolclass=NullPool)
+    def __init__(self, database_url: str, size: int) -> None:
+        self.engine = create_engine(normalize_database_url(database_url), pool_size=size, pool_pre_ping=True)
+        event.listen(self.engine, "connect", _keepalives)
 
     @contextlib.contextmanager
     def hold(self, source_id: str) -> Iterator[bool]:
+        key = (SOURCE_LOCK_CLASS, source_lock_key(source_id))
         conn = self.engine.connect()
+        got = False
         try:
-            # a dead peer (a machine gone without closing its socket) frees the lock within ~25 s
-            for name, value in (
-                ("tcp_keepalives_idle", 10),
-                ("tcp_keepalives_interval", 5),
-                ("tcp_keepalives_count", 3),
-            ):
-                conn.execute(text(f"SET {name} = {value}"))
-            got = bool(
-                conn.execute(select(func.pg_try_advisory_lock(SOURCE_LOCK_CLASS, source_lock_key(source_id)))).scalar()
-            )
+            got = bool(conn.execute(select(func.pg_try_advisory_lock(*key))).scalar())
             conn.commit()
             yield got
-            if got:
-                conn.execute(select(func.pg_advisory_unlock(SOURCE_LOCK_CLASS, source_lock_key(source_id))))
-                conn.commit()
         finally:
-            conn.close()
+            try:
+                if got:
+                    conn.execute(select(func.pg_advisory_unlock(*key)))
+                    conn.commit()
+            except Exception:  # the connection is broken (and with it the lock): never reuse it
+                conn.invalidate()
+                raise
+            finally:
+                conn.close()
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _keepalives(dbapi_connection: Any, _record: Any) -> None:
+    """Server-side TCP keepalives: a peer machine that vanished without closing its socket (power loss,
+    network partition) is noticed within ~25 s, and its session's advisory locks are released."""
+    cursor = dbapi_connection.cursor()
+    for name, value in (("tcp_keepalives_idle", 10), ("tcp_keepalives_interval", 5), ("tcp_keepalives_count", 3)):
+        cursor.execute(f"SET {name} = {value}")
+    cursor.close()
+    dbapi_connection.commit()
 
 
 # --------------------------------------------------------------------------- sources.yaml, as this worker sees it
@@ -216,7 +224,7 @@ class ClusterWorker:
         self.notifiers = notifiers
         self.app = app
         self.name = instance_name()
-        self.locks = SourceLocks(settings.resolved_database_url)
+        self.locks = SourceLocks(settings.resolved_database_url, settings.worker_concurrency)
         self.worker_id: int | None = None
         self._used_at = utc_now()
 
