@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, and_, create_engine, event, func, or_, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
 
 from news_harvester.classifier import ClassifierSource
 from news_harvester.cluster.queue import HARVEST_TASK, HOUSEKEEPING_TASK, QUEUE, instance_name
@@ -92,7 +92,8 @@ class ClusterRepository(Repository):
     def catch_up(self, conn: Connection, index: StoryIndex, now: datetime) -> int:
         """Add the articles stored since the watermark (by any worker) to ``index``; returns how many were new
         to it. Call with the story lock held."""
-        since = now - self.window
+        # no window filter: the index holds what this process stored itself whatever its date (pruned hourly by
+        # StoryService.commit), and an article of another worker must count the same
         rows = conn.execute(
             select(
                 articles.c.id,
@@ -104,12 +105,6 @@ class ClusterRepository(Repository):
                 articles.c.story_id,
             )
             .where(articles.c.id > self.watermark, articles.c.story_id.is_not(None))
-            .where(
-                or_(
-                    articles.c.published_at >= since,
-                    and_(articles.c.published_at.is_(None), articles.c.fetched_at >= since),
-                )
-            )
             .order_by(articles.c.id)
         ).all()
         added = 0
