@@ -339,7 +339,14 @@ async def run_worker(settings: Settings) -> None:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=delay)
         delay = min(delay * 2, settings.database_retry_max)
-    log.info("stopping", extra={"stage": "shutdown"})
+    log.info(
+        "stopping; story lock: %d runs stored new articles, %.1f s waited for the lock, %d articles of other "
+        "workers caught up",
+        repository.stores,
+        repository.lock_wait,
+        repository.caught_up,
+        extra={"stage": "shutdown"},
+    )
     duties.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await duties

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -66,6 +67,9 @@ class ClusterRepository(Repository):
         self.watermark = 0
         self.caught_up = 0
         """Articles of other workers added to the index so far (for logs and tests)."""
+        self.stores = 0
+        self.lock_wait = 0.0
+        """Runs stored with new articles, and seconds spent waiting for the story lock (logged at stop)."""
 
     @contextlib.contextmanager
     def priming(self) -> Iterator[None]:
@@ -85,7 +89,10 @@ class ClusterRepository(Repository):
         self, conn: Connection, items: Sequence[Article], now: datetime, story_batch: StoryBatch | None = None
     ) -> int:
         if items and story_batch is not None:
+            started = time.perf_counter()
             conn.execute(select(func.pg_advisory_xact_lock(STORY_LOCK)))
+            self.lock_wait += time.perf_counter() - started
+            self.stores += 1
             self.catch_up(conn, story_batch.index, now)
         return super()._save_articles(conn, items, now, story_batch)
 
