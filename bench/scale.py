@@ -135,13 +135,27 @@ def run_once(args: argparse.Namespace, port: int, workers: int) -> dict[str, Any
                     break
                 time.sleep(0.1)
             wall = time.perf_counter() - started
+            cpu_mid = sum(p.cpu_times().user + p.cpu_times().system for p in ps)
             articles = conn.execute("SELECT count(*) FROM articles").fetchone()
             failed = conn.execute(
                 "SELECT count(*) FROM nh_cluster.procrastinate_jobs WHERE status <> 'succeeded'"
             ).fetchone()
             stories = conn.execute("SELECT count(*) FROM stories").fetchone()
-        cpu = sum(p.cpu_times().user + p.cpu_times().system for p in ps) - cpu0
+        cpu = cpu_mid - cpu0
         pg = _postgres_cpu() - pg0
+        # steady state: the same sources again, nothing new (the server answers 304 to the stored ETag)
+        started2 = time.perf_counter()
+        _enqueue_all(url, ids)
+        with psycopg.connect(url) as conn:
+            while True:
+                left = conn.execute(
+                    "SELECT count(*) FROM nh_cluster.procrastinate_jobs WHERE status IN ('todo', 'doing')"
+                ).fetchone()
+                if left is not None and left[0] == 0:
+                    break
+                time.sleep(0.05)
+        wall2 = time.perf_counter() - started2
+        cpu2 = sum(p.cpu_times().user + p.cpu_times().system for p in ps) - cpu_mid
     finally:
         for p in procs:
             p.terminate()
@@ -169,6 +183,8 @@ def run_once(args: argparse.Namespace, port: int, workers: int) -> dict[str, Any
         "postgres_cpu_s": pg,
         "cpu_busy": (cpu + pg) / wall / (os.cpu_count() or 1),
         "lock_wait_s": waited,
+        "steady_runs_per_s": len(ids) / wall2,
+        "steady_cpu_ms_per_run": cpu2 / len(ids) * 1000,
     }
 
 
@@ -203,7 +219,9 @@ def main() -> None:
                 f"{result['articles_per_s']:.0f} articles/s, x{result['articles_per_s'] / base:.2f}; "
                 f"CPU: workers {result['worker_cpu_s']:.1f} s, PostgreSQL {result['postgres_cpu_s']:.1f} s, "
                 f"machine {result['cpu_busy'] * 100:.0f} % busy with them; "
-                f"waits for the story lock {result['lock_wait_s']:.1f} s in all",
+                f"waits for the story lock {result['lock_wait_s']:.1f} s in all; "
+                f"steady state (nothing new): {result['steady_runs_per_s']:.0f} runs/s, "
+                f"{result['steady_cpu_ms_per_run']:.0f} ms worker CPU per run",
                 flush=True,
             )
     finally:

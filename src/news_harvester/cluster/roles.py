@@ -259,9 +259,9 @@ async def run_worker(settings: Settings) -> None:
     from procrastinate.worker import Worker
 
     from news_harvester.classifier import ClassifierSource
-    from news_harvester.cluster.queue import QUEUE, instance_name
-    from news_harvester.cluster.worker import ClusterRepository, ClusterWorker
-    from news_harvester.daemon import build_harvester, fetch_policy
+    from news_harvester.cluster.queue import QUEUE, conninfo, instance_name
+    from news_harvester.cluster.worker import ClusterHarvester, ClusterRepository, ClusterWorker, StoryLock
+    from news_harvester.daemon import fetch_policy
     from news_harvester.fetch import Fetcher
     from news_harvester.notify import notifiers_from_settings
     from news_harvester.store.repository import make_engine
@@ -272,14 +272,22 @@ async def run_worker(settings: Settings) -> None:
     if await with_backoff(settings, "worker", _migrate(settings), stop) is None:
         return
 
-    def build() -> tuple[ClusterRepository, ClassifierSource, object]:
+    def build() -> tuple[ClusterRepository, ClassifierSource, ClusterHarvester]:
         from datetime import timedelta
 
         engine = make_engine(settings.resolved_database_url)
         repository = ClusterRepository(engine, timedelta(days=settings.story_window_days))
         classifier = ClassifierSource(settings.topics, repository)
         with repository.priming():
-            harvester = build_harvester(settings, sources, fetcher, repository, classifier)
+            harvester = ClusterHarvester(
+                fetcher,
+                repository,
+                source_weights={s.id: s.weight for s in sources.sources},
+                story_window_days=settings.story_window_days,
+                enricher=classifier.load(),
+            )
+        story_lock = StoryLock(conninfo(settings, search_path=None))
+        harvester.story_lock = repository.story_lock = story_lock
         return repository, classifier, harvester
 
     fetcher = Fetcher(fetch_policy(settings))
@@ -292,7 +300,7 @@ async def run_worker(settings: Settings) -> None:
     if app is None:
         await fetcher.aclose()
         return
-    worker = ClusterWorker(settings, harvester, repository, classifier, sources, notifiers, app)  # type: ignore[arg-type]
+    worker = ClusterWorker(settings, harvester, repository, classifier, sources, notifiers, app)
     worker.register()
     duties = asyncio.create_task(worker.duties(stop))
     log.info(
@@ -343,7 +351,7 @@ async def run_worker(settings: Settings) -> None:
         "stopping; story lock: %d runs stored new articles, %.1f s waited for the lock, %d articles of other "
         "workers caught up",
         repository.stores,
-        repository.lock_wait,
+        repository.lock_wait + (harvester.story_lock.wait if harvester.story_lock else 0.0),
         repository.caught_up,
         extra={"stage": "shutdown"},
     )
@@ -352,6 +360,8 @@ async def run_worker(settings: Settings) -> None:
         await duties
     await app.close_async()
     await fetcher.aclose()
+    if harvester.story_lock is not None:
+        await harvester.story_lock.close()
     worker.locks.dispose()
     repository.engine.dispose()
     log.info("stopped cleanly", extra={"stage": "shutdown"})

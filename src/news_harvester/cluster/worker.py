@@ -12,8 +12,9 @@
 - Cross-worker stories: every worker keeps its own in-memory story index. :class:`ClusterRepository` takes a
   transaction-level advisory lock (one key for the cluster) before a run's articles are stored and assigned to
   stories, and first adds to the index every article other workers stored since it last looked (ids above a
-  watermark; every story-assigning insert happens under this lock, so ids and commit order agree). Two
-  reprints harvested at the same moment by two workers therefore still become one story.
+  watermark, re-checking a margin below it; every worker's story-assigning insert happens under this lock, so
+  ids and commit order agree). Most of that catch-up is done just before taking the lock, the rest under it.
+  Two reprints harvested at the same moment by two workers therefore still become one story.
 """
 
 from __future__ import annotations
@@ -27,15 +28,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
 
 from news_harvester.classifier import ClassifierSource
 from news_harvester.cluster.queue import HARVEST_TASK, HOUSEKEEPING_TASK, QUEUE, instance_name
 from news_harvester.cluster.schema import SOURCE_LOCK_CLASS, STORY_LOCK, harvest_periods, source_lock_key
-from news_harvester.config import Settings, SourcesConfig, load_sources
+from news_harvester.config import Settings, SourcesConfig, SourceSpec, load_sources
 from news_harvester.dedupe import DedupeDoc, StoryIndex
 from news_harvester.errors import ConfigError
-from news_harvester.models import Article, Outcome
+from news_harvester.models import Article, FetchState, Outcome, RunSummary
 from news_harvester.notify import Notifier, check_and_notify
 from news_harvester.pipeline import Harvester, utc_now
 from news_harvester.store.repository import Repository, normalize_database_url
@@ -48,6 +50,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BUSY_RETRY_SECONDS = 5
+CATCH_UP_MARGIN = 500
+"""Article ids below the watermark that are re-checked, for ids committed out of order."""
 USED_REFRESH = timedelta(seconds=60)
 
 
@@ -67,6 +71,8 @@ class ClusterRepository(Repository):
         self.watermark = 0
         self.caught_up = 0
         """Articles of other workers added to the index so far (for logs and tests)."""
+        self._seen: set[int] = set()
+        self.story_lock: StoryLock | None = None
         self.stores = 0
         self.lock_wait = 0.0
         """Runs stored with new articles, and seconds spent waiting for the story lock (logged at stop)."""
@@ -89,18 +95,37 @@ class ClusterRepository(Repository):
         self, conn: Connection, items: Sequence[Article], now: datetime, story_batch: StoryBatch | None = None
     ) -> int:
         if items and story_batch is not None:
-            started = time.perf_counter()
-            conn.execute(select(func.pg_advisory_xact_lock(STORY_LOCK)))
-            self.lock_wait += time.perf_counter() - started
+            if self.story_lock is None or not self.story_lock.held:
+                # not through ClusterHarvester (which took the lock without blocking the event loop): take it here
+                self.catch_up(conn, story_batch.index, now)  # most of it outside the lock
+                started = time.perf_counter()
+                conn.execute(select(func.pg_advisory_xact_lock(STORY_LOCK)))
+                self.lock_wait += time.perf_counter() - started
             self.stores += 1
             self.catch_up(conn, story_batch.index, now)
         return super()._save_articles(conn, items, now, story_batch)
 
     def catch_up(self, conn: Connection, index: StoryIndex, now: datetime) -> int:
-        """Add the articles stored since the watermark (by any worker) to ``index``; returns how many were new
-        to it. Call with the story lock held."""
-        # no window filter: the index holds what this process stored itself whatever its date (pruned hourly by
-        # StoryService.commit), and an article of another worker must count the same
+        """Add the articles other workers stored since the last look to ``index``; returns how many.
+
+        Reads the ids above ``watermark - CATCH_UP_MARGIN`` (an index-only scan) and fetches only those neither
+        seen nor in the index: an id committed out of order (an ``ingest`` beside the workers, which does not
+        take the story lock) is still picked up. No window filter: the index holds what this process stored
+        itself whatever its date (pruned hourly by StoryService.commit); another worker's article counts the same.
+        """
+        low = self.watermark - CATCH_UP_MARGIN
+        ids = (
+            conn.execute(select(articles.c.id).where(articles.c.id > low, articles.c.story_id.is_not(None)))
+            .scalars()
+            .all()
+        )
+        missing = [int(i) for i in ids if i not in self._seen and i not in index]
+        self._seen.update(int(i) for i in ids)
+        if ids:
+            self.watermark = max(self.watermark, max(int(i) for i in ids))
+            self._seen = {i for i in self._seen if i > self.watermark - CATCH_UP_MARGIN}
+        if not missing:
+            return 0
         rows = conn.execute(
             select(
                 articles.c.id,
@@ -111,14 +136,10 @@ class ClusterRepository(Repository):
                 articles.c.fetched_at,
                 articles.c.story_id,
             )
-            .where(articles.c.id > self.watermark, articles.c.story_id.is_not(None))
+            .where(articles.c.id.in_(missing))
             .order_by(articles.c.id)
         ).all()
-        added = 0
         for row in rows:
-            self.watermark = max(self.watermark, int(row.id))
-            if row.id in index:
-                continue
             index.add(
                 DedupeDoc(
                     id=int(row.id),
@@ -129,9 +150,83 @@ class ClusterRepository(Repository):
                 ),
                 int(row.story_id),
             )
-            added += 1
-        self.caught_up += added
-        return added
+        self.caught_up += len(rows)
+        return len(rows)
+
+
+class StoryLock:
+    """The cluster-wide story lock as a session advisory lock on a connection of its own, acquired with ``await``
+    so a worker waiting for it keeps fetching and heartbeating; one holder per process (an asyncio lock)."""
+
+    def __init__(self, conninfo: str) -> None:
+        self._conninfo = conninfo
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._local = asyncio.Lock()
+        self.held = False
+        self.wait = 0.0
+
+    async def acquire(self) -> None:
+        await self._local.acquire()
+        started = time.perf_counter()
+        try:
+            if self._conn is None or self._conn.closed:
+                self._conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+            await self._conn.execute("SELECT pg_advisory_lock(%s)", (STORY_LOCK,))
+        except BaseException:
+            await self._drop()
+            self._local.release()
+            raise
+        self.wait += time.perf_counter() - started
+        self.held = True
+
+    async def release(self) -> None:
+        if not self.held:
+            return
+        try:
+            assert self._conn is not None
+            await self._conn.execute("SELECT pg_advisory_unlock(%s)", (STORY_LOCK,))
+        except BaseException:
+            await self._drop()  # the lock dies with its connection
+            raise
+        finally:
+            self.held = False
+            self._local.release()
+
+    async def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def close(self) -> None:
+        await self._drop()
+
+
+class ClusterHarvester(Harvester):
+    """The pipeline's Harvester, taking the story lock once a run has articles to store, before its store step."""
+
+    story_lock: StoryLock | None = None
+    _holder: asyncio.Task[Any] | None = None
+
+    async def _collect(self, spec: SourceSpec, state: FetchState) -> Any:
+        collected = await super()._collect(spec, state)
+        if collected is not None and collected.articles and self.story_lock is not None:
+            repository = self.repository
+            if isinstance(repository, ClusterRepository):  # fingerprint others' articles before waiting
+                with repository.engine.connect() as conn:
+                    repository.catch_up(conn, self.stories.index, self.clock())
+            await self.story_lock.acquire()
+            self._holder = asyncio.current_task()
+        return collected
+
+    async def harvest(self, spec: SourceSpec, *, force: bool = False) -> RunSummary:
+        try:
+            return await super().harvest(spec, force=force)
+        finally:
+            if self._holder is not None and self._holder is asyncio.current_task():
+                self._holder = None
+                assert self.story_lock is not None
+                await asyncio.shield(self.story_lock.release())
 
 
 # --------------------------------------------------------------------------- per-source locks
