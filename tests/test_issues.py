@@ -238,3 +238,63 @@ def test_accepting_fills_the_draft_and_the_assembly_screen_edits_it(assembly):
 
         actions = [r.action for r in conn.execute(select(audit_log.c.action, audit_log.c.after)) if r.action]
     assert "issue_publish" in actions and "issue_reopen" in actions
+
+
+def test_first_accepts_at_once_open_one_draft_and_file_every_story(settings, any_repository):
+    """Editors accepting the first stories of a month at the same moment: each request finds no draft and opens
+    one; the losers of that race (and of a double filing of one story) must use the winner's draft, not fail."""
+    import threading
+
+    from news_harvester import issues
+    from news_harvester.errors import StorageError
+
+    repository = any_repository
+    now = datetime.now(UTC)
+    service = StoryService.load(repository, window_days=90, now=now, weights={}, enricher=None)
+    records = [
+        {"title": f"第{k}条：{word}相关政策发布", "url": f"https://example.cn/race/{k}.html",
+         "body": f"{k}号消息。{word}。" + POLICY[k * 7:] + AI[: 40 + k], "source": "商务部网站",
+         "published_at": (now - timedelta(hours=k)).isoformat()}
+        for k, word in enumerate(["跨境电商", "海外仓", "数据安全", "人工智能", "集成电路", "数字人民币"])
+    ]
+    parsed = list(read_records([json.dumps(r, ensure_ascii=False) for r in records], fetched_at=now,
+                               sources_by_name={}))
+    batch = service.begin()
+    story_ids = sorted({s for _u, _a, s, _l in repository.store_articles(parsed, batch, now)})
+    service.commit(batch, now)
+    assert len(story_ids) == len(records)
+
+    for round_ in range(3):
+        # each story filed twice at once (a double click), all stories at once
+        jobs = story_ids * 2
+        start = threading.Barrier(len(jobs))
+        outcomes: list[object] = []
+
+        def file(story_id: int) -> None:
+            start.wait()
+            try:
+                outcomes.append(issues.add_story(repository, settings, None, story_id, user="editor1", now=now))
+            except StorageError as exc:
+                outcomes.append(exc.code)
+            except Exception as exc:  # any other failure is reported by the assertions
+                outcomes.append(repr(exc))
+
+        threads = [threading.Thread(target=file, args=(s,)) for s in jobs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        draft = repository.current_draft_id()
+        assert draft is not None
+        filed = {repository.item_for_story(draft, s) is not None for s in story_ids}
+        assert filed == {True}, f"round {round_}: {outcomes}"
+        assert sorted(o for o in outcomes if isinstance(o, str)) == ["storage.conflict"] * len(story_ids), outcomes
+        with repository.engine.connect() as conn:
+            from sqlalchemy import text
+
+            drafts = conn.execute(text("SELECT count(*) FROM issues WHERE status = 'draft'")).scalar_one()
+        assert drafts == 1
+        # the next round starts without a draft again
+        with repository.engine.begin() as conn:
+            conn.execute(text("DELETE FROM issue_items"))
+            conn.execute(text("DELETE FROM issues"))

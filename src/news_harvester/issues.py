@@ -59,7 +59,9 @@ def new_issue(
     number: int | None = None,
     total_number: int | None = None,
     issue_date: date | None = None,
+    unless_draft: bool = False,
 ) -> int:
+    """A new draft issue, numbered after the last one unless told; ``unless_draft``: the current draft if any."""
     today = now.astimezone(EDITOR_ZONE).date()
     proposed = propose_numbers(repository, today)
     return repository.new_issue(
@@ -72,12 +74,13 @@ def new_issue(
         sections=tuple(SectionSpec(n, t) for n, t in parse_sections(settings.brief_sections)),
         user=user,
         now=now,
+        unless_draft=unless_draft,
     )
 
 
 def current_draft(repository: Repository, settings: Settings, *, user: str, now: datetime) -> int:
     """The draft that accepted stories land in, opened when there is none."""
-    return repository.current_draft_id() or new_issue(repository, settings, user=user, now=now)
+    return repository.current_draft_id() or new_issue(repository, settings, user=user, now=now, unless_draft=True)
 
 
 def _source_zone(sources: SourcesConfig | None, source_id: str) -> str:

@@ -7,14 +7,19 @@ ordered per section by ``position``; moves renumber the section so positions sta
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from news_harvester.errors import StorageError
 from news_harvester.store.schema import audit_log, issue_items, issues
+
+DRAFT_LOCK = 0x6E68_6472_6674
+"""PostgreSQL advisory lock key held while the current draft is looked up and opened ('nhdrft')."""
 
 
 class IssueLocked(StorageError):
@@ -140,13 +145,34 @@ class IssueQueries:
         sections: tuple[SectionSpec, ...],
         user: str,
         now: datetime,
+        unless_draft: bool = False,
     ) -> int:
-        with self.engine.begin() as conn:
+        """The new issue's id. With ``unless_draft``, an existing draft's id instead: the check and the insert
+        hold the database's write lock (SQLite) or an advisory lock (PostgreSQL), so editors accepting the
+        first stories of a month at the same moment open one draft, not one each."""
+        from news_harvester.store.repository import _transactional_ddl  # repository builds on this module
+
+        with self.engine.connect() as conn, _transactional_ddl(conn) if unless_draft else nullcontext(), conn.begin():
+            if unless_draft:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(select(func.pg_advisory_xact_lock(DRAFT_LOCK)))
+                elif conn.dialect.name == "sqlite":
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                draft = conn.execute(
+                    select(issues.c.id)
+                    .where(issues.c.status == "draft")
+                    .order_by(issues.c.year.desc(), issues.c.number.desc())
+                    .limit(1)
+                ).scalar()
+                if draft is not None:
+                    return int(draft)
             taken = conn.execute(select(issues.c.id).where(issues.c.year == year, issues.c.number == number)).first()
             if taken is not None:
                 raise StorageError(f"{year} 年第 {number} 期已存在（#{taken.id}）", code="storage.conflict")
             issue_id = int(
-                conn.execute(
+                self._insert_once(
+                    conn,
+                    f"{year} 年第 {number} 期已存在",
                     insert(issues)
                     .values(
                         year=year,
@@ -163,11 +189,20 @@ class IssueQueries:
                         updated_at=now,
                         updated_by=user,
                     )
-                    .returning(issues.c.id)
-                ).scalar_one()
+                    .returning(issues.c.id),
+                )
             )
             self._audit_issue(conn, issue_id, "issue_new", user, now, after={"year": year, "number": number})
         return issue_id
+
+    @staticmethod
+    def _insert_once(conn: Connection, taken: str, statement: Any) -> int:
+        """The new row's id; a concurrent request that inserted the same unique key first (both passed the
+        check before either wrote) is the same conflict as the check's, not a database error."""
+        try:
+            return int(conn.execute(statement).scalar_one())
+        except IntegrityError as exc:  # the transaction is rolled back as the error leaves it
+            raise StorageError(taken, code="storage.conflict") from exc
 
     def last_issue_numbers(self) -> tuple[int, int, int | None] | None:
         """``(year, number, total_number)`` of the newest issue (highest year, then number)."""
@@ -316,7 +351,9 @@ class IssueQueries:
                 or 0
             ) + 1
             item_id = int(
-                conn.execute(
+                self._insert_once(
+                    conn,
+                    "这条素材已在本期中",
                     insert(issue_items)
                     .values(
                         issue_id=issue_id,
@@ -333,8 +370,8 @@ class IssueQueries:
                         updated_at=now,
                         updated_by=user,
                     )
-                    .returning(issue_items.c.id)
-                ).scalar_one()
+                    .returning(issue_items.c.id),
+                )
             )
             self._touch(conn, issue_id, user, now)
             self._audit_issue(
