@@ -9,17 +9,20 @@ through news_harvester.sanitize.
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from pathlib import Path as FilePath
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Path, Request, Response
 from fastapi.encoders import jsonable_encoder as jsonable
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from news_harvester import __version__
 from news_harvester.config import Settings, SourcesConfig
@@ -28,11 +31,27 @@ if TYPE_CHECKING:
     from news_harvester.store.repository import Repository
     from news_harvester.stories import StoryService
 
-HERE = Path(__file__).resolve().parent
+HERE = FilePath(__file__).resolve().parent
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; "
     "frame-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
+
+
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+"""A database id in a URL: larger numbers are a 422, not an integer overflow in the database driver."""
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+}
+HTTP_MESSAGES = {404: "页面不存在", 405: "不支持该请求方法"}
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 422: "request.invalid", 400: "request.invalid"}
+MSG_SERVER_ERROR = "服务器内部错误，请稍后重试；如果问题持续，请联系管理员"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -78,6 +97,25 @@ def _problem(error: Any) -> str:
     return f"{name}格式不对"
 
 
+def http_url(value: object) -> str:
+    """A harvested URL for an ``href``: itself when it is absolute http(s), else "" (no link). Attachment links
+    are found in harvested pages; "JavaScript:…/x.pdf" or "java\tscript:…" must not become a live link."""
+    url = re.sub(r"[\t\n\r]", "", str(value or "")).strip("".join(map(chr, range(0x21))))
+    return str(value) if re.match(r"https?://", url, re.I) and url == str(value).strip() else ""
+
+
+def _server_error(request: Request) -> Response:
+    """The answer to an unexpected error: no exception text (it may name tables, paths or SQL)."""
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": MSG_SERVER_ERROR, "code": "internal.error"}, status_code=500)
+    page = (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>服务器内部错误</title>'
+        '<link rel="stylesheet" href="/static/app.css"></head><body><main class="error-page"><h1>服务器内部错误</h1>'
+        f'<p>{MSG_SERVER_ERROR}</p><p><a href="/">返回首页</a></p></main></body></html>'
+    )
+    return HTMLResponse(page, status_code=500)
+
+
 def create_app(
     *,
     database_ok: Callable[[], bool],
@@ -121,12 +159,20 @@ def create_app(
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         """Defence in depth: even if harvested markup slipped past the sanitizer, no inline script, no
-        foreign script, frame or form target would run."""
-        response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
+        foreign script, frame or form target would run. Every answer gets the headers, an unexpected error
+        too (as a Chinese page or JSON without details, logged with its traceback); everything but static
+        files is ``no-store``: queue pages and API answers must not stay in a browser's or a proxy's cache."""
+        try:
+            response = await call_next(request)
+        except Exception:
+            log.exception("unhandled error answering %s %s", request.method, request.url.path, extra={"stage": "web"})
+            response = _server_error(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        if request.url.scheme == "https":
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
     @app.exception_handler(RequestValidationError)
@@ -148,9 +194,27 @@ def create_app(
             request, "error.html", {"user": user, "message": f"提交的内容不符合要求：{problems}"}, status_code=422
         )
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """Unknown paths, wrong methods and refused input in the app's own shapes: ``{"error", "code"}`` from
+        the API (as README documents), a Chinese error page otherwise, never Starlette's English JSON."""
+        message = HTTP_MESSAGES.get(exc.status_code, "请求无法处理")
+        if isinstance(exc.detail, str) and exc.status_code not in HTTP_MESSAGES:
+            message = exc.detail
+        headers = dict(exc.headers or {})
+        if request.url.path.startswith("/api/"):
+            code = HTTP_CODES.get(exc.status_code, f"http.{exc.status_code}")
+            return JSONResponse({"error": message, "code": code}, status_code=exc.status_code, headers=headers)
+        ctx: WebContext = request.app.state.ctx
+        user = getattr(request.state, "user", None)
+        return ctx.templates.TemplateResponse(
+            request, "error.html", {"user": user, "message": message}, status_code=exc.status_code, headers=headers
+        )
+
     ctx_templates = Jinja2Templates(directory=str(HERE / "templates"))
     # audit values as editors read them (行业资讯, not \u884c…); the result is still autoescaped
     ctx_templates.env.filters["json_zh"] = lambda value: json.dumps(value, ensure_ascii=False)
+    ctx_templates.env.filters["http_url"] = http_url
     ctx = WebContext(
         repository,
         stories,

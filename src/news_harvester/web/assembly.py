@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from news_harvester import issues
 from news_harvester.errors import HarvesterError, StorageError
 from news_harvester.sanitize import sanitize_html, text_to_html
-from news_harvester.web.app import WebContext
+from news_harvester.web.app import RowId, WebContext
 from news_harvester.web.auth import CurrentUser, check_csrf, require_editor
 
 router = APIRouter(include_in_schema=False)
@@ -105,7 +105,7 @@ def issue_current(request: Request, user: Editor) -> Response:
 
 
 @router.get("/issues/{issue_id}", response_class=HTMLResponse)
-def issue_page(request: Request, issue_id: int, user: Editor) -> Response:
+def issue_page(request: Request, issue_id: RowId, user: Editor) -> Response:
     ctx = _ctx(request)
     try:
         issue = ctx.repository.get_issue(issue_id)
@@ -139,8 +139,8 @@ def _item_action(request: Request, issue_id: int, user: CurrentUser, run: Any, d
 @router.post("/issues/{issue_id}/items/{item_id}/move", dependencies=[Depends(check_csrf)])
 def item_move(
     request: Request,
-    issue_id: int,
-    item_id: int,
+    issue_id: RowId,
+    item_id: RowId,
     user: Editor,
     direction: Annotated[str, Form()] = "",
     section: Annotated[str, Form(max_length=32)] = "",
@@ -158,7 +158,7 @@ def item_move(
 
 
 @router.post("/issues/{issue_id}/items/{item_id}/remove", dependencies=[Depends(check_csrf)])
-def item_remove(request: Request, issue_id: int, item_id: int, user: Editor) -> Response:
+def item_remove(request: Request, issue_id: RowId, item_id: RowId, user: Editor) -> Response:
     def run(ctx: WebContext) -> None:
         item = ctx.repository.remove_item(item_id, user=user.name, now=_now())
         if item.story_id is not None:  # back to the queue, shortlisted so it is easy to find
@@ -173,8 +173,8 @@ def item_remove(request: Request, issue_id: int, item_id: int, user: Editor) -> 
 @router.post("/issues/{issue_id}/items/{item_id}/edit", dependencies=[Depends(check_csrf)])
 def item_edit(
     request: Request,
-    issue_id: int,
-    item_id: int,
+    issue_id: RowId,
+    item_id: RowId,
     user: Editor,
     title: Annotated[str, Form(min_length=1, max_length=300)],
     text: Annotated[str, Form(max_length=MAX_TEXT)] = "",
@@ -192,7 +192,7 @@ def item_edit(
 
 
 @router.post("/issues/{issue_id}/items/{item_id}/regenerate", dependencies=[Depends(check_csrf)])
-def item_regenerate(request: Request, issue_id: int, item_id: int, user: Editor) -> Response:
+def item_regenerate(request: Request, issue_id: RowId, item_id: RowId, user: Editor) -> Response:
     return _item_action(
         request,
         issue_id,
@@ -205,7 +205,7 @@ def item_regenerate(request: Request, issue_id: int, item_id: int, user: Editor)
 @router.post("/issues/{issue_id}/text", dependencies=[Depends(check_csrf)])
 def free_text_add(
     request: Request,
-    issue_id: int,
+    issue_id: RowId,
     user: Editor,
     section: Annotated[str, Form(min_length=1, max_length=32)],
     title: Annotated[str, Form(max_length=300)] = "",
@@ -228,8 +228,8 @@ def free_text_add(
 @router.post("/issues/{issue_id}/items/{item_id}/html", dependencies=[Depends(check_csrf)])
 def free_text_edit(
     request: Request,
-    issue_id: int,
-    item_id: int,
+    issue_id: RowId,
+    item_id: RowId,
     user: Editor,
     title: Annotated[str, Form(max_length=300)] = "",
     html: Annotated[str, Form(max_length=MAX_HTML)] = "",
@@ -246,7 +246,7 @@ def free_text_edit(
 
 
 @router.post("/issues/{issue_id}/publish", dependencies=[Depends(check_csrf)])
-def issue_publish(request: Request, issue_id: int, user: Editor) -> Response:
+def issue_publish(request: Request, issue_id: RowId, user: Editor) -> Response:
     ctx = _ctx(request)
     try:
         next_id = issues.publish(ctx.repository, ctx.settings, ctx.stories, issue_id, user=user.name, now=_now())
@@ -257,7 +257,7 @@ def issue_publish(request: Request, issue_id: int, user: Editor) -> Response:
 
 @router.post("/issues/{issue_id}/reopen", dependencies=[Depends(check_csrf)])
 def issue_reopen(
-    request: Request, issue_id: int, user: Editor, reason: Annotated[str, Form(max_length=500)] = ""
+    request: Request, issue_id: RowId, user: Editor, reason: Annotated[str, Form(max_length=500)] = ""
 ) -> Response:
     return _item_action(
         request,
@@ -269,7 +269,7 @@ def issue_reopen(
 
 
 @router.get("/issues/{issue_id}/export.{fmt}")
-def issue_export(request: Request, issue_id: int, fmt: str, user: Editor) -> Response:
+def issue_export(request: Request, issue_id: RowId, fmt: str, user: Editor) -> Response:
     ctx = _ctx(request)
     try:
         issue = ctx.repository.get_issue(issue_id)
@@ -295,7 +295,7 @@ def api_issues(request: Request, user: Editor) -> list[dict[str, Any]]:
 
 
 @api.get("/{issue_id}")
-def api_issue(request: Request, issue_id: int, user: Editor) -> Response:
+def api_issue(request: Request, issue_id: RowId, user: Editor) -> Response:
     """One issue with its sections (target and count) and items."""
     try:
         return JSONResponse(_ctx(request).repository.get_issue(issue_id).to_json())

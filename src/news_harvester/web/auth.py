@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import logging
 import math
+import re
 import secrets
 import time
 import unicodedata
@@ -77,6 +78,7 @@ MSG_THROTTLED = "尝试次数过多，请 {minutes} 分钟后再试"
 
 HASHER = PasswordHasher()
 
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _USER_ATTR = "nh_auth_user"
 """``request.state`` attribute caching the session lookup, so several dependencies cost one query."""
 _HOUSEKEEPING_ATTR = "nh_auth_housekeeping"
@@ -346,10 +348,32 @@ async def require_admin(request: Request) -> CurrentUser:
     return user
 
 
+def cross_site(request: Request) -> bool:
+    """Whether the browser says the request comes from another site: ``Sec-Fetch-Site: cross-site``, or an
+    ``Origin`` (sent with every browser POST) other than this host, or ``null`` (sandboxed frames, data: URLs,
+    cross-origin redirects). Scripts that send neither are judged by the token alone.
+
+    When the browser sends ``Sec-Fetch-Site`` (every current one does) it is the authority, so a reverse proxy
+    that rewrites the ``Host`` header does not break same-origin posts; only where it is missing is ``Origin``
+    compared with ``Host``."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site.strip().lower() == "cross-site"
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    parts = urlsplit(origin.strip())
+    host = request.headers.get("host", "")
+    return origin.strip() == "null" or parts.scheme not in ("http", "https") or parts.netloc.lower() != host.lower()
+
+
 async def check_csrf(request: Request) -> None:
     """Dependency of every state-changing route: the session's CSRF token must come back, in the
-    ``X-CSRF-Token`` header (scripts) or the ``csrf_token`` form field (forms). Needs a session."""
+    ``X-CSRF-Token`` header (scripts) or the ``csrf_token`` form field (forms), and the request must not come
+    from another site (:func:`cross_site`; defence in depth should a token leak). Needs a session."""
     user = await require_editor(request)
+    if cross_site(request):
+        raise CsrfRejected
     sent = request.headers.get(CSRF_HEADER)
     if sent is None:
         content_type = request.headers.get("content-type", "").lower()
@@ -415,6 +439,10 @@ def _attempt_login(request: Request, name: str, password: str) -> _Outcome:
     address = _client_address(request)
     if not name or not password:
         return _Outcome(status=400, code="auth.missing", error=MSG_MISSING)
+    # No account has a name that breaks the rules (users add checks them), so such a name is only looked up
+    # as a harmless key: NUL and other control characters would make PostgreSQL refuse the query.
+    valid_name = name_problem(name) is None
+    name = name if valid_name else _CONTROL_RE.sub("\ufffd", name)[:MAX_NAME_LENGTH]
     wait = _throttle_wait(repository, name, address, now)
     if wait is not None:
         seconds = max(1, math.ceil(wait.total_seconds()))
@@ -425,7 +453,7 @@ def _attempt_login(request: Request, name: str, password: str) -> _Outcome:
             error=MSG_THROTTLED.format(minutes=math.ceil(seconds / 60)),
             retry_after=seconds,
         )
-    user = repository.get_user_by_name(name)
+    user = repository.get_user_by_name(name) if valid_name else None
     if user is None or not _verify(user.password_hash, password):
         if user is None:
             _verify(None, password)
@@ -479,7 +507,7 @@ def login_form(request: Request, next_path: Annotated[str | None, Query(alias="n
 async def login(request: Request) -> Response:
     """Form post (``name``, ``password``, ``next``) → redirect; JSON ``{"name", "password"}`` → JSON
     ``{"name", "role", "csrf_token"}``. Either way the session cookie is set."""
-    if request.headers.get("sec-fetch-site") == "cross-site":
+    if cross_site(request):
         # login CSRF: another site must not sign the browser in to an account of its choosing
         raise CsrfRejected
     is_json = request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json"

@@ -7,6 +7,7 @@ the API answers JSON. Errors are Chinese messages on the page and the right HTTP
 
 from __future__ import annotations
 
+import re
 import time as time_module
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
@@ -29,7 +30,7 @@ from news_harvester.store.review import (
     InvalidAction,
     QueueFilter,
 )
-from news_harvester.web.app import WebContext
+from news_harvester.web.app import RowId, WebContext
 from news_harvester.web.auth import CurrentUser, check_csrf, require_admin, require_editor
 
 router = APIRouter(include_in_schema=False)
@@ -37,6 +38,8 @@ api = APIRouter(prefix="/api", tags=["review"])
 
 EDITOR_ZONE = ZoneInfo("Asia/Shanghai")
 PER_PAGE = 50
+MIN_YEAR = 1900
+MAX_YEAR = 2999
 MAX_TITLE = 300
 MAX_SUMMARY = 2000
 MAX_REASON = 500
@@ -124,6 +127,8 @@ def _day_start(value: str | None, *, end: bool = False) -> datetime | None:
         day = date.fromisoformat(value)
     except ValueError:
         raise HTTPException(422, detail=f"日期格式应为 YYYY-MM-DD：{value}") from None
+    if not MIN_YEAR <= day.year <= MAX_YEAR:  # the database drivers overflow near year 1 and 9999
+        raise HTTPException(422, detail=f"日期超出范围（{MIN_YEAR}–{MAX_YEAR} 年）：{value}")
     start = datetime.combine(day, time.min, tzinfo=EDITOR_ZONE)
     return start + timedelta(days=1) if end else start
 
@@ -139,6 +144,11 @@ def _filters(
     states = tuple(s for s in (state or []) if s in STATES) or OPEN_STATES
     if q is not None and len(q) > 200:
         raise HTTPException(422, detail="搜索词过长（最多 200 字）")
+    for name, value in (("搜索词", q), ("主题", topic), ("来源", source)):
+        # NUL ends a string early in SQLite's FTS5 query parser (an error) and in LIKE (matches everything),
+        # and PostgreSQL refuses it outright: control characters are never part of a real search
+        if value and (len(value) > 200 or _CONTROL_CHARS.search(value)):
+            raise HTTPException(422, detail=f"{name}包含无效字符或过长")
     return QueueFilter(
         states=states,
         topic=topic or None,
@@ -147,6 +157,9 @@ def _filters(
         date_from=_day_start(date_from),
         date_to=_day_start(date_to, end=True),
     )
+
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _score_reason(parts: dict[str, float]) -> str:
@@ -262,7 +275,7 @@ def queue_page(
 
 
 @router.get("/stories/{story_id}", response_class=HTMLResponse)
-def story_page(request: Request, story_id: int, user: Editor) -> Response:
+def story_page(request: Request, story_id: RowId, user: Editor) -> Response:
     ctx = _ctx(request)
     views = ctx.repository.list_stories(story_ids=[story_id], limit=1)
     if not views:
@@ -336,7 +349,7 @@ def _back(story_id: int, message: str, kind: str = "info", status: int = 303) ->
 @router.post("/stories/{story_id}/action", dependencies=[Depends(check_csrf)])
 def story_action_form(
     request: Request,
-    story_id: int,
+    story_id: RowId,
     user: Editor,
     action: Annotated[str, Form()],
     version: Annotated[int | None, Form()] = None,
@@ -369,7 +382,7 @@ def story_action_form(
 @router.post("/stories/{story_id}/edit", dependencies=[Depends(check_csrf)])
 def story_edit_form(
     request: Request,
-    story_id: int,
+    story_id: RowId,
     user: Editor,
     version: Annotated[int | None, Form()] = None,
     title: Annotated[str | None, Form(max_length=MAX_TITLE)] = None,
@@ -388,7 +401,7 @@ def story_edit_form(
 @router.post("/stories/{story_id}/topics", dependencies=[Depends(check_csrf)])
 def story_topics_form(
     request: Request,
-    story_id: int,
+    story_id: RowId,
     user: Editor,
     topic: Annotated[list[str] | None, Form()] = None,
     version: Annotated[int | None, Form()] = None,
@@ -434,7 +447,7 @@ def bulk_form(
 
 
 @router.get("/articles/{article_id}/evidence", response_class=HTMLResponse)
-def evidence_page(request: Request, article_id: int, user: Editor) -> Response:
+def evidence_page(request: Request, article_id: RowId, user: Editor) -> Response:
     """The page as harvested, through the sanitizer (scripts, styles, frames and handlers removed)."""
     ctx = _ctx(request)
     found = ctx.repository.article_evidence(article_id)
@@ -566,7 +579,7 @@ def api_queue(
 
 
 @api.get("/stories/{story_id}")
-def api_story(request: Request, story_id: int, user: Editor) -> Response:
+def api_story(request: Request, story_id: RowId, user: Editor) -> Response:
     """A story with members, topics, score parts, candidate state and audit log."""
     try:
         return JSONResponse(_story_json(_ctx(request), story_id))
@@ -575,7 +588,7 @@ def api_story(request: Request, story_id: int, user: Editor) -> Response:
 
 
 @api.post("/stories/{story_id}/actions", dependencies=[Depends(check_csrf)])
-def api_action(request: Request, story_id: int, body: ActionIn, user: Editor) -> Response:
+def api_action(request: Request, story_id: RowId, body: ActionIn, user: Editor) -> Response:
     """Shortlist, accept, reject (with reason), snooze (until a day) or restore; 409 when the version is stale."""
     ctx = _ctx(request)
     if body.action not in ACTIONS:
@@ -600,7 +613,7 @@ def api_action(request: Request, story_id: int, body: ActionIn, user: Editor) ->
 
 
 @api.patch("/stories/{story_id}", dependencies=[Depends(check_csrf)])
-def api_edit(request: Request, story_id: int, body: EditIn, user: Editor) -> Response:
+def api_edit(request: Request, story_id: RowId, body: EditIn, user: Editor) -> Response:
     """Editor title and summary (stored apart from the harvested text, with history)."""
     try:
         after = _ctx(request).repository.edit_text(
@@ -617,7 +630,7 @@ def api_edit(request: Request, story_id: int, body: EditIn, user: Editor) -> Res
 
 
 @api.post("/stories/{story_id}/topics", dependencies=[Depends(check_csrf)])
-def api_topics(request: Request, story_id: int, body: TopicsIn, user: Editor) -> Response:
+def api_topics(request: Request, story_id: RowId, body: TopicsIn, user: Editor) -> Response:
     """Correct a story's topics (labels for the learned model)."""
     ctx = _ctx(request)
     known = _topic_names(ctx)
@@ -663,7 +676,7 @@ def api_bulk(request: Request, body: BulkIn, user: Editor) -> Response:
 
 
 @api.get("/stories/{story_id}/audit")
-def api_audit(request: Request, story_id: int, user: Editor) -> list[dict[str, Any]]:
+def api_audit(request: Request, story_id: RowId, user: Editor) -> list[dict[str, Any]]:
     """Who did what to the story, newest first."""
     return [a.to_json() for a in _ctx(request).repository.audit_entries(story_id)]
 
