@@ -252,6 +252,19 @@ def test_attachments_resolve_against_the_base_element():
     assert [(a.url, a.kind) for a in page.attachments] == [("https://files.example.cn/docs/a.WPS", "wps")]
 
 
+def test_attachment_links_in_other_schemes_are_dropped_whatever_their_case():
+    html = (
+        "<html><body><p>通知全文见附件，请下载后填写并按时报送至指定邮箱。</p>"
+        '<a href="JavaScript:alert(1)//a.pdf">附件一</a><a href="VBScript:x//b.docx">附件二</a>'
+        '<a href="data:application/pdf;base64,AAAA//c.pdf">附件三</a><a href="mailto:x@example.cn?f=d.pdf">附件四</a>'
+        '<a href="//files.example.cn/e.pdf">附件五</a></body></html>'
+    )
+
+    page = extract_page(html, "https://www.example.cn/news/1.html", SHANGHAI)
+
+    assert [(a.url, a.kind) for a in page.attachments] == [("https://files.example.cn/e.pdf", "pdf")]
+
+
 XINHUA_URL = "https://www.news.cn/fortune/20240611/3f8e2d1c0b9a48f7a6e5d4c3b2a19087/c.html"
 XINHUA_PAGE = """<html><head><meta charset="utf-8"><title>我国数字贸易规模持续扩大-新华网</title></head><body>
 <div class="nav"><a href="https://www.news.cn/">新华网</a> &gt;

@@ -292,13 +292,17 @@ def _attachments(root: Any, url: str) -> tuple[Attachment, ...]:
     base_tag = root.find(".//base[@href]")
     base = urljoin(url, base_tag.get("href").strip()) if base_tag is not None else url
     found: dict[str, Attachment] = {}
+    # a saved page read from disk (``extract FILE``) links its documents beside it
+    schemes = ("http", "https", "file") if urlsplit(url).scheme == "file" else ("http", "https")
     for anchor in root.iter("a"):
         href = (anchor.get("href") or "").strip()
-        if not href or href.startswith(("javascript:", "mailto:", "#")) or not _ATTACHMENT_HINT_RE.search(href):
+        if not href or href.startswith("#") or not _ATTACHMENT_HINT_RE.search(href):
             continue
         if (kind := _attachment_kind(href)) is None:
             continue
         absolute = urljoin(base, href)
+        if urlsplit(absolute).scheme.lower() not in schemes:  # javascript:, JavaScript:, data:, mailto: …
+            continue
         text = normalize_line(anchor.text_content()) or normalize_line(anchor.get("title") or "")
         found.setdefault(absolute, Attachment(absolute, text or absolute.rsplit("/", 1)[-1], kind))
     return tuple(found.values())

@@ -330,7 +330,9 @@ def sync_issue(ctx: WebContext, story_id: int, action: str, user: CurrentUser, s
                 section=section or DEFAULT_SECTION,
             )
         except StorageError as exc:
-            if exc.code != "storage.conflict":
+            # a conflict is fine only when the story is in the draft already (a double click, another editor)
+            draft = ctx.repository.current_draft_id() if exc.code == "storage.conflict" else None
+            if draft is None or ctx.repository.item_for_story(draft, story_id) is None:
                 return f"（未能放入本期草稿：{exc}）"
         return "，已放入本期草稿"
     if action in ("reject", "restore"):
