@@ -198,6 +198,27 @@ def query(database_url: str, sql: str, *params: Any) -> list[dict[str, Any]]:
             return []
 
 
+def enqueue_housekeeping(database_url: str, name: str) -> int | None:
+    """Queue one cluster-wide housekeeping job (``__rescore__``, ``__alarms__``, ``__prune__``) for this minute."""
+    from news_harvester.cluster.periods import aligned_period
+    from news_harvester.cluster.queue import Enqueuer, make_app
+    from news_harvester.config import load_settings
+    from news_harvester.pipeline import utc_now
+
+    settings = load_settings(overrides={"database_url": database_url}, environ={})
+
+    async def go() -> int | None:
+        app = make_app(settings, pool_size=2)
+        await app.open_async()
+        try:
+            now = utc_now()
+            return await Enqueuer(app, "test").housekeeping(name, aligned_period(60, now), now)
+        finally:
+            await app.close_async()
+
+    return asyncio.run(go())
+
+
 def enqueue(database_url: str, source_id: str, *, period: Any = None) -> int | None:
     """Queue a harvest job the way a scheduler or web instance does (Enqueuer through procrastinate)."""
     from news_harvester.cluster.queue import Enqueuer, make_app

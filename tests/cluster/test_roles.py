@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support import FeedServer, Role, enqueue, query, role_env, wait_for, write_sources
+from support import FeedServer, Role, enqueue, enqueue_housekeeping, query, role_env, wait_for, write_sources
 
 
 def run_cli(tmp_path, *args, **env):
@@ -138,15 +138,35 @@ def test_deleted_source_is_dropped_and_reprints_on_two_workers_make_one_story(tm
                 timeout=60,
                 what="both reprints stored",
             )
+            # the cluster-wide housekeeping jobs a scheduler queues run on a worker too
+            for name in ("__rescore__", "__alarms__", "__prune__"):
+                assert enqueue_housekeeping(cluster_db, name) is not None
+            wait_for(
+                lambda: len(
+                    query(
+                        cluster_db,
+                        "SELECT 1 FROM nh_cluster.harvest_periods WHERE source_id LIKE '\\_\\_%%' AND status = 'done'",
+                    )
+                )
+                == 3,
+                timeout=60,
+                what="three housekeeping jobs",
+            )
         finally:
             for w in workers:
                 w.stop()
     jobs = query(cluster_db, "SELECT args, status FROM nh_cluster.procrastinate_jobs ORDER BY id")
-    assert [(j["args"]["source_id"], j["status"]) for j in jobs] == [
+    assert [(j["args"].get("source_id") or j["args"]["name"], j["status"]) for j in jobs] == [
         ("gone", "succeeded"),
         ("r1", "succeeded"),
         ("r2", "succeeded"),
+        ("__rescore__", "succeeded"),
+        ("__alarms__", "succeeded"),
+        ("__prune__", "succeeded"),
     ]
+    output = "".join(w.output() for w in workers)
+    assert "re-scored" in output and "pruned finished jobs" in output
+    assert "Traceback" not in output
     runs = query(cluster_db, "SELECT source_id, started_at, finished_at FROM fetch_runs ORDER BY source_id")
     assert [r["source_id"] for r in runs] == ["r1", "r2"]  # nothing was run for the deleted source
     assert runs[0]["started_at"] < runs[1]["finished_at"] and runs[1]["started_at"] < runs[0]["finished_at"]

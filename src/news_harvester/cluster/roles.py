@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 ROLES = ("all", "web", "scheduler", "worker")
 CLUSTER_ROLES = ("web", "scheduler", "worker")
 SHUTDOWN_BUDGET = 8.0
+PRUNE_INTERVAL = 86400.0
 T = TypeVar("T")
 
 
@@ -244,6 +245,7 @@ async def run_scheduler(settings: Settings) -> None:
         settings.alarm_check_interval,
         aligned=True,
     )
+    scheduler.add_periodic("__prune__", housekeeping("__prune__", PRUNE_INTERVAL), PRUNE_INTERVAL, aligned=True)
     log.info("news-harvester scheduler started: %d sources enabled, jobs queued in PostgreSQL", len(sources.enabled))
     await stop.wait()
     log.info("stopping", extra={"stage": "shutdown"})

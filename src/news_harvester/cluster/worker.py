@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import psycopg
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, select, update
 
 from news_harvester.classifier import ClassifierSource
 from news_harvester.cluster.queue import HARVEST_TASK, HOUSEKEEPING_TASK, QUEUE, instance_name
@@ -50,6 +50,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BUSY_RETRY_SECONDS = 5
+KEEP_JOBS_HOURS = 7 * 24
+"""Finished jobs are deleted from the queue after a week (``__prune__``, daily)."""
+KEEP_PERIODS_DAYS = 90
+"""``harvest_periods`` rows are kept this long (the record of what ran when)."""
 CATCH_UP_MARGIN = 500
 """Article ids below the watermark that are re-checked, for ids committed out of order."""
 USED_REFRESH = timedelta(seconds=60)
@@ -398,6 +402,23 @@ class ClusterWorker:
             log.info("re-scored %d stories of the window", count, extra={"stage": "rank"})
         elif name == "__alarms__":
             await check_and_notify(self.repository, self.sources.current(), self.notifiers, utc_now())
+        elif name == "__prune__":
+            await self.app.job_manager.delete_old_jobs(
+                nb_hours=KEEP_JOBS_HOURS, include_failed=True, include_cancelled=True, include_aborted=True
+            )
+            with self.repository.engine.begin() as conn:
+                pruned = conn.execute(
+                    delete(harvest_periods).where(
+                        harvest_periods.c.period_start < utc_now() - timedelta(days=KEEP_PERIODS_DAYS)
+                    )
+                ).rowcount
+            log.info(
+                "pruned finished jobs older than %d h and %d period records older than %d days",
+                KEEP_JOBS_HOURS,
+                pruned or 0,
+                KEEP_PERIODS_DAYS,
+                extra={"stage": "queue"},
+            )
         else:
             log.warning("unknown housekeeping job %r dropped", name, extra={"stage": "queue"})
         self._period(name, when, status="done", finished_at=utc_now())
