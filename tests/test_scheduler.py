@@ -103,3 +103,73 @@ def test_crontab_weekdays_keep_their_crontab_meaning():
     assert fire == datetime(2024, 6, 17, 8, 0, tzinfo=zone), "Mon–Fri in crontab: next is Monday 08:00"
     sunday = cron_trigger("30 9 * * 0", zone).get_next_fire_time(None, friday_evening)
     assert sunday.weekday() == 6
+
+
+def test_housekeeping_jobs_are_awaited_even_when_given_as_a_lambda(tmp_path, caplog):
+    """The daemon registers its alarm check as ``lambda: check_and_notify(...)``: the coroutine must run."""
+    path = tmp_path / "sources.yaml"
+    dump({"sources": [_entry("a")]}, path)
+    ran: list[str] = []
+
+    async def check(name: str) -> None:
+        await asyncio.sleep(0)
+        ran.append(name)
+
+    async def scenario():
+        async def harvest(spec):
+            return None
+
+        scheduler = SourceScheduler(harvest, load_sources(path), start_stagger=0)
+        scheduler.start()
+        try:
+            scheduler.add_periodic("__lambda__", lambda: check("lambda"), 0.05)
+            scheduler.add_periodic("__plain__", lambda: check("plain"), 0.05)
+            for _ in range(100):
+                await asyncio.sleep(0.02)
+                if {"lambda", "plain"} <= set(ran):
+                    break
+        finally:
+            await scheduler.shutdown()
+
+    asyncio.run(scenario())
+    assert {"lambda", "plain"} <= set(ran)
+    assert "was never awaited" not in caplog.text
+
+
+def test_stopping_during_a_harvest_ends_the_job_quietly(tmp_path, caplog):
+    """A stop gives running harvests a moment, then cancels them (each records itself as interrupted); no ERROR
+    traceback from the jobs."""
+    import logging
+
+    path = tmp_path / "sources.yaml"
+    dump({"sources": [_entry("slow"), _entry("quick")]}, path)
+    started: asyncio.Event | None = None
+    cancelled: list[str] = []
+    finished: list[str] = []
+    begun: list[str] = []
+
+    async def scenario():
+        nonlocal started
+        started = asyncio.Event()
+
+        async def harvest(spec):
+            begun.append(spec.id)
+            if len(begun) == 2:
+                started.set()
+            try:
+                await asyncio.sleep(60 if spec.id == "slow" else 0.5)
+                finished.append(spec.id)  # within the stop's grace period: not cut short
+            except asyncio.CancelledError:
+                cancelled.append(spec.id)
+                raise
+
+        scheduler = SourceScheduler(harvest, load_sources(path), start_stagger=0)
+        scheduler.start()
+        await asyncio.wait_for(started.wait(), 10)
+        await scheduler.shutdown(timeout=2.5)
+        await asyncio.sleep(0.1)
+
+    with caplog.at_level(logging.INFO):
+        asyncio.run(scenario())
+    assert cancelled == ["slow"] and finished == ["quick"]
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -86,6 +86,7 @@ class SourceScheduler:
         self._start_stagger = start_stagger
         self._last_runs = last_runs or {}
         self._running: set[asyncio.Task[object]] = set()
+        self._stopping = False
         self._locks: dict[str, asyncio.Lock] = {}
         self._scheduler = AsyncIOScheduler(
             timezone=UTC,
@@ -111,8 +112,14 @@ class SourceScheduler:
         if not job_id.startswith("__"):
             raise ValueError("housekeeping job ids start with '__' so they never collide with a source id")
         start = datetime(1970, 1, 1, tzinfo=UTC) if aligned else None
+
+        async def job() -> None:
+            # APScheduler awaits only functions that are coroutine functions: a lambda returning a coroutine ran
+            # in a worker thread and its coroutine was never awaited (the alarm checks never ran)
+            await func()
+
         self._scheduler.add_job(
-            func, IntervalTrigger(seconds=seconds, start_date=start, timezone=UTC), id=job_id, replace_existing=True
+            job, IntervalTrigger(seconds=seconds, start_date=start, timezone=UTC), id=job_id, replace_existing=True
         )
 
     def job_ids(self) -> set[str]:
@@ -177,10 +184,15 @@ class SourceScheduler:
         async with lock:
             task: asyncio.Task[object] = asyncio.ensure_future(self._harvest(spec))
             self._running.add(task)
+            task.add_done_callback(self._running.discard)
             try:
-                return await task
-            finally:
-                self._running.discard(task)
+                # shielded: APScheduler cancels its running jobs when it stops, and that must not cut the harvest
+                # short; ``shutdown`` gives it a moment first, then cancels it (it records itself as interrupted)
+                return await asyncio.shield(task)
+            except asyncio.CancelledError:
+                if self._stopping:
+                    return None  # a stop, not a failure: no ERROR traceback from APScheduler at every deploy
+                raise
 
     async def _check_file(self) -> None:
         mtime = _mtime(self.config.path)
@@ -208,6 +220,7 @@ class SourceScheduler:
     async def shutdown(self, timeout: float = 8.0) -> None:
         """Stop firing jobs, give running harvests a moment, then cancel them; each cancelled
         run records itself as interrupted and its partial result is rolled back."""
+        self._stopping = True
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
             await asyncio.sleep(0)  # AsyncIOScheduler applies the shutdown on the next loop turn
