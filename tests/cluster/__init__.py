@@ -1,0 +1,1 @@
+"""Cluster tests (real PostgreSQL, real role processes)."""
