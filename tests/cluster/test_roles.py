@@ -153,8 +153,8 @@ def test_deleted_source_is_dropped_and_reprints_on_two_workers_make_one_story(tm
                 what="three housekeeping jobs",
             )
         finally:
-            for w in workers:
-                w.stop()
+            codes = [w.stop() for w in workers]
+    assert codes == [0, 0]  # SIGTERM: a clean stop
     jobs = query(cluster_db, "SELECT args, status FROM nh_cluster.procrastinate_jobs ORDER BY id")
     assert [(j["args"].get("source_id") or j["args"]["name"], j["status"]) for j in jobs] == [
         ("gone", "succeeded"),
