@@ -372,7 +372,10 @@ def test_migration_creates_a_partial_unique_index(any_repository):
             ).scalar_one()
         else:
             sql = conn.execute(
-                sqlalchemy.text("SELECT indexdef FROM pg_indexes WHERE indexname = 'uq_alarms_open_source_id_kind'")
+                sqlalchemy.text(
+                    "SELECT indexdef FROM pg_indexes WHERE indexname = 'uq_alarms_open_source_id_kind' "
+                    "AND schemaname = current_schema()"  # other test runs keep their own schemas on the server
+                )
             ).scalar_one()
         version = conn.execute(sqlalchemy.text("SELECT version_num FROM alembic_version")).scalar_one()
     assert "UNIQUE" in sql.upper() and "resolved_at IS NULL" in sql.replace("(", "").replace(")", "")

@@ -86,7 +86,61 @@ def test_migrations_are_idempotent(any_settings):
     engine.dispose()
 
 
-def test_interrupted_runs_are_marked_at_startup(any_repository):
-    any_repository.begin_run("s", datetime.now(UTC))
-    assert any_repository.mark_interrupted_runs(datetime.now(UTC)) == 1
-    assert any_repository.recent_outcomes(["s"]) == {"s": ["interrupted"]}
+def test_start_up_marks_only_the_runs_of_processes_that_are_gone(any_repository):
+    """A `harvest --once` beside a running daemon (or a daemon restarted beside one) must not mark the other
+    process's live runs interrupted; runs of dead processes, of an earlier process with our pid (a container's
+    pid 1 after a restart) and runs from before owners were recorded are."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from sqlalchemy import insert, select
+
+    from news_harvester.store.repository import run_owner
+    from news_harvester.store.schema import fetch_runs
+
+    repository = any_repository
+    host = socket.gethostname()[:100]
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        owners = {
+            "ours": run_owner(),
+            "live process": f"{host}:{alive.pid}:abc",
+            "other machine": f"worker-7.example:{dead.pid}:abc",
+            "dead process": f"{host}:{dead.pid}:abc",
+            "earlier process with our pid": f"{host}:{os.getpid()}:earlier",
+            "before 0009": None,
+            "unreadable": "garbage",
+        }
+        now = datetime.now(UTC)
+        ids = {}
+        with repository.engine.begin() as conn:
+            for name, owner in owners.items():
+                ids[name] = conn.execute(
+                    insert(fetch_runs)
+                    .values(source_id="s", started_at=now, outcome=Outcome.RUNNING, owner=owner)
+                    .returning(fetch_runs.c.id)
+                ).scalar_one()
+        begun = repository.begin_run("s", now)
+
+        assert repository.mark_interrupted_runs(now) == 4
+
+        with repository.engine.connect() as conn:
+            outcome = dict(conn.execute(select(fetch_runs.c.id, fetch_runs.c.outcome)).all())
+        assert {name: outcome[i] for name, i in ids.items()} == {
+            "ours": Outcome.RUNNING,
+            "live process": Outcome.RUNNING,
+            "other machine": Outcome.RUNNING,
+            "dead process": Outcome.INTERRUPTED,
+            "earlier process with our pid": Outcome.INTERRUPTED,
+            "before 0009": Outcome.INTERRUPTED,
+            "unreadable": Outcome.INTERRUPTED,
+        }
+        assert outcome[begun] == Outcome.RUNNING  # begin_run records this process as the owner
+        assert repository.recent_outcomes(["s"])["s"].count("interrupted") == 4
+    finally:
+        alive.kill()
+        alive.wait()

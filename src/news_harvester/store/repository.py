@@ -9,6 +9,9 @@ that were not stored.
 from __future__ import annotations
 
 import json
+import os
+import socket
+import uuid
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -113,6 +116,40 @@ def _transactional_ddl(connection: Connection) -> Iterator[None]:
         driver.isolation_level = previous
 
 
+_PROCESS_TOKEN = uuid.uuid4().hex[:12]
+"""Tells this process from an earlier one with the same pid (a container's daemon is pid 1 after every restart)."""
+
+
+def run_owner() -> str:
+    """``host:pid:token`` of this process, recorded on the runs it starts."""
+    return f"{socket.gethostname()[:100]}:{os.getpid()}:{_PROCESS_TOKEN}"
+
+
+def owner_gone(owner: str | None) -> bool:
+    """Whether the process that recorded ``owner`` has ended (runs without an owner predate migration 0009)."""
+    if not owner:
+        return True
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3:
+        return True
+    host, pid_text, token = parts
+    if host != socket.gethostname()[:100]:
+        return False  # another machine's process: not ours to judge
+    try:
+        pid = int(pid_text)
+    except ValueError:
+        return True
+    if pid == os.getpid():
+        return token != _PROCESS_TOKEN  # an earlier process that had our pid
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, another user's
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class SourceStateRow:
     source_id: str
@@ -213,17 +250,25 @@ class Repository(StoryQueries, ReviewQueries, UserQueries, IssueQueries, AlarmQu
         with self.engine.begin() as conn:
             run_id = conn.execute(
                 insert(fetch_runs)
-                .values(source_id=source_id, started_at=started_at, outcome=Outcome.RUNNING)
+                .values(source_id=source_id, started_at=started_at, outcome=Outcome.RUNNING, owner=run_owner())
                 .returning(fetch_runs.c.id)
             ).scalar_one()
         return int(run_id)
 
     def mark_interrupted_runs(self, now: datetime) -> int:
-        """Runs left 'running' by a process that died; called once at start-up."""
+        """Runs left 'running' by a process that died; called at start-up. Runs of a live process (a daemon
+        beside a ``harvest --once``, or the other way round) and of other machines (a cluster's workers: their
+        stalled-job retry settles those) are left alone."""
         with self.engine.begin() as conn:
+            running = conn.execute(
+                select(fetch_runs.c.id, fetch_runs.c.owner).where(fetch_runs.c.outcome == Outcome.RUNNING)
+            ).all()
+            gone = [int(r.id) for r in running if owner_gone(r.owner)]
+            if not gone:
+                return 0
             result = conn.execute(
                 update(fetch_runs)
-                .where(fetch_runs.c.outcome == Outcome.RUNNING)
+                .where(fetch_runs.c.id.in_(gone), fetch_runs.c.outcome == Outcome.RUNNING)
                 .values(
                     outcome=Outcome.INTERRUPTED,
                     finished_at=now,

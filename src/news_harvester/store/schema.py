@@ -98,6 +98,8 @@ fetch_runs = Table(
     Column("charset_declared", String(64)),
     Column("charset_used", String(64)),
     Column("warnings", Text),
+    # host:pid:token of the process running it (0009): start-up marks only runs whose owner is gone
+    Column("owner", String(160)),
     Index("ix_fetch_runs_source_started", "source_id", "started_at"),
 )
 
