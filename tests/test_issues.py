@@ -298,3 +298,55 @@ def test_first_accepts_at_once_open_one_draft_and_file_every_story(settings, any
         with repository.engine.begin() as conn:
             conn.execute(text("DELETE FROM issue_items"))
             conn.execute(text("DELETE FROM issues"))
+
+
+def test_editors_filing_and_withdrawing_stories_at_once_keep_one_gapless_order(settings, any_repository):
+    """Adds and removals in one section renumber its items; concurrent ones deadlocked on PostgreSQL (rows
+    updated in different orders) and could take the same position. Each change now holds the issue's row."""
+    import threading
+
+    from sqlalchemy import text
+
+    from news_harvester import issues
+
+    repository = any_repository
+    now = datetime.now(UTC)
+    service = StoryService.load(repository, window_days=90, now=now, weights={}, enricher=None)
+    words = ["跨境电商", "海外仓", "数据安全", "人工智能", "集成电路", "数字人民币", "服务贸易", "平台经济"]
+    records = [
+        {"title": f"第{k}条：{word}最新动态", "url": f"https://example.cn/order/{k}.html",
+         "body": f"{k}号消息。{word}。" + AI[k * 5:] + POLICY[: 60 + k], "source": "商务部网站",
+         "published_at": (now - timedelta(hours=k)).isoformat()}
+        for k, word in enumerate(words)
+    ]
+    parsed = list(read_records([json.dumps(r, ensure_ascii=False) for r in records], fetched_at=now,
+                               sources_by_name={}))
+    batch = service.begin()
+    story_ids = sorted({s for _u, _a, s, _l in repository.store_articles(parsed, batch, now)})
+    service.commit(batch, now)
+    draft = issues.current_draft(repository, settings, user="editor1", now=now)
+    failures: list[str] = []
+    start = threading.Barrier(len(story_ids))
+
+    def churn(story_id: int) -> None:
+        start.wait()
+        try:
+            for _ in range(6):
+                item = issues.add_story(repository, settings, None, story_id, user="editor1", now=now)
+                repository.remove_item(item, user="editor1", now=now)
+            issues.add_story(repository, settings, None, story_id, user="editor1", now=now)
+        except Exception as exc:  # reported by the assertion below
+            failures.append(repr(exc))
+
+    threads = [threading.Thread(target=churn, args=(s,)) for s in story_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert failures == []
+    with repository.engine.connect() as conn:
+        positions = conn.execute(
+            text("SELECT position FROM issue_items WHERE issue_id = :i ORDER BY position"), {"i": draft}
+        ).scalars().all()
+    assert positions == list(range(1, len(story_ids) + 1))

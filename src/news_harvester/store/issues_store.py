@@ -279,7 +279,10 @@ class IssueQueries:
 
     @staticmethod
     def _draft_only(conn: Connection, issue_id: int) -> None:
-        status = conn.execute(select(issues.c.status).where(issues.c.id == issue_id)).scalar()
+        """Refuse changes to a published issue. Every change to an issue's items starts here, and the issue's row
+        stays locked until the transaction ends (PostgreSQL; SQLite has one writer anyway): two editors' changes
+        renumbering the same section in different orders deadlocked, two adds could take the same position."""
+        status = conn.execute(select(issues.c.status).where(issues.c.id == issue_id).with_for_update()).scalar()
         if status is None:
             raise StorageError(f"第 {issue_id} 号期刊不存在", code="storage.not_found")
         if status != "draft":
@@ -491,7 +494,7 @@ class IssueQueries:
     def set_issue_status(self, issue_id: int, status: str, *, user: str, now: datetime, reason: str = "") -> None:
         """draft → published (locks it) or published → draft (reopen, audited with the reason)."""
         with self.engine.begin() as conn:
-            current = conn.execute(select(issues.c.status).where(issues.c.id == issue_id)).scalar()
+            current = conn.execute(select(issues.c.status).where(issues.c.id == issue_id).with_for_update()).scalar()
             if current is None:
                 raise StorageError(f"第 {issue_id} 号期刊不存在", code="storage.not_found")
             if current == status:
