@@ -35,13 +35,14 @@ from news_harvester.classifier import ClassifierSource
 from news_harvester.cluster.queue import HARVEST_TASK, HOUSEKEEPING_TASK, QUEUE, instance_name
 from news_harvester.cluster.schema import SOURCE_LOCK_CLASS, STORY_LOCK, harvest_periods, source_lock_key
 from news_harvester.config import Settings, SourcesConfig, SourceSpec, load_sources
-from news_harvester.dedupe import DedupeDoc, StoryIndex
+from news_harvester.dedupe import StoryIndex
 from news_harvester.errors import ConfigError
 from news_harvester.models import Article, FetchState, Outcome, RunSummary
 from news_harvester.notify import Notifier, check_and_notify
 from news_harvester.pipeline import Harvester, utc_now
 from news_harvester.store.repository import Repository, normalize_database_url
 from news_harvester.store.schema import articles, fetch_runs
+from news_harvester.store.story_store import DOC_COLUMNS, stored_doc
 from news_harvester.stories import StoryBatch
 
 if TYPE_CHECKING:
@@ -131,29 +132,10 @@ class ClusterRepository(Repository):
         if not missing:
             return 0
         rows = conn.execute(
-            select(
-                articles.c.id,
-                articles.c.url,
-                articles.c.title,
-                articles.c.body_text,
-                articles.c.published_at,
-                articles.c.fetched_at,
-                articles.c.story_id,
-            )
-            .where(articles.c.id.in_(missing))
-            .order_by(articles.c.id)
+            select(*DOC_COLUMNS, articles.c.story_id).where(articles.c.id.in_(missing)).order_by(articles.c.id)
         ).all()
         for row in rows:
-            index.add(
-                DedupeDoc(
-                    id=int(row.id),
-                    url=row.url,
-                    title=row.title,
-                    body=row.body_text,
-                    published_at=row.published_at or row.fetched_at,
-                ),
-                int(row.story_id),
-            )
+            index.add(stored_doc(row), int(row.story_id))
         self.caught_up += len(rows)
         return len(rows)
 

@@ -18,6 +18,14 @@ from sqlalchemy.exc import IntegrityError
 from news_harvester.errors import StorageError
 from news_harvester.store.schema import audit_log, issue_items, issues
 
+NEWEST_DRAFT = (
+    select(issues.c.id)
+    .where(issues.c.status == "draft")
+    .order_by(issues.c.year.desc(), issues.c.number.desc())
+    .limit(1)
+)
+"""The current draft: the one accepted stories land in."""
+
 DRAFT_LOCK = 0x6E68_6472_6674
 """PostgreSQL advisory lock key held while the current draft is looked up and opened ('nhdrft')."""
 
@@ -158,12 +166,7 @@ class IssueQueries:
                     conn.execute(select(func.pg_advisory_xact_lock(DRAFT_LOCK)))
                 elif conn.dialect.name == "sqlite":
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
-                draft = conn.execute(
-                    select(issues.c.id)
-                    .where(issues.c.status == "draft")
-                    .order_by(issues.c.year.desc(), issues.c.number.desc())
-                    .limit(1)
-                ).scalar()
+                draft = conn.execute(NEWEST_DRAFT).scalar()
                 if draft is not None:
                     return int(draft)
             taken = conn.execute(select(issues.c.id).where(issues.c.year == year, issues.c.number == number)).first()
@@ -237,12 +240,7 @@ class IssueQueries:
 
     def current_draft_id(self) -> int | None:
         with self.engine.connect() as conn:
-            value = conn.execute(
-                select(issues.c.id)
-                .where(issues.c.status == "draft")
-                .order_by(issues.c.year.desc(), issues.c.number.desc())
-                .limit(1)
-            ).scalar()
+            value = conn.execute(NEWEST_DRAFT).scalar()
         return int(value) if value is not None else None
 
     def _load_issue(self, conn: Connection, issue_id: int) -> IssueRow:

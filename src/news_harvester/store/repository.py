@@ -33,7 +33,7 @@ from news_harvester.store.alarms_store import AlarmQueries
 from news_harvester.store.issues_store import IssueQueries
 from news_harvester.store.review import ReviewQueries
 from news_harvester.store.schema import articles, candidates, fetch_runs, source_state, stories
-from news_harvester.store.story_store import StoryQueries
+from news_harvester.store.story_store import DOC_COLUMNS, StoryQueries, stored_doc
 from news_harvester.store.users import UserQueries
 from news_harvester.stories import StoryBatch
 
@@ -434,15 +434,7 @@ class Repository(StoryQueries, ReviewQueries, UserQueries, IssueQueries, AlarmQu
         """``(doc, story_id)`` of the stored articles published (else fetched) since ``since`` that have a
         story, oldest id first: what ``StoryIndex.from_records`` rebuilds the index from."""
         query = (
-            select(
-                articles.c.id,
-                articles.c.url,
-                articles.c.title,
-                articles.c.body_text,
-                articles.c.published_at,
-                articles.c.fetched_at,
-                articles.c.story_id,
-            )
+            select(*DOC_COLUMNS, articles.c.story_id)
             .where(articles.c.story_id.is_not(None))
             .where(
                 or_(
@@ -454,16 +446,7 @@ class Repository(StoryQueries, ReviewQueries, UserQueries, IssueQueries, AlarmQu
         )
         with self.engine.connect() as conn:
             for row in conn.execution_options(yield_per=500).execute(query):
-                yield (
-                    DedupeDoc(
-                        id=int(row.id),
-                        url=row.url,
-                        title=row.title,
-                        body=row.body_text,
-                        published_at=row.published_at or row.fetched_at,
-                    ),
-                    int(row.story_id),
-                )
+                yield stored_doc(row), int(row.story_id)
 
     def story_of(self, url: str) -> tuple[int | None, str | None, float | None]:
         """``(story_id, story_layer, story_similarity)`` of the article at ``url``."""

@@ -126,6 +126,22 @@ def _doc(article_id: int, title: str, body: str, url: str, published: datetime |
     return DedupeDoc(id=article_id, url=url, title=title, body=body, published_at=published)
 
 
+DOC_COLUMNS = (
+    articles.c.id,
+    articles.c.url,
+    articles.c.title,
+    articles.c.body_text,
+    articles.c.published_at,
+    articles.c.fetched_at,
+)
+"""The columns of a stored article that ``stored_doc`` turns into its dedupe document."""
+
+
+def stored_doc(row: Any) -> DedupeDoc:
+    """The dedupe document of a stored article selected with ``DOC_COLUMNS`` (undated: its fetch time)."""
+    return _doc(int(row.id), row.title, row.body_text, row.url, row.published_at or row.fetched_at)
+
+
 class StoryQueries:
     engine: Engine
 
@@ -197,25 +213,12 @@ class StoryQueries:
         while True:
             with self.engine.begin() as conn:
                 rows = conn.execute(
-                    select(
-                        articles.c.id,
-                        articles.c.url,
-                        articles.c.title,
-                        articles.c.body_text,
-                        articles.c.published_at,
-                        articles.c.fetched_at,
-                    )
-                    .where(articles.c.story_id.is_(None))
-                    .order_by(articles.c.id)
-                    .limit(CHUNK)
+                    select(*DOC_COLUMNS).where(articles.c.story_id.is_(None)).order_by(articles.c.id).limit(CHUNK)
                 ).all()
                 if not rows:
                     return done
                 batch = service.begin()
-                new = [
-                    (int(r.id), _doc(int(r.id), r.title, r.body_text, r.url, r.published_at or r.fetched_at))
-                    for r in rows
-                ]
+                new = [(int(r.id), stored_doc(r)) for r in rows]
                 founders = self._assign_stories(conn, new, batch, now)
                 self._link_candidates(conn, founders, now)
             service.commit(batch, now)
