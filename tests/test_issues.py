@@ -243,35 +243,20 @@ def test_accepting_fills_the_draft_and_the_assembly_screen_edits_it(assembly):
 def test_first_accepts_at_once_open_one_draft_and_file_every_story(settings, any_repository):
     """Editors accepting the first stories of a month at the same moment: each request finds no draft and opens
     one; the losers of that race (and of a double filing of one story) must use the winner's draft, not fail."""
-    import threading
 
     from news_harvester import issues
     from news_harvester.errors import StorageError
 
     repository = any_repository
     now = datetime.now(UTC)
-    service = StoryService.load(repository, window_days=90, now=now, weights={}, enricher=None)
-    records = [
-        {"title": f"第{k}条：{word}相关政策发布", "url": f"https://example.cn/race/{k}.html",
-         "body": f"{k}号消息。{word}。" + POLICY[k * 7:] + AI[: 40 + k], "source": "商务部网站",
-         "published_at": (now - timedelta(hours=k)).isoformat()}
-        for k, word in enumerate(["跨境电商", "海外仓", "数据安全", "人工智能", "集成电路", "数字人民币"])
-    ]
-    parsed = list(read_records([json.dumps(r, ensure_ascii=False) for r in records], fetched_at=now,
-                               sources_by_name={}))
-    batch = service.begin()
-    story_ids = sorted({s for _u, _a, s, _l in repository.store_articles(parsed, batch, now)})
-    service.commit(batch, now)
-    assert len(story_ids) == len(records)
+    story_ids = _distinct_stories(repository, now, TOPIC_WORDS[:6])
 
     for round_ in range(3):
         # each story filed twice at once (a double click), all stories at once
         jobs = story_ids * 2
-        start = threading.Barrier(len(jobs))
         outcomes: list[object] = []
 
         def file(story_id: int) -> None:
-            start.wait()
             try:
                 outcomes.append(issues.add_story(repository, settings, None, story_id, user="editor1", now=now))
             except StorageError as exc:
@@ -279,11 +264,7 @@ def test_first_accepts_at_once_open_one_draft_and_file_every_story(settings, any
             except Exception as exc:  # any other failure is reported by the assertions
                 outcomes.append(repr(exc))
 
-        threads = [threading.Thread(target=file, args=(s,)) for s in jobs]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        _all_at_once(file, jobs)
         draft = repository.current_draft_id()
         assert draft is not None
         filed = {repository.item_for_story(draft, s) is not None for s in story_ids}
@@ -303,7 +284,6 @@ def test_first_accepts_at_once_open_one_draft_and_file_every_story(settings, any
 def test_editors_filing_and_withdrawing_stories_at_once_keep_one_gapless_order(settings, any_repository):
     """Adds and removals in one section renumber its items; concurrent ones deadlocked on PostgreSQL (rows
     updated in different orders) and could take the same position. Each change now holds the issue's row."""
-    import threading
 
     from sqlalchemy import text
 
@@ -311,10 +291,37 @@ def test_editors_filing_and_withdrawing_stories_at_once_keep_one_gapless_order(s
 
     repository = any_repository
     now = datetime.now(UTC)
+    story_ids = _distinct_stories(repository, now, TOPIC_WORDS)
+    draft = issues.current_draft(repository, settings, user="editor1", now=now)
+    failures: list[str] = []
+
+    def churn(story_id: int) -> None:
+        try:
+            for _ in range(6):
+                item = issues.add_story(repository, settings, None, story_id, user="editor1", now=now)
+                repository.remove_item(item, user="editor1", now=now)
+            issues.add_story(repository, settings, None, story_id, user="editor1", now=now)
+        except Exception as exc:  # reported by the assertion below
+            failures.append(repr(exc))
+
+    _all_at_once(churn, story_ids)
+
+    assert failures == []
+    with repository.engine.connect() as conn:
+        positions = conn.execute(
+            text("SELECT position FROM issue_items WHERE issue_id = :i ORDER BY position"), {"i": draft}
+        ).scalars().all()
+    assert positions == list(range(1, len(story_ids) + 1))
+
+
+TOPIC_WORDS = ["跨境电商", "海外仓", "数据安全", "人工智能", "集成电路", "数字人民币", "服务贸易", "平台经济"]
+
+
+def _distinct_stories(repository, now, words: list[str]) -> list[int]:
+    """One story per word (different texts: dedupe keeps them apart); their ids."""
     service = StoryService.load(repository, window_days=90, now=now, weights={}, enricher=None)
-    words = ["跨境电商", "海外仓", "数据安全", "人工智能", "集成电路", "数字人民币", "服务贸易", "平台经济"]
     records = [
-        {"title": f"第{k}条：{word}最新动态", "url": f"https://example.cn/order/{k}.html",
+        {"title": f"第{k}条：{word}最新动态", "url": f"https://example.cn/distinct/{k}.html",
          "body": f"{k}号消息。{word}。" + AI[k * 5:] + POLICY[: 60 + k], "source": "商务部网站",
          "published_at": (now - timedelta(hours=k)).isoformat()}
         for k, word in enumerate(words)
@@ -324,29 +331,23 @@ def test_editors_filing_and_withdrawing_stories_at_once_keep_one_gapless_order(s
     batch = service.begin()
     story_ids = sorted({s for _u, _a, s, _l in repository.store_articles(parsed, batch, now)})
     service.commit(batch, now)
-    draft = issues.current_draft(repository, settings, user="editor1", now=now)
-    failures: list[str] = []
-    start = threading.Barrier(len(story_ids))
+    assert len(story_ids) == len(words)
+    return story_ids
 
-    def churn(story_id: int) -> None:
+
+def _all_at_once(work, args: list[int]) -> None:
+    """``work(arg)`` for every arg, each in its own thread; they wait for each other and start together."""
+    import threading
+
+    start = threading.Barrier(len(args))
+
+    def run(arg: int) -> None:
         start.wait()
-        try:
-            for _ in range(6):
-                item = issues.add_story(repository, settings, None, story_id, user="editor1", now=now)
-                repository.remove_item(item, user="editor1", now=now)
-            issues.add_story(repository, settings, None, story_id, user="editor1", now=now)
-        except Exception as exc:  # reported by the assertion below
-            failures.append(repr(exc))
+        work(arg)
 
-    threads = [threading.Thread(target=churn, args=(s,)) for s in story_ids]
+    threads = [threading.Thread(target=run, args=(a,)) for a in args]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
 
-    assert failures == []
-    with repository.engine.connect() as conn:
-        positions = conn.execute(
-            text("SELECT position FROM issue_items WHERE issue_id = :i ORDER BY position"), {"i": draft}
-        ).scalars().all()
-    assert positions == list(range(1, len(story_ids) + 1))
