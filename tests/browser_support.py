@@ -26,6 +26,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from lxml import etree
+
 from procs import cli_env, drain, popen_cli, run_cli, wait_until
 
 PASSWORD = "编辑部 correct horse 1"
@@ -495,3 +497,50 @@ def evidence_page(payloads: list[Payload], title: str) -> bytes:
         f"{parts}<p>正文最后一段。</p></body></html>"
     )
     return page.encode("utf-8")
+
+
+def feed_payloads(path: Path) -> list[str]:
+    """The raw markup of every text field of a feedparser test feed, as a feed reader would get
+    it before sanitizing: escaped HTML decoded by the XML parser, base64 decoded, inline XHTML
+    serialised."""
+    root = etree.fromstring(path.read_bytes(), etree.XMLParser(resolve_entities=False, no_network=True))
+    fields = {
+        "content", "description", "body", "summary", "title", "encoded", "subtitle", "tagline", "copyright",
+        "info", "fullitem",
+    }  # fmt: skip
+    payloads = []
+    for element in root.iter():
+        parent = element.getparent()
+        if not isinstance(element.tag, str) or parent is None:
+            continue
+        if etree.QName(parent).localname not in ("item", "entry", "channel", "feed"):
+            continue
+        if etree.QName(element).localname not in fields:
+            continue
+        if element.get("mode") == "base64":
+            payloads.append(base64.b64decode(element.text or "").decode("utf-8"))
+        else:
+            inner = "".join(etree.tostring(child, encoding="unicode", with_tail=True) for child in element)
+            payloads.append((element.text or "") + inner)
+    return payloads
+
+
+XSS_WATCH = """
+(() => {
+  const hits = [];
+  Object.defineProperty(window, "__xss", { value: hits });
+  Object.defineProperty(window, "__csp", { value: [] });
+  const record = (kind) => function (...args) {
+    hits.push(kind + ":" + args.map(String).join(","));
+    return kind === "confirm" ? false : null;
+  };
+  for (const name of ["alert", "confirm", "prompt", "print", "open"]) {
+    window[name] = record(name);
+  }
+  document.addEventListener("securitypolicyviolation", (e) => {
+    window.__csp.push(e.violatedDirective + " " + e.blockedURI + " " + (e.sample || ""));
+  });
+})();
+"""
+"""Init script of a page under test: records alert/confirm/prompt/print/open calls in ``window.__xss`` and CSP
+violation reports in ``window.__csp``, so a test can prove harvested markup ran nothing."""

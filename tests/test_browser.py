@@ -28,6 +28,7 @@ from browser_support import (  # noqa: E402
     ITEMS,
     PASSWORD,
     SANITIZE_DIR,
+    XSS_WATCH,
     Daemon,
     Payload,
     add_users,
@@ -410,23 +411,6 @@ def test_logout_returns_to_login_and_pages_need_a_session(new_page, site):
 
 # --------------------------------------------------------------------------- hostile harvested markup
 
-INIT_SCRIPT = """
-(() => {
-  const hits = [];
-  Object.defineProperty(window, "__xss", { value: hits });
-  Object.defineProperty(window, "__csp", { value: [] });
-  const record = (kind) => function (...args) {
-    hits.push(kind + ":" + args.map(String).join(","));
-    return kind === "confirm" ? false : null;
-  };
-  for (const name of ["alert", "confirm", "prompt", "print", "open"]) {
-    window[name] = record(name);
-  }
-  document.addEventListener("securitypolicyviolation", (e) => {
-    window.__csp.push(e.violatedDirective + " " + e.blockedURI + " " + (e.sample || ""));
-  });
-})();
-"""
 
 DOM_PROBLEMS = """
 () => {
@@ -477,7 +461,7 @@ class Watch:
         page.on("pageerror", lambda e: self.page_errors.append(str(e)))
         page.on("framenavigated", self._navigated)
         page.context.route("**/*", self._route)
-        page.add_init_script(INIT_SCRIPT)
+        page.add_init_script(XSS_WATCH)
 
     def _dialog(self, dialog: Any) -> None:
         self.dialogs.append(f"{dialog.type}: {dialog.message}")

@@ -10,7 +10,6 @@ attribute against the allow-list), not only with regexes.
 from __future__ import annotations
 
 import ast
-import base64
 import re
 import time
 from pathlib import Path
@@ -18,9 +17,9 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from lxml import etree
 from lxml import html as lxml_html
 
+from browser_support import feed_payloads
 from conftest import SHARED_FIXTURES, shared_fixture
 from news_harvester.clean import html_to_text, normalize_line
 from news_harvester.parse.article import extract_page
@@ -94,32 +93,6 @@ def assert_safe_url(url: str, schemes: set[str]) -> None:
     assert scheme in schemes, url
     if scheme != "mailto":
         assert url.lower().startswith(f"{scheme}://"), url
-
-
-def feed_payloads(path: Path) -> list[str]:
-    """The raw markup of every text field of a feedparser test feed, as a feed reader would get
-    it before sanitizing: escaped HTML decoded by the XML parser, base64 decoded, inline XHTML
-    serialised."""
-    root = etree.fromstring(path.read_bytes(), etree.XMLParser(resolve_entities=False, no_network=True))
-    fields = {
-        "content", "description", "body", "summary", "title", "encoded", "subtitle", "tagline", "copyright",
-        "info", "fullitem",
-    }  # fmt: skip
-    payloads = []
-    for element in root.iter():
-        parent = element.getparent()
-        if not isinstance(element.tag, str) or parent is None:
-            continue
-        if etree.QName(parent).localname not in ("item", "entry", "channel", "feed"):
-            continue
-        if etree.QName(element).localname not in fields:
-            continue
-        if element.get("mode") == "base64":
-            payloads.append(base64.b64decode(element.text or "").decode("utf-8"))
-        else:
-            inner = "".join(etree.tostring(child, encoding="unicode", with_tail=True) for child in element)
-            payloads.append((element.text or "") + inner)
-    return payloads
 
 
 def expected_value(path: Path) -> str | None:

@@ -19,7 +19,6 @@ The count of cases that reached a story page is asserted: 745, no exclusions.
 from __future__ import annotations
 
 import asyncio
-import base64
 import re
 import time
 from collections.abc import Iterator
@@ -31,7 +30,6 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
-from lxml import etree
 from pytest_httpserver import HTTPServer
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -39,7 +37,16 @@ if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
 async_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed (pip install -e '.[dev]')")
 
-from browser_support import PASSWORD, Daemon, add_users, filler, stories_by_url, web_daemon  # noqa: E402
+from browser_support import (  # noqa: E402
+    PASSWORD,
+    XSS_WATCH,
+    Daemon,
+    add_users,
+    feed_payloads,
+    filler,
+    stories_by_url,
+    web_daemon,
+)
 from conftest import SHARED_FIXTURES  # noqa: E402
 from procs import run_cli  # noqa: E402
 
@@ -58,23 +65,6 @@ FIELDS = {
     "fullitem",
 }  # fmt: skip
 
-INIT_SCRIPT = """
-(() => {
-  const hits = [];
-  Object.defineProperty(window, "__xss", { value: hits });
-  Object.defineProperty(window, "__csp", { value: [] });
-  const record = (kind) => function (...args) {
-    hits.push(kind + ":" + args.map(String).join(","));
-    return kind === "confirm" ? false : null;
-  };
-  for (const name of ["alert", "confirm", "prompt", "print", "open"]) {
-    window[name] = record(name);
-  }
-  document.addEventListener("securitypolicyviolation", (e) => {
-    window.__csp.push(e.violatedDirective + " " + e.blockedURI + " " + (e.sample || ""));
-  });
-})();
-"""
 
 DOM_PROBLEMS = """
 () => {
@@ -117,23 +107,8 @@ DOM_PROBLEMS = """
 
 
 def case_markup(path: Path) -> list[str]:
-    """The raw markup of every text field of a feedparser test feed (as tests/test_sanitize.py reads it)."""
-    root = etree.fromstring(path.read_bytes(), etree.XMLParser(resolve_entities=False, no_network=True))
-    found = []
-    for element in root.iter():
-        parent = element.getparent()
-        if not isinstance(element.tag, str) or parent is None:
-            continue
-        if etree.QName(parent).localname not in ("item", "entry", "channel", "feed"):
-            continue
-        if etree.QName(element).localname not in FIELDS:
-            continue
-        if element.get("mode") == "base64":
-            found.append(base64.b64decode(element.text or "").decode("utf-8"))
-        else:
-            inner = "".join(etree.tostring(child, encoding="unicode", with_tail=True) for child in element)
-            found.append((element.text or "") + inner)
-    return [f for f in found if f.strip()]
+    """The raw markup of every non-blank text field of a feedparser test feed."""
+    return [f for f in feed_payloads(path) if f.strip()]
 
 
 @dataclass
@@ -239,7 +214,7 @@ class Watch:
     async def attach(self, context: Any) -> None:
         context.on("page", self._page)
         await context.route("**/*", self._route)
-        await context.add_init_script(INIT_SCRIPT)
+        await context.add_init_script(XSS_WATCH)
 
     def _page(self, page: Any) -> None:
         page.on("dialog", self._dialog)
