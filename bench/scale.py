@@ -55,6 +55,17 @@ def _postgres_cpu() -> float:
     return total
 
 
+def _wait_drained(conn: Any, poll: float) -> None:
+    """Until no harvest job waits or runs."""
+    while True:
+        left = conn.execute(
+            "SELECT count(*) FROM nh_cluster.procrastinate_jobs WHERE status IN ('todo', 'doing')"
+        ).fetchone()
+        if left is not None and left[0] == 0:
+            return
+        time.sleep(poll)
+
+
 def _enqueue_all(url: str, source_ids: list[str]) -> None:
     from news_harvester.cluster.queue import Enqueuer, make_app
     from news_harvester.config import load_settings
@@ -104,16 +115,26 @@ def run_once(args: argparse.Namespace, port: int, workers: int) -> dict[str, Any
     try:
         # migrate once before the workers start, so start-up is not part of the measurement
         subprocess.run(
-            [sys.executable, "-c", "import sys; from news_harvester.cluster.roles import _migrate; "
-             "from news_harvester.config import load_settings; _migrate(load_settings())()"],
-            env=env, check=True, cwd=tmp,
+            [
+                sys.executable,
+                "-c",
+                "import sys; from news_harvester.cluster.roles import _migrate; "
+                "from news_harvester.config import load_settings; _migrate(load_settings())()",
+            ],
+            env=env,
+            check=True,
+            cwd=tmp,
         )
         for k in range(workers):
             log = (tmp / f"worker{k}.log").open("w")
             procs.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "news_harvester", "--log-level", "INFO", "run", "--role", "worker"],
-                    env=env, cwd=tmp, stdout=log, stderr=subprocess.STDOUT, text=True,
+                    env=env,
+                    cwd=tmp,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    text=True,
                 )
             )
         deadline = time.monotonic() + 120
@@ -127,13 +148,7 @@ def run_once(args: argparse.Namespace, port: int, workers: int) -> dict[str, Any
         started = time.perf_counter()
         _enqueue_all(url, ids)
         with psycopg.connect(url) as conn:
-            while True:
-                left = conn.execute(
-                    "SELECT count(*) FROM nh_cluster.procrastinate_jobs WHERE status IN ('todo', 'doing')"
-                ).fetchone()
-                if left is not None and left[0] == 0:
-                    break
-                time.sleep(0.1)
+            _wait_drained(conn, 0.1)
             wall = time.perf_counter() - started
             cpu_mid = sum(p.cpu_times().user + p.cpu_times().system for p in ps)
             articles = conn.execute("SELECT count(*) FROM articles").fetchone()
@@ -147,13 +162,7 @@ def run_once(args: argparse.Namespace, port: int, workers: int) -> dict[str, Any
         started2 = time.perf_counter()
         _enqueue_all(url, ids)
         with psycopg.connect(url) as conn:
-            while True:
-                left = conn.execute(
-                    "SELECT count(*) FROM nh_cluster.procrastinate_jobs WHERE status IN ('todo', 'doing')"
-                ).fetchone()
-                if left is not None and left[0] == 0:
-                    break
-                time.sleep(0.05)
+            _wait_drained(conn, 0.05)
         wall2 = time.perf_counter() - started2
         cpu2 = sum(p.cpu_times().user + p.cpu_times().system for p in ps) - cpu_mid
     finally:

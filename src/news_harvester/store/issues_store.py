@@ -7,7 +7,6 @@ ordered per section by ``position``; moves renumber the section so positions sta
 from __future__ import annotations
 
 import json
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -17,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from news_harvester.errors import StorageError
 from news_harvester.store.schema import audit_log, issue_items, issues
+from news_harvester.store.transactions import serialized
 
 NEWEST_DRAFT = (
     select(issues.c.id)
@@ -158,14 +158,8 @@ class IssueQueries:
         """The new issue's id. With ``unless_draft``, an existing draft's id instead: the check and the insert
         hold the database's write lock (SQLite) or an advisory lock (PostgreSQL), so editors accepting the
         first stories of a month at the same moment open one draft, not one each."""
-        from news_harvester.store.repository import _transactional_ddl  # repository builds on this module
-
-        with self.engine.connect() as conn, _transactional_ddl(conn) if unless_draft else nullcontext(), conn.begin():
+        with serialized(self.engine, DRAFT_LOCK) if unless_draft else self.engine.begin() as conn:
             if unless_draft:
-                if conn.dialect.name == "postgresql":
-                    conn.execute(select(func.pg_advisory_xact_lock(DRAFT_LOCK)))
-                elif conn.dialect.name == "sqlite":
-                    conn.exec_driver_sql("BEGIN IMMEDIATE")
                 draft = conn.execute(NEWEST_DRAFT).scalar()
                 if draft is not None:
                     return int(draft)

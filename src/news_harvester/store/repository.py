@@ -14,7 +14,6 @@ import socket
 import uuid
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +33,7 @@ from news_harvester.store.issues_store import IssueQueries
 from news_harvester.store.review import ReviewQueries
 from news_harvester.store.schema import articles, candidates, fetch_runs, source_state, stories
 from news_harvester.store.story_store import DOC_COLUMNS, StoryQueries, stored_doc
+from news_harvester.store.transactions import serialized
 from news_harvester.store.users import UserQueries
 from news_harvester.stories import StoryBatch
 
@@ -82,38 +82,13 @@ def upgrade(engine: Engine, *, also: Callable[[Connection], None] | None = None)
     config = Config()
     config.set_main_option("script_location", "news_harvester:migrations")
     try:
-        with engine.connect() as connection, _transactional_ddl(connection), connection.begin():
-            if connection.dialect.name == "postgresql":
-                connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
-            elif connection.dialect.name == "sqlite":
-                connection.exec_driver_sql("BEGIN IMMEDIATE")  # one migrating process at a time, like the lock
+        with serialized(engine, MIGRATION_LOCK) as connection:  # one migrating process at a time
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
             if also is not None:
                 also(connection)
     except SQLAlchemyError as exc:
         raise StorageError(f"database migration failed: {exc}", code="storage.migrate") from exc
-
-
-@contextmanager
-def _transactional_ddl(connection: Connection) -> Iterator[None]:
-    """On SQLite, let the migration's explicit BEGIN cover its DDL too.
-
-    In its default mode the sqlite3 driver opens a transaction only before INSERT/UPDATE/DELETE, so every CREATE
-    and ALTER of a migration committed on its own: a ``kill -9`` during the first start left half a schema that
-    no later start could migrate ("table source_state already exists"). With the driver's own transaction
-    handling off for this connection, the migration is one transaction that commits or vanishes as a whole; the
-    pooled connection gets its normal mode back afterwards (every other transaction relies on it)."""
-    if connection.dialect.name != "sqlite":
-        yield
-        return
-    driver: Any = connection.connection.driver_connection
-    previous = driver.isolation_level
-    driver.isolation_level = None
-    try:
-        yield
-    finally:
-        driver.isolation_level = previous
 
 
 _PROCESS_TOKEN = uuid.uuid4().hex[:12]
