@@ -19,6 +19,7 @@ from procs import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "config" / "sources.yaml"
+SHIPPED_COUNT = len(load_sources(SHIPPED).sources)
 
 # As a feed reader (Inoreader / Feedly style) exports it: OPML 1.0, folders nested two deep, `text`
 # without `title` on some outlines, a feed:// link, an &amp; in a URL, a bookmark that is not a feed,
@@ -142,7 +143,7 @@ def test_cli_import_of_a_reader_opml(tmp_path: Path):
     assert "  - id: asean-briefing\n    name: ASEAN Briefing\n    kind: feed\n" in new
     assert "    topics: [Trade policy, Regional]\n" in new
     config = load_sources(tmp_path / "sources.yaml")
-    assert len(config.sources) == 22 + 4 and config.get("sspai-com").schedule == "2h"  # type: ignore[union-attr]
+    assert len(config.sources) == SHIPPED_COUNT + 4 and config.get("sspai-com").schedule == "2h"  # type: ignore[union-attr]
 
     again = run_cli(tmp_path, "sources", "import-opml", "reader.opml", "--json")
     assert json.loads(again.stdout)["imported"] == []
@@ -210,7 +211,7 @@ def test_cli_export_then_import_round_trip(tmp_path: Path):
     assert load_sources(other / "sources.yaml").sources == load_sources(SHIPPED).sources
 
     same = run_cli(tmp_path, "sources", "import-opml", "all.opml", "--json")
-    assert same.returncode == 0 and len(json.loads(same.stdout)["skipped"]) == 22
+    assert same.returncode == 0 and len(json.loads(same.stdout)["skipped"]) == SHIPPED_COUNT
 
 
 # --------------------------------------------------------------------------- hostile and broken documents

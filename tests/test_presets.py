@@ -69,6 +69,7 @@ def test_shipped_presets_cover_the_brief():
     assert len(xinhua) >= 3 and any(s.language == "en" for s in xinhua)
     for site in (
         "www.gov.cn",
+        "www.miit.gov.cn",
         "www.cac.gov.cn",
         "www.nda.gov.cn",
         "www.caict.ac.cn",
