@@ -690,6 +690,17 @@ def test_a_20_megabyte_page_is_read_only_up_to_the_cap():
         "评论（0）",
         "2168",
         "A- A A+",
+        "（原标题：民警电话遭停机，靠拨打频次识别诈骗）",
+        "本文原标题：《定了！广州南沙邮轮母港即将开通！》",
+        "作者：上官云 宋宇晟",
+        "文｜王五",
+        "原创： 路闻卓立编译 人民币交易与研究",
+        "安装新浪财经客户端第一时间接收最全面的市场资讯→【下载地址】",
+        "扫描下方二维码解锁更多技能",
+        "3、回复【社保】查询广州社保缴纳记录",
+        "看都看完了，点【在看】试试",
+        "点击菜单栏【便民服务】解锁更多服务！",
+        "20190926|国贸|增长率|全球经济",
     ],
 )
 def test_boilerplate_lines(line):
@@ -704,6 +715,11 @@ def test_boilerplate_lines(line):
         "2018年3月20日，第十三届全国人大一次会议表决通过了《中华人民共和国监察法》。",
         "第一章 总 则",
         "相关部门持续依托短缺药品供应保障工作会商联动机制。",
+        "记者：您如何看待今年的服务贸易形势？",  # an interviewer's question, not a byline
+        "作者：张三，中国信通院研究员。",
+        "用户下载客户端后可在首页查看，截至6月底该应用累计下载量超过1亿次，第一时间收到推送的用户占比过半，"
+        "平台表示将继续优化体验。",  # a sentence about an app, longer than a promotion line
+        "收入|支出",
     ],
 )
 def test_article_lines_are_not_boilerplate(line):
@@ -736,6 +752,22 @@ def test_drop_boilerplate_keeps_a_chorus_and_drops_a_caption_on_every_slide():
 
     assert drop_boilerplate(verse) == verse
     assert drop_boilerplate(gallery) == ["暴风雪导致多个机场航班延误，旅客滞留。"]
+
+
+def test_drop_boilerplate_keeps_the_questions_put_to_every_guest():
+    questions = ["债券市场存在泡沫吗？", "央行现在应该做什么？"]
+    answers = [f"第{n}位受访者认为，当前债券市场估值偏高，但出现破坏性崩盘的可能性不大。" for n in range(5)]
+    interview = [line for answer in answers for line in (*questions, answer)]
+
+    assert drop_boilerplate(interview) == interview
+
+
+def test_drop_boilerplate_cuts_at_a_dotted_related_heading():
+    text = ["近日，四川江油一社区女民警在开展辖区实有人口核查工作时，平均每天拨打一百余个电话。"] * 2
+    text[1] = text[1].replace("近日", "随后")
+    teaser = ["延伸 · 推荐", "江油电信客服人员已核实情况，为民警恢复通话。"]
+
+    assert drop_boilerplate([*text, *teaser]) == text
 
 
 @pytest.mark.parametrize(

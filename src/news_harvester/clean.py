@@ -199,18 +199,34 @@ _BOILERPLATE_LINE_RE = re.compile(
     r"\s*[(（]?\d*[)）]?.{0,6}"
     r"|.{0,60}(?:ICP备|ICP证|网安备|公网安备).{0,60}"
     r"|(?:本文|文章|稿件)?(?:转载|未经授权).{0,30}(?:禁止|不得|注明).{0,60}"
+    r"|(?:本文)?原标题\s*[:：].{0,100}"
+    # a byline on its own line ("作者：张三 李四", "文｜王五"); "记者：请问……？" in an interview is text
+    r"|(?:作者|采写|撰文|原创|文|记者)\s*[:：/|｜]\s*[^。！？，,.!?:：]{0,30}"
     r")\s*[\]】)）>〕]?$",
     re.I,
 )
+# Promotion lines of apps and WeChat accounts, matched anywhere in a short line: "安装…客户端…【下载地址】",
+# "扫描下方二维码…", "回复【社保】查询…", "点【在看】…", "点击菜单栏…".
+_PROMO_LINE_RE = re.compile(
+    r"(?:下载|安装).{0,12}(?:客户端|APP).{0,40}(?:→|【|福利)|【下载地址】|"
+    r"(?:扫描|长按|识别).{0,8}二维码|回复\s*[【「“\"]|点.{0,2}[【「“\"]?在看|点击.{0,4}(?:菜单栏|阅读原文|关注)",
+    re.I,
+)
+PROMO_MAX_CHARS = 80
+"""Promotion lines are short; a paragraph that mentions an app's download is text."""
+# Tags under an article: "20190926|国贸|增长率|全球经济".
+_TAG_LINE_RE = re.compile(r"^[^|｜。，,]{1,16}(?:\s*[|｜]\s*[^|｜。，,]{1,16}){2,}$")
 # A line with no letter, digit-word or CJK character, or a bare counter ("2168", "|", "A- A A+").
 _JUNK_LINE_RE = re.compile(r"^(?:[\W_]*|\d{1,7}|(?:A[-+]?\s*){2,3}|[\W\d_]{1,3})$")
 # Headings of the blocks that follow an article (related stories, comments): the body ends there.
 _TRAILER_RE = re.compile(
-    r"^[\[【]?(?:相关新闻|相关阅读|相关文章|相关推荐|相关报道|延伸阅读|推荐阅读|热门推荐|猜你喜欢|网友评论|"
+    r"^[\[【]?(?:相关新闻|相关阅读|相关文章|相关推荐|相关报道|延伸阅读|延伸推荐|推荐阅读|热门推荐|猜你喜欢|网友评论|"
     r"热门评论|最新评论|发表评论|我要评论|精彩推荐|为你推荐|更多精彩|往期回顾|精彩视频推荐|热门视频|"
     r"特别声明|免责声明|版权声明)[\]】]?\s*[:：]?$"
 )
+_HEADING_DOTS_RE = re.compile(r"[\s·•・]")  # "延伸 · 推荐"
 _SENTENCE_END_RE = re.compile(r"[。！？!?…”」』.]$")
+_QUESTION_OR_STATEMENT_RE = re.compile(r"[。！？!?]$")
 # The close of a notice: the issuing office, the date.
 _SIGNATURE_RE = re.compile(
     r"(?:19|20)\d{2}\s*[年./-]\s*\d{1,2}\s*[月./-]\s*\d{1,2}\s*日?$|(?:部|局|委|厅|署|办|院|会|中心|政府|公司|集团|办公室)$"
@@ -237,7 +253,11 @@ def is_boilerplate_line(line: str) -> bool:
     """True for a whole line of page furniture: 责任编辑：…, 分享到, 打印本页, 【字体：大 中 小】,
     扫一扫, 关闭窗口, 上一篇 / 下一篇, copyright and ICP licence lines, bare counters."""
     line = line.strip()
-    return not line or bool(_BOILERPLATE_LINE_RE.match(line) or _JUNK_LINE_RE.match(line))
+    return (
+        not line
+        or bool(_BOILERPLATE_LINE_RE.match(line) or _JUNK_LINE_RE.match(line) or _TAG_LINE_RE.match(line))
+        or (len(line) <= PROMO_MAX_CHARS and bool(_PROMO_LINE_RE.search(line)))
+    )
 
 
 def drop_boilerplate(lines: list[str]) -> list[str]:
@@ -249,7 +269,7 @@ def drop_boilerplate(lines: list[str]) -> list[str]:
     out: list[str] = []
     seen = 0
     for line in kept:
-        if _TRAILER_RE.match(line) and seen / total >= TRAILER_MIN_SHARE:
+        if _TRAILER_RE.match(_HEADING_DOTS_RE.sub("", line)) and seen / total >= TRAILER_MIN_SHARE:
             break
         seen += len(line)
         if not is_boilerplate_line(line):
@@ -260,14 +280,15 @@ def drop_boilerplate(lines: list[str]) -> list[str]:
 def _drop_repeats(lines: list[str]) -> list[str]:
     """A paragraph (REPEATED_MIN_CHARS or longer) once; a short line that recurs REPEATED_LABEL
     times or more (a gallery's caption on every slide, a button label) not at all. Short lines
-    that recur a few times (a chorus, a line of code) and table rows are left alone."""
+    that recur a few times (a chorus, a line of code), short sentences and questions (the same
+    questions put to each guest of an interview) and table rows are left alone."""
     counts = Counter(lines)
     seen: set[str] = set()
     out = []
     for line in lines:
         if "\t" not in line:
             if len(line) < REPEATED_MIN_CHARS:
-                if counts[line] >= REPEATED_LABEL:
+                if counts[line] >= REPEATED_LABEL and not _QUESTION_OR_STATEMENT_RE.search(line):
                     continue
             elif line in seen:
                 continue
