@@ -805,3 +805,54 @@ def test_two_digit_year_only_after_a_date_label():
 )
 def test_date_from_url(url, day):
     assert date_from_url(url, SHANGHAI) == (datetime(*day, tzinfo=SHANGHAI) if day else None)
+
+
+# --------------------------------------------------------------------------- parse.blocks: furniture names
+
+
+def _blocks(body: str) -> dict[str, bool]:
+    """Each block's text -> whether it is flagged as furniture."""
+    from news_harvester.parse.blocks import parse_html, text_blocks
+
+    return {block.text: block.negative for block in text_blocks(parse_html(f"<html><body>{body}</body></html>"))}
+
+
+def test_a_furniture_name_flags_its_own_text_and_not_the_text_around_it():
+    flags = _blocks(
+        "<div class='article'><p>正文第一段，商务部发布通知。</p><div class='share-box'>分享到微博 微信</div>"
+        "正文第二段紧随分享栏之后，说明政策要点。<div class='banner'>广告</div></div>"
+    )
+
+    assert flags["分享到微博 微信"] is True
+    assert flags["广告"] is True
+    assert flags["正文第二段紧随分享栏之后，说明政策要点。"] is False  # the tail before the banner is text
+    assert flags["正文第一段，商务部发布通知。"] is False
+
+
+def test_machine_made_ids_and_heading_anchors_are_not_furniture_names():
+    flags = _blocks(
+        "<div class='entry-content'><p id='NavzzU'>Winner of the Palme d'Or, the film is a needling comedy.</p>"
+        "<h2 id='ai-shines-a-light-on-cumbersome-toolchains'>AI shines a light on toolchains</h2>"
+        "<p id='mainNav'>Home, News, Sports.</p></div>"
+    )
+
+    assert flags["Winner of the Palme d'Or, the film is a needling comedy."] is False
+    assert flags["AI shines a light on toolchains"] is False
+    assert flags["Home, News, Sports."] is True  # a camel-case word is a name people chose
+
+
+def test_a_byline_with_a_date_does_not_pull_the_article_container_up():
+    from news_harvester.parse.blocks import parse_html, text_blocks
+
+    blocks = text_blocks(
+        parse_html(
+            "<html><body><div id='byline'>By National Desk on December 27, 2014 at 12:06 PM, updated 12:10 PM</div>"
+            "<p>Chia seeds and goji berries are the new kale, according to the list of searches.</p>"
+            "<p>发布时间：2024年6月11日，商务部等九部门联合印发《关于拓展跨境电商出口推进海外仓建设的意见》。</p>"
+            "</body></html>"
+        )
+    )
+    value = {block.text[:4]: block.value for block in blocks}
+
+    assert value["By N"] < 0
+    assert value["Chia"] > 0 and value["发布时间"] > 0  # a dated sentence is prose

@@ -68,9 +68,24 @@ _STRONG_NEGATIVE_RE = re.compile(
     r"foot|sidebar|tuijian|xiangguan|pinglun|fenxiang|xgxw|xgwz|qrcode|erweima|jubao",
     re.I,
 )
+# Words as people name classes and ids: "nav", "NAV", "mainNav", "TopMenu", "footer2", "ad728".
+_WORDS_NAME_RE = re.compile(r"^(?:[a-z]+|[A-Z]+|[A-Za-z][a-z]*(?:[A-Z][a-z]+)*)\d*$")
 _POSITIVE_RE = re.compile(r"article|content|main|body|story|detail|zoom|con_|artic|editor|trs_", re.I)
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _PUNCT_RE = re.compile(r"[，。！？；：、“”‘’（）《》…,.;:!?]")
+_MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+# A calendar date: 2024-06-11, 2024年6月11日, 2024/6/11, December 27, 2014, 27 Dec 2014.
+_DATE_HINT_RE = re.compile(
+    r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}|"
+    + _MONTHS
+    + r"\s+\d{1,2},?\s+(?:19|20)\d{2}|\d{1,2}\s+"
+    + _MONTHS
+    + r"\s+(?:19|20)\d{2}",
+    re.I,
+)
+_FINAL_PUNCT_RE = re.compile(r"[。！？.!?”\"]\s*$")
+STAMP_MAX_CHARS = 120
+"""A dated block shorter than this that ends without a full stop is a byline or time stamp."""
 _CJK_SPACE_RE = re.compile(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACE_RUN_RE = re.compile(r"[^\S\t\n]+")
@@ -157,9 +172,10 @@ def _adopt_stray_roots(root: Any) -> None:
 def text_blocks(root: Any) -> list[Block]:
     """The visible text of ``root`` as blocks in page order, scored, furniture flagged."""
     blocks: list[Block] = []
-    frames: list[tuple[Any, list[str], list[int]]] = []  # open blocks: (element, text parts, [link chars])
+    # open blocks: (element, text parts, [link chars], the furniture-named elements around it)
+    frames: list[tuple[Any, list[str], list[int], tuple[Any, ...]]] = []
     paths: list[tuple[Any, ...]] = []
-    marks: list[tuple[Any, ...]] = [()]
+    marks: list[tuple[Any, ...]] = [()]  # per open element
     links = pre = 0
     skipping = None
 
@@ -174,12 +190,15 @@ def text_blocks(root: Any) -> list[Block]:
                 frames[-1][2][0] += len(text) - text.count(" ")
 
     def flush() -> None:
-        parts, link_chars = frames[-1][1], frames[-1][2]
+        """Close the open block's pending text as a Block. Its furniture marks are its owner's: the
+        text of <div class="share">…</div> is share furniture, and the tail text after that div is
+        not, whatever element opens next."""
+        _, parts, link_chars, owner_marks = frames[-1]
         if parts:
             lines = [line for raw in "".join(parts).split("\n") if (line := _clean_line(raw))]
             if lines:
                 spaced = " ".join(lines) if sum(map(len, lines)) > 300 else _clean_line(" ".join(parts))
-                blocks.append(Block(lines, spaced, link_chars[0], paths[-1], marks[-1]))
+                blocks.append(Block(lines, spaced, link_chars[0], paths[-1], owner_marks))
             parts.clear()
             link_chars[0] = 0
 
@@ -196,7 +215,7 @@ def text_blocks(root: Any) -> list[Block]:
             if tag in BLOCK_TAGS or (tag in _CELLS and _is_layout_cell(element)):
                 if frames:
                     flush()
-                frames.append((element, [], [0]))
+                frames.append((element, [], [0], marks[-1]))
                 paths.append((*paths[-1], element) if paths else (element,))
             elif tag == "br":
                 add("\n", mark=True)
@@ -234,10 +253,13 @@ def block_value(block: Block) -> float:
     """How much a block speaks for its ancestors being the article: sentence-like text (10+
     characters with punctuation) counts for its length plus a little per punctuation mark; link
     lists (more than half link text) and furniture count against by their length; short bits
-    (buttons, labels) and long unpunctuated lines (tag clouds, menus as text) slightly against."""
+    (buttons, labels), bylines and time stamps, and long unpunctuated lines (tag clouds, menus as
+    text) slightly against."""
     chars = block.chars
     if block.negative or block.link_chars * 2 > chars:
         return -float(chars) - 2
+    if chars < STAMP_MAX_CHARS and not _FINAL_PUNCT_RE.search(block.text) and _DATE_HINT_RE.search(block.text):
+        return -2.0  # "By X on December 27, 2014 at 12:06 PM", "2019-09-07 13:43:45 来源：网易": no prose
     if chars >= 10 and block.punct:
         return chars - block.link_chars + 2.0 * min(block.punct, 20)
     if chars < 10:
@@ -296,14 +318,23 @@ def _mark_furniture(blocks: list[Block]) -> None:
 
 def _is_negative(element: Any) -> bool:
     """Some class / id name says comment, related, share, menu …, and no name is purely
-    article-like ("content", "article", "detail" …)."""
+    article-like ("content", "article", "detail" …). A heading's id is the anchor of its own text
+    ("explore-this-year-s-report", "ai-shines-a-light-on-toolchains"), not a name."""
     classes, ident = element.get("class"), element.get("id")
+    if element.tag in _HEADINGS:
+        ident = None
     if not (classes or ident):
         return False
-    names = f"{classes or ''} {ident or ''}".split()
+    names = [name for name in f"{classes or ''} {ident or ''}".split() if not _is_generated_name(name)]
     if not any(_NEGATIVE_RE.search(name) for name in names):
         return False
     return not any(_POSITIVE_RE.search(name) and not _NEGATIVE_RE.search(name) for name in names)
+
+
+def _is_generated_name(name: str) -> bool:
+    """A machine-made id ("NavzzU", "9CatN2", "z1g0Cs", one per paragraph on some CMSs) that only
+    looks like a word by chance: short, letters and digits only, and not words as people write them."""
+    return 4 <= len(name) <= 10 and name.isascii() and name.isalnum() and not _WORDS_NAME_RE.match(name)
 
 
 def _is_weak_negative(element: Any) -> bool:
