@@ -701,6 +701,14 @@ def test_a_20_megabyte_page_is_read_only_up_to_the_cap():
         "看都看完了，点【在看】试试",
         "点击菜单栏【便民服务】解锁更多服务！",
         "20190926|国贸|增长率|全球经济",
+        "Share this:",
+        "Teilen Sie dies mit:",
+        "Tweet Share Email",
+        "Facebook | Twitter | 微博",
+        "Rezept drucken Bei Pinterest speichern",
+        "Sign up for our newsletter and get the week's news",
+        "Advertisement",
+        "Most Popular",
     ],
 )
 def test_boilerplate_lines(line):
@@ -720,6 +728,8 @@ def test_boilerplate_lines(line):
         "用户下载客户端后可在首页查看，截至6月底该应用累计下载量超过1亿次，第一时间收到推送的用户占比过半，"
         "平台表示将继续优化体验。",  # a sentence about an app, longer than a promotion line
         "收入|支出",
+        "Share prices fell sharply after the announcement.",
+        "Print and email remain the agency's main channels, the report says.",
     ],
 )
 def test_article_lines_are_not_boilerplate(line):
@@ -752,6 +762,17 @@ def test_drop_boilerplate_keeps_a_chorus_and_drops_a_caption_on_every_slide():
 
     assert drop_boilerplate(verse) == verse
     assert drop_boilerplate(gallery) == ["暴风雪导致多个机场航班延误，旅客滞留。"]
+
+
+def test_drop_boilerplate_cuts_at_a_related_heading_in_english_only_late():
+    text = [
+        "The Commission adopted its opinion on the draft adequacy decision on Tuesday.",
+        "It asks the Commission to clarify how onward transfers will be supervised.",
+    ]
+    related = ["Related articles", "EDPS publishes annual report"]
+
+    assert drop_boilerplate([*text, *related]) == text
+    assert drop_boilerplate([*related, *text])[-2:] == text  # a box at the top does not end the body
 
 
 def test_drop_boilerplate_keeps_the_questions_put_to_every_guest():

@@ -224,6 +224,29 @@ _TRAILER_RE = re.compile(
     r"热门评论|最新评论|发表评论|我要评论|精彩推荐|为你推荐|更多精彩|往期回顾|精彩视频推荐|热门视频|"
     r"特别声明|免责声明|版权声明)[\]】]?\s*[:：]?$"
 )
+# The same for pages in English, German, French, Spanish (EDPS, WTO, UNCTAD and the sites they quote).
+_FOREIGN_TRAILER_RE = re.compile(
+    r"^(?:related(?: articles| stories| posts| news| content| reading)?|you (?:may|might) also like|"
+    r"recommended for you|leave a (?:reply|comment)|ähnliche beiträge|das könnte sie auch interessieren|"
+    r"mehr zum thema|artículos relacionados|(?:à )?lire aussi|sur le même sujet)\s*:?$",
+    re.I,
+)
+# Share, print and follow buttons as lines of their own: "Share this:", "Teilen Sie dies mit:",
+# "Tweet Share Email", "Rezept drucken Bei Pinterest speichern", "Advertisement".
+_FOREIGN_WIDGET_RE = re.compile(
+    r"^(?:share (?:this|on \w+)(?: (?:article|story|post|page))?|teilen sie dies mit|diesen artikel teilen|"
+    r"like this|gefällt mir|print this (?:article|page)|rezept drucken.{0,30}|most (?:read|popular)|"
+    r"(?:subscribe|sign up) (?:to|for) (?:our|the) newsletters?.{0,60}|advertisement|anzeige|werbung|publicidad|"
+    r"tags|schlagwörter|stichworte|temas|étiquettes)\s*:?$",
+    re.I,
+)
+_WIDGET_WORDS = frozenset(
+    {
+        "share", "sharing", "tweet", "print", "email", "e-mail", "mail", "pin", "pinnen", "drucken", "teilen", "merken",
+        "speichern", "facebook", "twitter", "x", "linkedin", "whatsapp", "pinterest", "reddit", "telegram", "xing",
+        "flipboard", "pocket", "weibo", "wechat", "微博", "微信", "qq", "qzone",
+    }
+)  # fmt: skip
 _HEADING_DOTS_RE = re.compile(r"[\s·•・]")  # "延伸 · 推荐"
 _SENTENCE_END_RE = re.compile(r"[。！？!?…”」』.]$")
 _QUESTION_OR_STATEMENT_RE = re.compile(r"[。！？!?]$")
@@ -256,8 +279,15 @@ def is_boilerplate_line(line: str) -> bool:
     return (
         not line
         or bool(_BOILERPLATE_LINE_RE.match(line) or _JUNK_LINE_RE.match(line) or _TAG_LINE_RE.match(line))
-        or (len(line) <= PROMO_MAX_CHARS and bool(_PROMO_LINE_RE.search(line)))
+        or (len(line) <= PROMO_MAX_CHARS and bool(_PROMO_LINE_RE.search(line) or _FOREIGN_WIDGET_RE.match(line)))
+        or _is_button_row(line)
     )
+
+
+def _is_button_row(line: str) -> bool:
+    """A row of share buttons: "Tweet Share Email", "Facebook | Twitter | 微博"."""
+    words = [word for word in re.split(r"[\s,|/·•]+", line.casefold()) if word]
+    return 0 < len(words) <= 8 and all(word in _WIDGET_WORDS for word in words)
 
 
 def drop_boilerplate(lines: list[str]) -> list[str]:
@@ -269,7 +299,9 @@ def drop_boilerplate(lines: list[str]) -> list[str]:
     out: list[str] = []
     seen = 0
     for line in kept:
-        if _TRAILER_RE.match(_HEADING_DOTS_RE.sub("", line)) and seen / total >= TRAILER_MIN_SHARE:
+        if (
+            _TRAILER_RE.match(_HEADING_DOTS_RE.sub("", line)) or _FOREIGN_TRAILER_RE.match(line)
+        ) and seen / total >= TRAILER_MIN_SHARE:
             break
         seen += len(line)
         if not is_boilerplate_line(line):
