@@ -877,3 +877,19 @@ def test_a_byline_with_a_date_does_not_pull_the_article_container_up():
 
     assert value["By N"] < 0
     assert value["Chia"] > 0 and value["发布时间"] > 0  # a dated sentence is prose
+
+
+def test_aria_hidden_dialogs_and_consent_banners_are_not_the_article():
+    consent = (
+        "Soucieux de la protection de vos données personnelles, nous vous informons que ARTE RADIO et des tiers "
+        "utilisent des cookies et autres traceurs, pour établir des statistiques de fréquentation du site. "
+    ) * 3
+    article = "Le mouvement des gilets jaunes est analysé par un spécialiste du sujet, semaine après semaine. " * 2
+    html = (
+        f"<html><body><div class='micromodal-slide' aria-hidden='true'><p>{consent}</p></div>"
+        f"<div class='cookie-banner'><p>{consent}</p></div><article><p>{article}</p></article></body></html>"
+    )
+
+    page = extract_page(html, "https://www.arteradio.example/son/nuls", SHANGHAI)
+
+    assert page.body_text == article.strip()

@@ -58,14 +58,15 @@ _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _NEGATIVE_RE = re.compile(
     r"comment|reply|replies|related|recommend|sidebar|share(?!d)|social|footer|foot|copyright|breadcrumb|crumb|"
     r"menu|nav|banner|sponsor|advert|promo|popup|masthead|widget|pager|(?<!main)stream|pagination|rank|hotnews|"
-    r"tuijian|xiangguan|pinglun|fenxiang|remen|xgxw|xgwz|qrcode|erweima|login|subscribe|tool|report|jubao",
+    r"tuijian|xiangguan|pinglun|fenxiang|remen|xgxw|xgwz|qrcode|erweima|login|subscribe|tool|report|jubao|"
+    r"cookie|consent|gdpr|rgpd|modal",
     re.I,
 )
 # The part of that list that never wraps an article; the rest (banner, nav, menu …) may name a
 # layout wrapper around it.
 _STRONG_NEGATIVE_RE = re.compile(
     r"comment|reply|replies|related|recommend|share(?!d)|social|copyright|breadcrumb|crumb|sponsor|advert|"
-    r"foot|sidebar|tuijian|xiangguan|pinglun|fenxiang|xgxw|xgwz|qrcode|erweima|jubao",
+    r"foot|sidebar|tuijian|xiangguan|pinglun|fenxiang|xgxw|xgwz|qrcode|erweima|jubao|cookie|consent|gdpr|rgpd",
     re.I,
 )
 # Words as people name classes and ids: "nav", "NAV", "mainNav", "TopMenu", "footer2", "ad728".
@@ -342,7 +343,9 @@ def _is_weak_negative(element: Any) -> bool:
 
 
 def _is_hidden(element: Any) -> bool:
-    if element.get("hidden") is not None:
+    """Not shown to readers: the hidden attribute, display:none / visibility:hidden, or
+    aria-hidden="true" (closed dialogs, consent banners, duplicated teasers), as readability reads it."""
+    if element.get("hidden") is not None or element.get("aria-hidden") == "true":
         return True
     style = element.get("style")
     return bool(style and _HIDDEN_STYLE_RE.search(style))
