@@ -862,6 +862,18 @@ def test_machine_made_ids_and_heading_anchors_are_not_furniture_names():
     assert flags["Home, News, Sports."] is True  # a camel-case word is a name people chose
 
 
+def test_author_boxes_are_furniture():
+    flags = _blocks(
+        "<div class='artikel'><p>Die Vegetation kleidete sich nur zögerlich herbstlich, meldet der Wetterdienst.</p>"
+        "<div class='cbx-Author_InfoContainer'><p>Redakteur in der Wirtschaft.</p></div>"
+        "<header class='artDetailAutor__header'>Leiterin Redaktion Leben und Gesundheit</header></div>"
+    )
+
+    assert flags["Die Vegetation kleidete sich nur zögerlich herbstlich, meldet der Wetterdienst."] is False
+    assert flags["Redakteur in der Wirtschaft."] is True
+    assert flags["Leiterin Redaktion Leben und Gesundheit"] is True
+
+
 def test_a_byline_with_a_date_does_not_pull_the_article_container_up():
     from news_harvester.parse.blocks import parse_html, text_blocks
 

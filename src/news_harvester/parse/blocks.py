@@ -59,7 +59,7 @@ _NEGATIVE_RE = re.compile(
     r"comment|reply|replies|related|recommend|sidebar|share(?!d)|social|footer|foot|copyright|breadcrumb|crumb|"
     r"menu|nav|banner|sponsor|advert|promo|popup|masthead|widget|pager|(?<!main)stream|pagination|rank|hotnews|"
     r"tuijian|xiangguan|pinglun|fenxiang|remen|xgxw|xgwz|qrcode|erweima|login|subscribe|tool|report|jubao|"
-    r"cookie|consent|gdpr|rgpd|modal",
+    r"cookie|consent|gdpr|rgpd|modal|author|autor|contactbox",
     re.I,
 )
 # The part of that list that never wraps an article; the rest (banner, nav, menu …) may name a
