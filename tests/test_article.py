@@ -729,6 +729,8 @@ def test_boilerplate_lines(line):
         "平台表示将继续优化体验。",  # a sentence about an app, longer than a promotion line
         "收入|支出",
         "Share prices fell sharply after the announcement.",
+        "参会代表请于6月20日前扫描二维码报名。",
+        "对此，该公司回复“正在核实相关情况”。",
         "Print and email remain the agency's main channels, the report says.",
     ],
 )

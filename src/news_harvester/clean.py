@@ -205,11 +205,13 @@ _BOILERPLATE_LINE_RE = re.compile(
     r")\s*[\]】)）>〕]?$",
     re.I,
 )
-# Promotion lines of apps and WeChat accounts, matched anywhere in a short line: "安装…客户端…【下载地址】",
-# "扫描下方二维码…", "回复【社保】查询…", "点【在看】…", "点击菜单栏…".
+# Promotion lines of apps and WeChat accounts in a short line: "安装…客户端…【下载地址】", "扫描下方二维码解锁更多…",
+# "3、回复【社保】查询…", "点【在看】…", "点击菜单栏…". A notice's "请扫描二维码报名。" and a quoted reply
+# ("该公司回复“正在核实”。") are text.
 _PROMO_LINE_RE = re.compile(
     r"(?:下载|安装).{0,12}(?:客户端|APP).{0,40}(?:→|【|福利)|【下载地址】|"
-    r"(?:扫描|长按|识别).{0,8}二维码|回复\s*[【「“\"]|点.{0,2}[【「“\"]?在看|点击.{0,4}(?:菜单栏|阅读原文|关注)",
+    r"(?:扫描|长按|识别).{0,8}二维码.{0,12}(?:关注|解锁|更多|下载)|^(?:\d+\s*[、.．]\s*)?回复\s*[【「“\"]|"
+    r"点.{0,2}[【「“\"]在看|^点击.{0,4}(?:菜单栏|阅读原文|关注)",
     re.I,
 )
 PROMO_MAX_CHARS = 80
