@@ -905,5 +905,8 @@ def test_aria_hidden_dialogs_and_consent_banners_are_not_the_article():
     )
 
     page = extract_page(html, "https://www.arteradio.example/son/nuls", SHANGHAI)
+    # a page saved while a dialog was open: the script had marked the whole page aria-hidden
+    behind_a_dialog = html.replace("<body>", "<body aria-hidden='true'>")
 
     assert page.body_text == article.strip()
+    assert extract_page(behind_a_dialog, "https://www.arteradio.example/son/nuls", SHANGHAI).body_text == page.body_text

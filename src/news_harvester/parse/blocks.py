@@ -344,8 +344,11 @@ def _is_weak_negative(element: Any) -> bool:
 
 def _is_hidden(element: Any) -> bool:
     """Not shown to readers: the hidden attribute, display:none / visibility:hidden, or
-    aria-hidden="true" (closed dialogs, consent banners, duplicated teasers), as readability reads it."""
-    if element.get("hidden") is not None or element.get("aria-hidden") == "true":
+    aria-hidden="true" (closed dialogs, consent banners, duplicated teasers), as readability reads it —
+    except on the page's root elements, which scripts mark aria-hidden while a dialog is open."""
+    if element.get("hidden") is not None:
+        return True
+    if element.get("aria-hidden") == "true" and element.tag not in ("html", "body", "main"):
         return True
     style = element.get("style")
     return bool(style and _HIDDEN_STYLE_RE.search(style))
