@@ -131,3 +131,20 @@ def test_missing_html_fragment_is_no_items():
     with pytest.raises(ParseError) as caught:
         html_fragment("<html>", "data.html")
     assert caught.value.code == "parse.malformed"
+
+
+def test_a_flash_without_title_gets_a_headline_not_its_whole_text():
+    body = "工信部数据显示，1—5月份我国软件业务收入50520亿元，同比增长11.6%，软件业利润总额5851亿元，增长14.8%。" * 2
+    rows = [
+        {"title": "", "content": f"【前5月软件业务收入同比增长11.6%】财联社6月24日电，{body}", "shareurl": "/a/1"},
+        {"title": "", "content": f"财联社6月24日电，商务部表示将推动海外仓建设。{body}", "shareurl": "/a/2"},
+        {"title": "", "content": body.replace("。", "，"), "shareurl": "/a/3"},
+        {"title": "", "content": "财联社6月24日电，商务部表示将推动海外仓建设。", "shareurl": "/a/4"},
+    ]
+    fields = {"items": "data.roll_data", "title": "title|content", "url": "shareurl"}
+    items = parse_json_list(json.dumps({"data": {"roll_data": rows}}), "https://www.cls.example/", SHANGHAI, fields)
+
+    assert items[0].title == "前5月软件业务收入同比增长11.6%"
+    assert items[1].title == "财联社6月24日电，商务部表示将推动海外仓建设。"
+    assert len(items[2].title) == 81 and items[2].title.endswith("…")
+    assert items[3].title == rows[3]["content"]  # short: the text is the headline

@@ -35,6 +35,9 @@ SHIPPED = ROOT / "config" / "sources.yaml"
 CASES = Path(__file__).resolve().parent / "fixtures" / "presets"
 CONFIG = load_sources(SHIPPED)  # an invalid shipped file fails collection, loudly
 ENABLED = [spec.id for spec in CONFIG.enabled]
+# Every enabled preset, plus a disabled one that has a case (cls-telegraph: its mapping is kept right for the
+# day a signing adapter enables it); the test runs a disabled preset as if enabled.
+CONTRACTED = sorted({*ENABLED, *(s.id for s in CONFIG.sources if (CASES / s.id / "case.yaml").is_file())})
 
 CONTENT_TYPES = {
     "html": "text/html; charset=utf-8",
@@ -149,7 +152,7 @@ def _check_published(got: datetime | None, want: Any, spec: SourceSpec, url: str
         assert got == exact, f"{url}: {got} != {exact}"
 
 
-@pytest.mark.parametrize("preset_id", ENABLED)
+@pytest.mark.parametrize("preset_id", CONTRACTED)
 def test_preset_contract(preset_id: str, httpserver: HTTPServer, run_harvest, repository):
     spec = CONFIG.get(preset_id)
     assert spec is not None
@@ -170,7 +173,7 @@ def test_preset_contract(preset_id: str, httpserver: HTTPServer, run_harvest, re
         return Response(body, content_type=CONTENT_TYPES[name.rsplit(".", 1)[-1]])
 
     httpserver.expect_request(re.compile(".*")).respond_with_handler(serve)
-    local = spec.model_copy(update={"url": localize(spec.url)})
+    local = spec.model_copy(update={"url": localize(spec.url), "enabled": True})
     assert urlsplit(local.url).path == real.path and urlsplit(local.url).query == real.query
 
     [summary] = run_harvest([local])

@@ -126,6 +126,26 @@ def clean_title(title: str) -> str:
     return _squeeze(html_to_text(title)).replace("\n", " ")
 
 
+MAX_HEADLINE_CHARS = 80
+"""Longer than this is a text standing in for a title (a flash news item without one), not a headline."""
+_LEAD_HEADING_RE = re.compile(r"^\s*【([^】]{4,80})】")
+_SENTENCE_RE = re.compile(r"^.+?[。！？!?](?=\s|$|[^”」』])")
+
+
+def headline(text: str) -> str:
+    """A title for a list row whose title field fell back to its text: the text itself when it is short,
+    else its 【…】 lead heading (财联社 flashes open with one), else its first sentence, else its first
+    MAX_HEADLINE_CHARS characters with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= MAX_HEADLINE_CHARS:
+        return text
+    if match := _LEAD_HEADING_RE.match(text):
+        return match.group(1).strip()
+    if (match := _SENTENCE_RE.match(text)) and len(match.group(0)) <= MAX_HEADLINE_CHARS:
+        return match.group(0)
+    return text[:MAX_HEADLINE_CHARS].rstrip() + "…"
+
+
 def build_article(
     item: RawItem,
     *,

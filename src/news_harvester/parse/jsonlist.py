@@ -21,6 +21,7 @@ from urllib.parse import quote, urljoin
 from bs4 import BeautifulSoup
 from soupsieve import SelectorSyntaxError
 
+from news_harvester.clean import headline
 from news_harvester.errors import ParseError
 from news_harvester.models import RawItem
 from news_harvester.parse.dates import parse_date
@@ -47,7 +48,7 @@ def parse_json_list(text: str, base_url: str, zone: tzinfo, fields: dict[str, st
         items.append(
             RawItem(
                 url=urljoin(base_url, url.strip()),
-                title=str(title).strip(),
+                title=headline(str(title)),  # "title|content": a flash's whole text is no headline
                 published=_date(raw_date, zone),
                 published_raw=None if raw_date is None else str(raw_date),
                 author=_text(lookup(row, fields["author"])) if "author" in fields else None,
