@@ -129,7 +129,7 @@ def clean_title(title: str) -> str:
 MAX_HEADLINE_CHARS = 80
 """Longer than this is a text standing in for a title (a flash news item without one), not a headline."""
 _LEAD_HEADING_RE = re.compile(r"^\s*【([^】]{4,80})】")
-_SENTENCE_RE = re.compile(r"^.+?[。！？!?](?=\s|$|[^”」』])")
+_FIRST_SENTENCE_RE = re.compile(r"^.+?[。！？!?](?=\s|$|[^”」』])")
 
 
 def headline(text: str) -> str:
@@ -141,7 +141,7 @@ def headline(text: str) -> str:
         return text
     if match := _LEAD_HEADING_RE.match(text):
         return match.group(1).strip()
-    if (match := _SENTENCE_RE.match(text)) and len(match.group(0)) <= MAX_HEADLINE_CHARS:
+    if (match := _FIRST_SENTENCE_RE.match(text)) and len(match.group(0)) <= MAX_HEADLINE_CHARS:
         return match.group(0)
     return text[:MAX_HEADLINE_CHARS].rstrip() + "…"
 
@@ -270,6 +270,7 @@ _WIDGET_WORDS = frozenset(
     }
 )  # fmt: skip
 _HEADING_DOTS_RE = re.compile(r"[\s·•・]")  # "延伸 · 推荐"
+_BUTTON_GAP_RE = re.compile(r"[\s,|/·•]+")
 _SENTENCE_END_RE = re.compile(r"[。！？!?…”」』.]$")
 _QUESTION_OR_STATEMENT_RE = re.compile(r"[。！？!?]$")
 # The close of a notice: the issuing office, the date.
@@ -308,7 +309,7 @@ def is_boilerplate_line(line: str) -> bool:
 
 def _is_button_row(line: str) -> bool:
     """A row of share buttons: "Tweet Share Email", "Facebook | Twitter | 微博"."""
-    words = [word for word in re.split(r"[\s,|/·•]+", line.casefold()) if word]
+    words = [word for word in _BUTTON_GAP_RE.split(line.casefold()) if word]
     return 0 < len(words) <= 8 and all(word in _WIDGET_WORDS for word in words)
 
 
