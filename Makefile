@@ -18,7 +18,7 @@ run: install               ## start the daemon on embedded defaults (SQLite in .
 	$(VENV)/bin/news-harvester run
 
 test: install              ## the whole test suite (PostgreSQL tests run when NEWS_HARVESTER_TEST_PG is set)
-	$(PY) -m pytest -n auto --dist loadfile
+	$(PY) -m pytest
 
 lint: install              ## ruff (lint + format check) and mypy --strict
 	$(VENV)/bin/ruff check src tests bench
