@@ -16,6 +16,7 @@ import pytest
 import topics_eval
 from news_harvester.topic_model import (
     MAX_BLEND,
+    TOPIC_HALF,
     LabelledStory,
     NotEnoughLabels,
     TopicModel,
@@ -120,14 +121,18 @@ def test_blending_changes_confidence_and_is_explained(
     sports = next(s for s in blended.scores if s.topic_id == "sports")
     assert rules_only.off_topic and sports.rule_score == 0.0 and sports.matched == ()
     assert sports.model_score is not None and sports.model_score > 0.5
-    assert sports.confidence == pytest.approx(w * sports.model_score, abs=1e-6)
+    ws = model.topic_weight("sports")
+    n_sports = model.info["topics"]["sports"]
+    assert ws == pytest.approx(w * n_sports / (n_sports + TOPIC_HALF)) and 0 < ws < w
+    assert sports.confidence == pytest.approx(ws * sports.model_score, abs=1e-6)
     assert [s.topic_id for s in blended.topics] == ["sports"]  # a mature model (w > 0.5) finds what rules miss
     # A headline with a keyword: confidence = (1 - w) x rule + w x model, both shown.
     title = next(t for t, label in test if label == "science" and "手机" in t)
     science = next(s for s in classify(taxonomy, title, "", model).scores if s.topic_id == "science")
     rule = next(s for s in classify(taxonomy, title, "").scores if s.topic_id == "science")
     assert science.rule_score == rule.confidence and science.matched == rule.matched
-    assert science.confidence == pytest.approx((1 - w) * science.rule_score + w * science.model_score, abs=1e-6)  # type: ignore[operator]
+    wsc = model.topic_weight("science")
+    assert science.confidence == pytest.approx((1 - wsc) * science.rule_score + wsc * science.model_score, abs=1e-6)  # type: ignore[operator]
     assert science.confidence != rule.confidence
     explained = classify(taxonomy, title, "", model).to_json()
     assert explained["model_weight"] == round(w, 4)

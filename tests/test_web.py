@@ -4,6 +4,7 @@ story page, actions with optimistic concurrency, audit log, roles, CSRF, bad inp
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from datetime import UTC, datetime, timedelta
 
@@ -178,6 +179,10 @@ def test_story_page_actions_audit_and_stale_edits(web):
     page = first.get(f"/stories/{sid}")
     assert page.status_code == 200
     assert "https://xinhua.example.cn/b.html" in page.text and "查看原文" in page.text
+    # The topic explanation names each topic (in Chinese), the rules' and the cold-start model's share, and how
+    # likely the story belongs in the brief.
+    assert re.search(r"<td>跨境电商</td>\s*<td>[01]\.\d\d</td>\s*<td>[01]\.\d\d</td>\s*<td>[01]\.\d\d</td>", page.text)
+    assert "<th>通用模型</th>" in page.text and re.search(r"属于本简报的概率：\d+%", page.text)
     version = first.get(f"/api/stories/{sid}").json()["candidate"]["version"]
 
     accepted = first.post(f"/api/stories/{sid}/actions", json={"action": "accept", "version": version})

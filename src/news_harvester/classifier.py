@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from news_harvester.errors import ConfigError
+from news_harvester.prior_model import load_shipped
 from news_harvester.stories import StoryEnricher
 from news_harvester.topics import Taxonomy, load_taxonomy
 
@@ -80,7 +81,9 @@ class ClassifierSource:
                 log.error("stored topic model %d is unreadable, classifying with rules only: %s", model_id, exc)
                 model = None
         self._model_id = model_id
-        return StoryEnricher(taxonomy=taxonomy, model=model, model_id=model_id if model is not None else None)
+        return StoryEnricher(
+            taxonomy=taxonomy, model=model, model_id=model_id if model is not None else None, prior=load_shipped()
+        )
 
 
 def _mtime(path: Path) -> float | None:

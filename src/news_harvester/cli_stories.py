@@ -176,9 +176,20 @@ def stories_show(obj: _Ctx, story_id: int, as_json: bool) -> None:
     click.echo(f"#{story.id} {story.title}")
     click.echo(f"  canonical: {story.canonical_url} ({story.attribution})")
     click.echo(f"  score {story.score}: " + ", ".join(f"{k} {v:+g}" for k, v in record["score_parts"].items()))
-    for t in (story.classification or {}).get("scores", []):
+    explanation = story.classification or {}
+    if explanation.get("brief_probability") is not None:
+        grams = "、".join(g for g, _ in explanation.get("prior_terms") or [])
+        click.echo(
+            f"  belongs in the brief: P={explanation['brief_probability']}" + (f" (model: {grams})" if grams else "")
+        )
+    for t in explanation.get("scores", []):
         terms = ", ".join(m["term"] for m in t.get("matched", []))
-        click.echo(f"  topic {t.get('topic_id')}: {t.get('confidence')} ({terms})")
+        parts = [f"rules {t.get('rule_score')}"]
+        if t.get("prior_score") is not None:
+            parts.append(f"cold-start model {t['prior_score']}")
+        if t.get("model_score") is not None:
+            parts.append(f"editors' model {t['model_score']}")
+        click.echo(f"  topic {t.get('topic') or t.get('topic_id')}: {t.get('confidence')} ({'; '.join(parts)}) {terms}")
     if story.follow_up_of:
         click.echo(f"  follow-up of story #{story.follow_up_of}")
     for m in story.members:
@@ -231,6 +242,7 @@ def topics_test(obj: _Ctx, candidate: Path, days: int | None, examples: int, as_
     """Preview CANDIDATE (an edited topics.yaml) over stored stories before saving it: per-topic counts now
     and with the candidate, and examples of stories that would gain or lose a topic. Writes nothing."""
     from news_harvester.daemon import open_repository
+    from news_harvester.prior_model import load_shipped
     from news_harvester.topics import classify, load_taxonomy
 
     try:
@@ -245,9 +257,10 @@ def topics_test(obj: _Ctx, candidate: Path, days: int | None, examples: int, as_
     gained: dict[str, list[dict[str, Any]]] = {}
     lost: dict[str, list[dict[str, Any]]] = {}
     changed = total = 0
+    prior = load_shipped()
     for story_id, title, body, current in repository.stories_for_reclassification(since):
         total += 1
-        new = {t.topic_id for t in classify(taxonomy, title, body).topics}
+        new = {t.topic_id for t in classify(taxonomy, title, body, prior=prior).topics}
         before.update(current)
         after.update(new)
         if new != set(current):

@@ -6,7 +6,8 @@ scale (points; a fresh on-topic official story scores about 100):
 ==============  =====================================================================================
 part            meaning
 ==============  =====================================================================================
-``topic``       best topic confidence (0–1) × ``topic`` points: the brief only carries its topics.
+``topic``       best topic confidence (0–1), or P(belongs in the brief) when higher, × ``topic`` points: the
+                brief only carries its topics.
 ``source``      canonical source weight / ``max_weight`` (sources.yaml weights run 1–10) × ``source``:
                 商务部 (10) outranks a reprint site (4).
 ``outlets``     how many distinct outlets carry the story, log-saturating at ``outlet_saturation``:
@@ -15,7 +16,9 @@ part            meaning
                 still counts half, a two-month-old one almost nothing.
 ``editor_fit``  when the learned model was trained on accept/reject labels: (P(accept) − 0.5) × 2 ×
                 ``editor_fit`` points (−…+), i.e. "stories like this one were accepted before".
-``off_topic``   −``off_topic`` points when no topic reaches the taxonomy threshold.
+``off_topic``   when no topic reaches the taxonomy threshold: −``off_topic`` × (1 − P(belongs in the brief)),
+                so stories without a topic are still ordered by how likely they belong (a near miss above
+                sports news); −``off_topic`` in full when no probability is known.
 ``used``        −``used`` points when the story already appeared in a published issue (it should
                 not come back; follow-ups are separate stories).
 ``rejected``    −``rejected`` points once an editor rejected it.
@@ -63,6 +66,8 @@ class StoryFacts:
     rejected: bool = False
     relevance: float | None = None
     """P(accepted) from the learned model, when it was trained on accept/reject labels."""
+    brief_probability: float | None = None
+    """P(the story belongs in the brief) from the classification (rules + cold-start model), when known."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +83,7 @@ def score_story(facts: StoryFacts, now: datetime, params: RankingParams | None =
     """Score of one story at ``now`` (timezone-aware, like ``facts.published_at``)."""
     p = params or RankingParams()
     parts: dict[str, float] = {
-        "topic": p.topic * _clamp(facts.topic_confidence),
+        "topic": p.topic * _clamp(max(facts.topic_confidence, facts.brief_probability or 0.0)),
         "source": p.source * _clamp(facts.source_weight / p.max_weight),
         "outlets": p.outlets * _clamp(math.log(max(facts.outlets, 1)) / math.log(max(p.outlet_saturation, 2))),
         "recency": p.recency * _recency(facts.published_at, now, p.half_life_days),
@@ -86,7 +91,9 @@ def score_story(facts: StoryFacts, now: datetime, params: RankingParams | None =
     if facts.relevance is not None:
         parts["editor_fit"] = p.editor_fit * (2.0 * _clamp(facts.relevance) - 1.0)
     if facts.off_topic:
-        parts["off_topic"] = -p.off_topic
+        # A calibrated probability, not a constant: a near miss keeps most of its points, sports news none.
+        doubt = 1.0 if facts.brief_probability is None else 1.0 - _clamp(facts.brief_probability)
+        parts["off_topic"] = -p.off_topic * doubt
     if facts.used:
         parts["used"] = -p.used
     if facts.rejected:

@@ -40,6 +40,7 @@ from news_harvester.ranking import RankingParams, Score, StoryFacts, score_story
 from news_harvester.topics import Classification, Taxonomy, classify
 
 if TYPE_CHECKING:
+    from news_harvester.prior_model import PriorModel
     from news_harvester.store.repository import Repository
     from news_harvester.topic_model import TopicModel
 
@@ -82,6 +83,8 @@ class StoryEnricher:
     model: TopicModel | None = None
     model_id: int | None = None
     ranking: RankingParams = field(default_factory=RankingParams)
+    prior: PriorModel | None = None
+    """The shipped cold-start model (``prior_model.load_shipped()``), or None for the rules alone."""
 
     @property
     def digest(self) -> str | None:
@@ -89,12 +92,14 @@ class StoryEnricher:
         if self.taxonomy is None:
             return None
         suffix = f"+m{self.model_id}" if self.model is not None and self.model_id is not None else ""
+        if self.prior is not None:
+            suffix += "+p" + self.prior.digest[:8]
         return (self.taxonomy.digest[:40] + suffix)[:64]
 
     def classify(self, title: str, body: str) -> Classification | None:
         if self.taxonomy is None:
             return None
-        return classify(self.taxonomy, title, body, self.model)
+        return classify(self.taxonomy, title, body, self.model, self.prior)
 
     def relevance(self, title: str, body: str) -> float | None:
         return self.model.relevance(title, body) if self.model is not None else None

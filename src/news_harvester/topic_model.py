@@ -62,6 +62,7 @@ MODEL_BODY_CHARS = 1000
 TITLE_REPEAT = 3
 MAX_BLEND = 0.6
 BLEND_HALF = 150
+TOPIC_HALF = 30.0
 C = 4.0
 RANDOM_STATE = 0
 
@@ -114,7 +115,9 @@ def _vectoriser() -> TfidfVectorizer:
 
 
 def _fit_linear(x: Any, y: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], float]:
-    clf = LogisticRegression(C=C, solver="liblinear", random_state=RANDOM_STATE, max_iter=200)
+    # Balanced classes: a topic has a few dozen stories among hundreds, and unbalanced fits put even its clear
+    # positives below 0.5, so blending pulled the rules' confident topics down instead of confirming them.
+    clf = LogisticRegression(C=C, solver="liblinear", random_state=RANDOM_STATE, max_iter=200, class_weight="balanced")
     clf.fit(x, y)
     return clf.coef_[0].astype(np.float32), float(clf.intercept_[0])
 
@@ -134,6 +137,7 @@ class TopicModel:
         intercept: np.ndarray[Any, Any],
         relevance_coef: tuple[np.ndarray[Any, Any], float] | None,
         info: dict[str, Any],
+        primary: tuple[tuple[str, ...], np.ndarray[Any, Any], np.ndarray[Any, Any]] | None = None,
     ) -> None:
         self._vectoriser = vectoriser
         self.topic_ids = topic_ids
@@ -142,6 +146,7 @@ class TopicModel:
         self._relevance = relevance_coef
         self.info = info
         self.blend_weight: float = float(info["blend_weight"])
+        self._primary = primary
 
     # ------------------------------------------------------------------ training
 
@@ -193,6 +198,7 @@ class TopicModel:
         relevance = None
         if relevance_ok:
             relevance = _fit_linear(x[judged], np.array([bool(examples[i].accepted) for i in judged], dtype=np.int8))
+        primary = _fit_primary(x, [examples[i] for i in labelled], labelled, known, min_per_topic)
         topic_examples = [examples[i] for i in labelled]
         info: dict[str, Any] = {
             "n_examples": n,
@@ -201,13 +207,21 @@ class TopicModel:
             "skipped": {t: counts[t] for t in known if t not in trained},
             "unknown_topics": sorted({t for e in topic_examples for t in e.topics} - set(known)),
             "relevance": {"accepted": verdicts[True], "rejected": verdicts[False]} if relevance_ok else None,
+            "primary": list(primary[0]) if primary is not None else None,
             "features": int(x.shape[1]),
             "blend_weight": round(blend_weight_for(len(labelled)), 4),
             "cv_folds": cv_folds,
             "cv_macro_f1": _cross_validate(topic_examples, trained, cv_folds) if cv_folds >= 2 else None,
             "sklearn": sklearn.__version__,
         }
-        return cls(vectoriser, trained, coef, intercept, relevance, info)
+        return cls(vectoriser, trained, coef, intercept, relevance, info, primary)
+
+    def topic_weight(self, topic_id: str) -> float:
+        """The model's share in one topic's confidence: the overall blend weight, scaled down for a topic with few
+        labelled stories (n / (n + ``TOPIC_HALF``)), so that a topic the editors barely touched keeps what the
+        rules and the cold-start model say instead of being averaged towards an uninformed guess."""
+        n = int(self.info.get("topics", {}).get(topic_id, 0))
+        return self.blend_weight * n / (n + TOPIC_HALF) if n > 0 else 0.0
 
     # ------------------------------------------------------------------ prediction
 
@@ -225,6 +239,16 @@ class TopicModel:
         """Probabilities for many (title, body) pairs: rows follow ``texts``, columns ``topic_ids``."""
         x = self._vectoriser.transform([model_text(t, b) for t, b in texts])
         return _sigmoid(np.asarray(x @ self._coef) + self._intercept)
+
+    def primary(self, title: str, body: str) -> dict[str, float] | None:
+        """P(editors file the story under this topic first), a softmax over the topics that single-topic labels
+        taught; None when there were too few."""
+        if self._primary is None:
+            return None
+        classes, coef, intercept = self._primary
+        z = np.asarray(self._features(title, body) @ coef).ravel() + intercept
+        e = np.exp(z - z.max())
+        return {t: float(p) for t, p in zip(classes, e / e.sum(), strict=True)}
 
     def relevance(self, title: str, body: str) -> float | None:
         """P(an editor accepts the story), or None when the model was not trained on accept/reject labels."""
@@ -248,6 +272,7 @@ class TopicModel:
             "intercept": self._intercept,
             "relevance": self._relevance,
             "info": self.info,
+            "primary": self._primary,
         }
         joblib.dump(state, buffer, compress=3)
         return buffer.getvalue()
@@ -274,7 +299,30 @@ class TopicModel:
             state["intercept"],
             state["relevance"],
             state["info"],
+            state.get("primary"),
         )
+
+
+def _fit_primary(
+    x: Any, stories: Sequence[LabelledStory], rows: Sequence[int], known: Sequence[str], min_per_topic: int
+) -> tuple[tuple[str, ...], np.ndarray[Any, Any], np.ndarray[Any, Any]] | None:
+    """Which one topic editors file a story under: a multinomial fit on the stories labelled with exactly one
+    topic (those say it unambiguously), over topics with at least ``min_per_topic`` of them."""
+    single = [(row, next(iter(s.topics))) for row, s in zip(rows, stories, strict=True) if len(s.topics) == 1]
+    counts = Counter(t for _, t in single)
+    classes = tuple(t for t in known if counts[t] >= min_per_topic)
+    if len(classes) < 2:
+        return None
+    chosen = [(row, t) for row, t in single if t in classes]
+    clf = LogisticRegression(C=C, max_iter=1000, class_weight="balanced", random_state=RANDOM_STATE)
+    clf.fit(x[[row for row, _ in chosen]], [t for _, t in chosen])
+    order = [list(clf.classes_).index(t) for t in classes]
+    if len(classes) == 2:  # scikit-learn keeps one row for two classes: rebuild both sides of the softmax
+        coef = np.vstack([-clf.coef_[0] / 2, clf.coef_[0] / 2])
+        intercept = np.array([-clf.intercept_[0] / 2, clf.intercept_[0] / 2])
+    else:
+        coef, intercept = clf.coef_[order], clf.intercept_[order]
+    return classes, coef.T.astype(np.float32), intercept.astype(np.float32)
 
 
 def _minor(version: str) -> str:

@@ -64,8 +64,11 @@ def make_engine(url: str) -> Engine:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # The busy timeout first: switching a database to WAL (a restored backup is in rollback-journal mode) needs
+    # a lock, and without the timeout a second process starting at the same moment failed at once with
+    # "database is locked" (seen in tests/test_backup.py, two CLI commands side by side on a restored file).
     cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()

@@ -382,6 +382,7 @@ class StoryQueries:
                 used=story_row.used_issue_id is not None,
                 rejected=states.get(story_id) == "rejected",
                 relevance=(explanation or {}).get("relevance"),
+                brief_probability=(explanation or {}).get("brief_probability"),
             )
             score = enricher.score(facts, now)
             values: dict[str, Any] = {
@@ -398,6 +399,7 @@ class StoryQueries:
                             "used": facts.used,
                             "rejected": facts.rejected,
                             "relevance": facts.relevance,
+                            "brief_probability": facts.brief_probability,
                         },
                     },
                     ensure_ascii=False,
