@@ -15,8 +15,10 @@ RUN groupadd --system --gid 10001 harvester \
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
+# src/news_harvester/defaults/*.yaml link to config/: the wheel packs their content as the packaged defaults
+COPY config/sources.yaml config/topics.yaml ./config/
 COPY src ./src
-RUN pip install --no-compile ".[postgres]" && rm -rf /app/src
+RUN pip install --no-compile ".[postgres]" && rm -rf /app/src /app/config
 
 COPY --chown=harvester:harvester config/sources.yaml config/topics.yaml /config/
 RUN mkdir -p /data && chown harvester:harvester /data /config

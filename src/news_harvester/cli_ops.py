@@ -1,4 +1,5 @@
-"""Operations commands registered on news_harvester.cli.main: ``backup`` and ``restore`` of the SQLite database.
+"""Operations commands registered on news_harvester.cli.main: ``init`` (editable copies of the packaged
+configuration), ``backup`` and ``restore`` of the SQLite database.
 
 ``backup`` is safe while the daemon runs (SQLite's online backup API, see news_harvester.backup); ``restore``
 wants the daemon stopped and refuses to replace a database unless ``--force`` is given. PostgreSQL databases
@@ -68,3 +69,53 @@ def _size(path: Path) -> str:
             break
         value /= 1024
     return f"{value:.0f} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+
+
+SETTINGS_TEMPLATE = """\
+# news-harvester settings (TOML), written by `news-harvester init`. Use it with
+#   news-harvester --config {settings} run
+# or set NEWS_HARVESTER_CONFIG={settings}. Every key is optional; see README "Configuration".
+[news_harvester]
+data_dir = "{data}"
+sources = "{sources}"
+topics = "{topics}"
+bind = "127.0.0.1:8000"
+# database_url = "postgresql://user@host/db"   # needs: pip install 'news-harvester[postgres]'
+"""
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path), default=".")
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+@_guard
+def init(directory: Path, force: bool) -> None:
+    """Write editable copies of the packaged sources.yaml and topics.yaml and a settings file into DIRECTORY
+    (default: here): config/sources.yaml, config/topics.yaml, news-harvester.toml."""
+    from news_harvester.config import packaged_default
+
+    directory = directory.resolve()
+    targets = {
+        directory / "config" / "sources.yaml": packaged_default("sources.yaml"),
+        directory / "config" / "topics.yaml": packaged_default("topics.yaml"),
+    }
+    settings = directory / "news-harvester.toml"
+    existing = [p for p in [*targets, settings] if p.exists()]
+    if existing and not force:
+        raise click.ClickException(
+            "already there, nothing written: " + ", ".join(str(p) for p in existing) + " (--force overwrites)"
+        )
+    (directory / "config").mkdir(parents=True, exist_ok=True)
+    for target, source in targets.items():
+        target.write_bytes(source.read_bytes())
+    settings.write_text(
+        SETTINGS_TEMPLATE.format(
+            settings=settings,
+            data=directory / "data",
+            sources=directory / "config" / "sources.yaml",
+            topics=directory / "config" / "topics.yaml",
+        ),
+        encoding="utf-8",
+    )
+    for path in [*targets, settings]:
+        click.echo(f"wrote {path}")
+    click.echo(f"next: news-harvester --config {settings} run")

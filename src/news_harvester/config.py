@@ -14,6 +14,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -223,7 +224,30 @@ def load_settings(
             )
         raise ConfigError("\n".join(lines)) from None
     _SCHEDULE_LIMITS["min_interval"] = settings.min_schedule_interval
-    return settings
+    return _with_packaged_defaults(settings, set(merged))
+
+
+def packaged_default(name: str) -> Path:
+    """The copy of ``sources.yaml`` / ``topics.yaml`` shipped inside the package (read-only: edit a copy that
+    ``news-harvester init`` writes)."""
+    return Path(str(resources.files("news_harvester").joinpath("defaults", name)))
+
+
+def is_packaged_default(path: Path) -> bool:
+    """True when ``path`` is a file inside the installed package (which no edit may touch). In a source checkout
+    the package's defaults are links to config/*.yaml, the editable working copies: those resolve outside."""
+    return path.resolve().parent == packaged_default("sources.yaml").parent.resolve()
+
+
+def _with_packaged_defaults(settings: Settings, given: set[str]) -> Settings:
+    """sources / topics not set anywhere and absent from the working directory: the packaged defaults, so an
+    installed copy starts in an empty directory (and says which files it uses)."""
+    update: dict[str, Path] = {}
+    for name, filename in (("sources", "sources.yaml"), ("topics", "topics.yaml")):
+        path: Path = getattr(settings, name)
+        if name not in given and not path.exists() and packaged_default(filename).is_file():
+            update[name] = packaged_default(filename)
+    return settings.model_copy(update=update) if update else settings
 
 
 def _path_or_none(value: str | None) -> Path | None:

@@ -16,7 +16,7 @@ import uvicorn
 from sqlalchemy import Connection
 
 from news_harvester.classifier import ClassifierSource
-from news_harvester.config import Settings, SourcesConfig, SourceSpec, load_sources
+from news_harvester.config import Settings, SourcesConfig, SourceSpec, is_packaged_default, load_sources
 from news_harvester.dedupe import StoryIndex
 from news_harvester.errors import ConfigError
 from news_harvester.fetch import Fetcher, FetchPolicy
@@ -188,6 +188,24 @@ def listen(bind: str) -> socket.socket:
     return sock
 
 
+def _log_configuration(settings: Settings) -> None:
+    """Say which sources.yaml and topics.yaml this process uses (an installed copy may run on the packaged ones)."""
+    packaged = [p for p in (settings.sources, settings.topics) if is_packaged_default(p)]
+    log.info(
+        "configuration: sources %s, topics %s, data %s",
+        settings.sources,
+        settings.topics,
+        settings.data_dir,
+        extra={"stage": "startup"},
+    )
+    if packaged:
+        log.warning(
+            "running on the packaged default %s (read-only); `news-harvester init` writes editable copies",
+            " and ".join(p.name for p in packaged),
+            extra={"stage": "startup"},
+        )
+
+
 async def run_daemon(
     settings: Settings,
     *,
@@ -200,6 +218,7 @@ async def run_daemon(
     ``queue`` (and ``harvest=False``) the web app's run-now button queues a job for the workers, and runs left
     'running' are not marked interrupted at start (they belong to live workers; see news_harvester.cluster)."""
     sources = load_sources(settings.sources)
+    _log_configuration(settings)
     notifiers = notifiers_from_settings(settings)  # a half-configured notifier is a ConfigError at start
     listener = listen(settings.bind) if web else None
     repository = open_repository(settings, also=also_migrate)

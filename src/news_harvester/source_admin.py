@@ -48,6 +48,7 @@ from news_harvester.config import (
     SelectorSpec,
     SourcesConfig,
     SourceSpec,
+    is_packaged_default,
     parse_sources,
 )
 from news_harvester.errors import ConfigError
@@ -383,6 +384,11 @@ def _lc_item(node: CommentedSeq, index: int) -> tuple[int, int] | None:
 
 
 def _edit(path: Path, change: Callable[[_Doc], _Change]) -> SourcesConfig:
+    if is_packaged_default(path):
+        raise SourceEditError(
+            f"{path}: this is the packaged default sources.yaml, which is not edited in place\n"
+            "  hint: run `news-harvester init` to write an editable copy (config/sources.yaml) and start from there"
+        )
     if path.is_symlink():
         path = path.resolve()  # replace the file the link points to, not the link
     with _locked(path):

@@ -55,7 +55,10 @@ def make_engine(url: str) -> Engine:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     try:
         engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
-    except (SQLAlchemyError, ImportError, ValueError) as exc:
+    except ImportError as exc:
+        hint = " (install the driver: pip install 'news-harvester[postgres]')" if url.startswith("postgresql") else ""
+        raise StorageError(f"cannot use database URL {url!r}: {exc}{hint}", code="storage.url") from exc
+    except (SQLAlchemyError, ValueError) as exc:
         raise StorageError(f"cannot use database URL {url!r}: {exc}", code="storage.url") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
