@@ -40,8 +40,9 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from news_harvester.prior_model import PriorModel, load_shipped  # noqa: E402
 from news_harvester.ranking import StoryFacts, score_story  # noqa: E402
+from news_harvester.textfold import fold  # noqa: E402
 from news_harvester.topic_model import LabelledStory, NotEnoughLabels, TopicModel  # noqa: E402
-from news_harvester.topics import Taxonomy, _fold, classify, load_taxonomy  # noqa: E402
+from news_harvester.topics import Taxonomy, classify, load_taxonomy  # noqa: E402
 
 SET_DIR = ROOT / "bench" / "relevance_set"
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -113,10 +114,10 @@ def ours(taxonomy: Taxonomy, prior: PriorModel | None, model: TopicModel | None 
 
 
 def keyword_count(taxonomy: Taxonomy) -> Callable[[Item], Verdict]:
-    keys = [(t.id, [_fold(k.text).casefold() for k in t.keywords]) for t in taxonomy.topics if not t.requires]
+    keys = [(t.id, [fold(k.text).casefold() for k in t.keywords]) for t in taxonomy.topics if not t.requires]
 
     def judge(item: Item) -> Verdict:
-        text = _fold(item.title + " " + item.text).casefold()
+        text = fold(item.title + " " + item.text).casefold()
         counts = Counter({tid: sum(1 for k in words if k in text) for tid, words in keys})
         best = [tid for tid, n in counts.most_common() if n > 0]
         return Verdict(tuple(best[:1]), float(sum(counts.values())))

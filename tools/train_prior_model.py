@@ -44,7 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from news_harvester.prior_model import PriorModel, analyse, model_input  # noqa: E402
-from news_harvester.topics import Taxonomy, classify, load_taxonomy, normalise_text  # noqa: E402
+from news_harvester.textfold import normalise_text  # noqa: E402
+from news_harvester.topics import Taxonomy, classify, load_taxonomy  # noqa: E402
 
 THUC_LABELS = [
     "finance",

@@ -52,7 +52,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[impo
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 from sklearn.model_selection import KFold  # type: ignore[import-untyped]
 
-from news_harvester.topics import BODY_CHARS, normalise_text
+from news_harvester.textfold import normalise_text
+from news_harvester.topics import BODY_CHARS
 
 __all__ = ["LabelledStory", "NotEnoughLabels", "TopicModel"]
 

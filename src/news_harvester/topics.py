@@ -31,10 +31,11 @@ Scoring, per topic:
 * with the shipped cold-start model (:mod:`news_harvester.prior_model`, on from the first day): base
   confidence = 1 − (1 − rule confidence) × (1 − q), q = the model's P(relevant) × P(topic); two weak signals
   that agree make a topic, and words the keyword lists never named (learned by weak supervision) count.
-* with an editors' :class:`~news_harvester.topic_model.TopicModel`: confidence = (1 − w_t) × base + w_t × model
-  probability for the topics it was trained on, w_t = ``model.topic_weight(topic)``: the blend weight (grows
-  with the labels, at most 0.6) scaled by n / (n + 30) for a topic with n labelled stories, so a topic the
-  editors barely touched keeps its base. Exclusions still win over every model: they are editorial decisions.
+* with the editors' model (:class:`~news_harvester.topic_model.TopicModel`, seen through :class:`EditorsModel`):
+  confidence = (1 − w_t) × base + w_t × model probability for the topics it was trained on, w_t =
+  ``model.topic_weight(topic)``: the blend weight (grows with the labels, at most 0.6) scaled by n / (n + 30) for a
+  topic with n labelled stories, so a topic the editors barely touched keeps its base. Exclusions still win over
+  every model: they are editorial decisions.
 * relevance (``Classification.relevance``, "P(belongs in the brief)"): 1 − (1 − best rule confidence) ×
   (1 − the cold-start model's P(relevant)), blended with the editors' P(accept) like a topic, and never below
   the best topic's confidence. It orders the stories that have no topic (ranking.py). When it reaches the
@@ -79,23 +80,56 @@ import json
 import math
 import re
 import string
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from news_harvester.dedupe import normalise_for_dedupe
 from news_harvester.errors import ConfigError
+from news_harvester.textfold import NOT_WORD, canonical, char_class, fold, normalise_text
 
-if TYPE_CHECKING:
-    from news_harvester.prior_model import PriorModel
-    from news_harvester.topic_model import TopicModel
+
+class EditorsModel(Protocol):
+    """What ``classify`` asks of the editors' learned model (news_harvester.topic_model.TopicModel); a protocol, so
+    the rules never import the model that builds on them."""
+
+    @property
+    def blend_weight(self) -> float: ...
+
+    def predict(self, title: str, body: str) -> dict[str, float]: ...
+
+    def relevance(self, title: str, body: str) -> float | None: ...
+
+    def primary(self, title: str, body: str) -> dict[str, float] | None: ...
+
+    def topic_weight(self, topic_id: str) -> float: ...
+
+
+class PriorVerdict(Protocol):
+    """One prediction of the cold-start model (news_harvester.prior_model.PriorPrediction)."""
+
+    @property
+    def relevance(self) -> float: ...
+
+    @property
+    def topics(self) -> dict[str, float]: ...
+
+    @property
+    def contributions(self) -> tuple[tuple[str, float], ...]: ...
+
+    @property
+    def primary(self) -> dict[str, float]: ...
+
+
+class ColdStartModel(Protocol):
+    """What ``classify`` asks of the shipped cold-start model (news_harvester.prior_model.PriorModel)."""
+
+    def predict(self, title: str, body: str, explain: int = 0) -> PriorVerdict: ...
+
 
 __all__ = [
     "BODY_CHARS",
@@ -286,81 +320,12 @@ class Classification:
 
 # --------------------------------------------------------------------------- normalisation
 
-_CJK = r"\u2e80-\u2fff\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
-_HAS_CJK = re.compile(rf"[{_CJK}]")
-_SPACE_AFTER_CJK = re.compile(rf"([{_CJK}])\s+")
-_SPACE_BEFORE_CJK = re.compile(rf"\s+([{_CJK}])")
-_NOT_WORD = re.compile(r"[\W_]+")
+_NOT_WORD = NOT_WORD
 _ASCII_WORD = "[0-9A-Za-z]"
 _FAN = 6
-
-
-@cache
-def _fold_table() -> dict[int, str]:
-    """Traditional → simplified for the CJK blocks, read off dedupe's public normaliser (one definition)."""
-    table: dict[int, str] = {}
-    for cp in range(0x3400, 0xA000):
-        folded = normalise_for_dedupe(chr(cp))
-        if len(folded) == 1 and folded != chr(cp):
-            table[cp] = folded
-    return table
-
-
-@cache
-def _traditional() -> re.Pattern[str]:
-    return re.compile(_char_class(chr(cp) for cp in _fold_table()))
-
-
-@cache
-def _compatibility() -> re.Pattern[str]:
-    """Characters whose NFKC form has a letter or digit (full-width ＡＩ５Ｇ, ligatures, compatibility
-    ideographs, circled numbers): only these change what a keyword can match, so NFKC runs only when one
-    is present (5 of the 188 evaluation texts; it costs more than the rest of the folding together)."""
-    chars = []
-    for cp in range(0x80, 0x10000):
-        if not 0xD800 <= cp < 0xE000:
-            folded = unicodedata.normalize("NFKC", chr(cp))
-            if folded != chr(cp) and any(c.isalnum() for c in folded):
-                chars.append(chr(cp))
-    return re.compile(_char_class(chars))
-
-
-def _fold(text: str) -> str:
-    """NFKC, traditional → simplified, no whitespace next to CJK. Case and punctuation kept (keys match
-    across any punctuation where they have a space). ASCII text is already in this form."""
-    if text.isascii():
-        return text
-    if _compatibility().search(text):
-        text = unicodedata.normalize("NFKC", text)
-    if _traditional().search(text):
-        text = _regional_phrases(text).translate(_fold_table())
-    if _HAS_CJK.search(text):
-        text = _SPACE_BEFORE_CJK.sub(r"\1", _SPACE_AFTER_CJK.sub(r"\1", text))
-    return text
-
-
-def _regional_phrases(text: str) -> str:
-    """Taiwan and Hong Kong wording → mainland wording, phrase by phrase, before the character fold: 個人資料 is
-    个人数据, 晶片 芯片, 人工智慧 人工智能, 軟體 软件, 數位 数字 (OpenCC's ``tw2sp`` dictionaries, as shipped by
-    opencc-python-reimplemented). Only text with traditional characters pays for it; the result is simplified."""
-    return _tw2sp().convert(text)  # type: ignore[no-any-return]
-
-
-@cache
-def _tw2sp() -> Any:
-    import opencc  # type: ignore[import-untyped]
-
-    return opencc.OpenCC("tw2sp")
-
-
-def _canonical(text: str) -> str:
-    """A phrase's lookup form: folded, every run of punctuation or whitespace one space. Case kept."""
-    return _NOT_WORD.sub(" ", _fold(text)).strip()
-
-
-def normalise_text(text: str) -> str:
-    """Folded, punctuation as single spaces, case-folded: the learned model's input."""
-    return _canonical(text).casefold()
+_fold = fold
+_canonical = canonical
+_char_class = char_class
 
 
 def _is_acronym(text: str) -> bool:
@@ -375,10 +340,6 @@ def _key(text: str) -> tuple[bool, str]:
 
 
 # --------------------------------------------------------------------------- matcher
-
-
-def _char_class(chars: Iterable[str], negate: bool = False) -> str:
-    return "[" + ("^" if negate else "") + "".join(re.escape(c) for c in sorted(set(chars))) + "]"
 
 
 def _trie(keys: Iterable[str], plural: bool) -> tuple[set[str], str]:
@@ -508,8 +469,8 @@ def classify(
     taxonomy: Taxonomy,
     title: str,
     body: str,
-    model: TopicModel | None = None,
-    prior: PriorModel | None = None,
+    model: EditorsModel | None = None,
+    prior: ColdStartModel | None = None,
 ) -> Classification:
     """Every topic's confidence for a story and the evidence (see the module docstring for the rules).
 
