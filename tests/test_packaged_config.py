@@ -4,7 +4,8 @@ edited in place, and a PostgreSQL URL without its driver names the extra to inst
 
 The last test builds a wheel of this checkout, installs it into a fresh virtualenv (dependencies borrowed from
 the test environment, the package itself only from the wheel) and starts ``news-harvester run`` outside the
-checkout.
+checkout; nothing is downloaded (no build isolation, ``--no-index``: the dev extra brings a setuptools that
+builds wheels by itself).
 """
 
 from __future__ import annotations
@@ -91,7 +92,10 @@ def _free_port() -> int:
 def test_a_wheel_in_a_fresh_venv_serves_the_app_from_an_empty_directory(tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
+        [
+            *(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q"),
+            *("-w", str(wheels), str(ROOT)),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -112,7 +116,7 @@ def test_a_wheel_in_a_fresh_venv_serves_the_app_from_an_empty_directory(tmp_path
     # checkout among them, are not processed); the package itself only from the wheel.
     (Path(site) / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
     installed = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", site, str(wheel)],
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", site, str(wheel)],
         capture_output=True,
         text=True,
         check=False,
