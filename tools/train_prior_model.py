@@ -103,21 +103,21 @@ def bigrams(text: str) -> set[str]:
     return {t[i : i + 2] for i in range(len(t) - 1)}
 
 
-def excluded_titles(files: list[Path]) -> list[tuple[set[str], str]]:
+def excluded_titles(files: list[Path]) -> list[set[str]]:
     out = []
     for f in files:
         for line in f.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 item = json.loads(line)
-                out.append((bigrams(item.get("title", "")), normalise_text(item.get("text", ""))[:40]))
+                out.append(bigrams(item.get("title", "")))
     return out
 
 
-def overlaps(doc: dict[str, str], held_out: list[tuple[set[str], str]], index: dict[str, list[int]]) -> bool:
+def overlaps(doc: dict[str, str], held_out: list[set[str]], index: dict[str, list[int]]) -> bool:
     grams = bigrams(doc["title"])
     candidates = {i for g in grams for i in index.get(g, ())}
     for i in candidates:
-        other, _ = held_out[i]
+        other = held_out[i]
         if other and len(grams & other) / max(1, min(len(grams), len(other))) >= 0.6:
             return True
     return False
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     topic_ids = [t.id for t in taxonomy.topics]
     held_out = excluded_titles(args.exclude) if args.exclude else []
     index: dict[str, list[int]] = {}
-    for i, (grams, _) in enumerate(held_out):
+    for i, grams in enumerate(held_out):
         for g in grams:
             index.setdefault(g, []).append(i)
 

@@ -107,6 +107,7 @@ class PriorModel:
         self.info = info
         self.topic_ids = tuple(o for o in outputs if o != "relevance" and not o.startswith(PRIMARY))
         self._primary = [i for i, o in enumerate(outputs) if o.startswith(PRIMARY)]
+        self._inverse: list[str] | None = None
         self.digest = ""
         """sha256 (hex) of the file it was loaded from: stories classified by another model are re-classified."""
 
@@ -126,12 +127,11 @@ class PriorModel:
             values /= norm
         return index, values
 
-    def decision(self, title: str, body: str) -> np.ndarray[Any, Any]:
-        """Raw linear scores per output (before calibration)."""
-        index, values = self._vector(model_input(title, body))
-        if len(index) == 0:
-            return self.intercept.astype(np.float64)
-        return np.asarray(values @ self.coef[index].astype(np.float32), dtype=np.float64) + self.intercept
+    def _grams(self) -> list[str]:
+        """Column → n-gram, built the first time an explanation needs it."""
+        if self._inverse is None:
+            self._inverse = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
+        return self._inverse
 
     def _calibrated(self, z: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         a, b = self.calibration[:, 0], self.calibration[:, 1]
@@ -161,7 +161,7 @@ class PriorModel:
             r = self.outputs.index("relevance")
             parts = values * self.coef[index, r].astype(np.float32)
             order = np.argsort(-parts)[: explain * 3]
-            inverse = _inverse(self)
+            inverse = self._grams()
             seen: list[tuple[str, float]] = []
             for i in order:
                 gram = inverse[int(index[i])].strip()
@@ -173,13 +173,10 @@ class PriorModel:
             contributions = tuple(seen)
         return PriorPrediction(relevance, out, contributions, primary)
 
-    def predict_many(self, texts: list[tuple[str, str]]) -> list[PriorPrediction]:
-        return [self.predict(t, b) for t, b in texts]
-
     # ------------------------------------------------------------------ file
 
     def save(self, path: Path) -> None:
-        grams = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
+        grams = self._grams()
         np.savez_compressed(
             path,
             format=np.array(FORMAT),
@@ -222,17 +219,6 @@ class PriorModel:
                 )
         except (OSError, KeyError, EOFError, ValueError, zipfile.BadZipFile) as exc:
             raise ValueError(f"cannot read prior model: {exc}") from exc
-
-
-_INVERSE: dict[int, list[str]] = {}
-
-
-def _inverse(model: PriorModel) -> list[str]:
-    key = id(model)
-    if key not in _INVERSE:
-        _INVERSE.clear()
-        _INVERSE[key] = sorted(model.vocabulary, key=model.vocabulary.__getitem__)
-    return _INVERSE[key]
 
 
 def _json_dumps(value: Any) -> str:

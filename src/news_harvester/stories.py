@@ -101,9 +101,6 @@ class StoryEnricher:
             return None
         return classify(self.taxonomy, title, body, self.model, self.prior)
 
-    def relevance(self, title: str, body: str) -> float | None:
-        return self.model.relevance(title, body) if self.model is not None else None
-
     def score(self, facts: StoryFacts, now: datetime) -> Score:
         return score_story(facts, now, self.ranking)
 

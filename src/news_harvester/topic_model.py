@@ -83,6 +83,15 @@ class LabelledStory:
     topics_known: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class EditorsVerdict:
+    """What the editors' model says of one story (see :meth:`TopicModel.assess`)."""
+
+    topics: dict[str, float]
+    accept: float | None
+    primary: dict[str, float] | None
+
+
 class NotEnoughLabels(Exception):
     """Too few labelled stories to train on; ``needed`` and ``have`` say how far off."""
 
@@ -229,12 +238,14 @@ class TopicModel:
     def _features(self, title: str, body: str) -> Any:
         return self._vectoriser.transform([model_text(title, body)])
 
+    def assess(self, title: str, body: str) -> EditorsVerdict:
+        """Everything the model says of one story from one feature vector: the text is vectorised once."""
+        x = self._features(title, body)
+        return EditorsVerdict(self._topics(x), self._accept(x), self._first(x))
+
     def predict(self, title: str, body: str) -> dict[str, float]:
         """topic id → probability, for the topics the model was trained on."""
-        if not self.topic_ids:
-            return {}
-        scores = _sigmoid(np.asarray(self._features(title, body) @ self._coef).ravel() + self._intercept)
-        return {t: float(p) for t, p in zip(self.topic_ids, scores, strict=True)}
+        return self._topics(self._features(title, body))
 
     def predict_many(self, texts: Sequence[tuple[str, str]]) -> np.ndarray[Any, Any]:
         """Probabilities for many (title, body) pairs: rows follow ``texts``, columns ``topic_ids``."""
@@ -244,19 +255,31 @@ class TopicModel:
     def primary(self, title: str, body: str) -> dict[str, float] | None:
         """P(editors file the story under this topic first), a softmax over the topics that single-topic labels
         taught; None when there were too few."""
-        if self._primary is None:
-            return None
-        classes, coef, intercept = self._primary
-        z = np.asarray(self._features(title, body) @ coef).ravel() + intercept
-        e = np.exp(z - z.max())
-        return {t: float(p) for t, p in zip(classes, e / e.sum(), strict=True)}
+        return self._first(self._features(title, body))
 
     def relevance(self, title: str, body: str) -> float | None:
         """P(an editor accepts the story), or None when the model was not trained on accept/reject labels."""
+        return self._accept(self._features(title, body))
+
+    def _topics(self, x: Any) -> dict[str, float]:
+        if not self.topic_ids:
+            return {}
+        scores = _sigmoid(np.asarray(x @ self._coef).ravel() + self._intercept)
+        return {t: float(p) for t, p in zip(self.topic_ids, scores, strict=True)}
+
+    def _first(self, x: Any) -> dict[str, float] | None:
+        if self._primary is None:
+            return None
+        classes, coef, intercept = self._primary
+        z = np.asarray(x @ coef).ravel() + intercept
+        e = np.exp(z - z.max())
+        return {t: float(p) for t, p in zip(classes, e / e.sum(), strict=True)}
+
+    def _accept(self, x: Any) -> float | None:
         if self._relevance is None:
             return None
         coef, intercept = self._relevance
-        z = float(np.asarray(self._features(title, body) @ coef).ravel()[0]) + intercept
+        z = float(np.asarray(x @ coef).ravel()[0]) + intercept
         return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
 
     # ------------------------------------------------------------------ bytes

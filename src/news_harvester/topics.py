@@ -93,6 +93,19 @@ from news_harvester.errors import ConfigError
 from news_harvester.textfold import NOT_WORD, canonical, char_class, fold, normalise_text
 
 
+class EditorsVerdictLike(Protocol):
+    """One assessment of the editors' model (news_harvester.topic_model.EditorsVerdict)."""
+
+    @property
+    def topics(self) -> dict[str, float]: ...
+
+    @property
+    def accept(self) -> float | None: ...
+
+    @property
+    def primary(self) -> dict[str, float] | None: ...
+
+
 class EditorsModel(Protocol):
     """What ``classify`` asks of the editors' learned model (news_harvester.topic_model.TopicModel); a protocol, so
     the rules never import the model that builds on them."""
@@ -100,11 +113,7 @@ class EditorsModel(Protocol):
     @property
     def blend_weight(self) -> float: ...
 
-    def predict(self, title: str, body: str) -> dict[str, float]: ...
-
-    def relevance(self, title: str, body: str) -> float | None: ...
-
-    def primary(self, title: str, body: str) -> dict[str, float] | None: ...
+    def assess(self, title: str, body: str) -> EditorsVerdictLike: ...
 
     def topic_weight(self, topic_id: str) -> float: ...
 
@@ -271,6 +280,8 @@ class Classification:
     model once trained); None when no model took part. Orders the stories that have no topic."""
     prior_terms: tuple[tuple[str, float], ...] = ()
     """The character n-grams that raised the cold-start model's relevance most (the explanation)."""
+    accept: float | None = None
+    """P(an editor accepts the story) from the editors' model, when it was trained on accept/reject labels."""
 
     @property
     def topics(self) -> tuple[TopicScore, ...]:
@@ -320,12 +331,8 @@ class Classification:
 
 # --------------------------------------------------------------------------- normalisation
 
-_NOT_WORD = NOT_WORD
 _ASCII_WORD = "[0-9A-Za-z]"
 _FAN = 6
-_fold = fold
-_canonical = canonical
-_char_class = char_class
 
 
 def _is_acronym(text: str) -> bool:
@@ -335,7 +342,7 @@ def _is_acronym(text: str) -> bool:
 def _key(text: str) -> tuple[bool, str]:
     """(case-sensitive?, normalised form) of a term or phrase as it is looked up."""
     acronym = _is_acronym(text)
-    folded = _canonical(text)
+    folded = canonical(text)
     return acronym, folded if acronym else folded.casefold()
 
 
@@ -367,7 +374,7 @@ def _trie(keys: Iterable[str], plural: bool) -> tuple[set[str], str]:
             return "|".join(pattern for _, pattern in items)
         size = -(-len(items) // _FAN)
         groups = [items[i : i + size] for i in range(0, len(items), size)]
-        return "|".join(f"(?={_char_class(c for c, _ in g)})(?:{dispatch(g)})" for g in groups)
+        return "|".join(f"(?={char_class(c for c, _ in g)})(?:{dispatch(g)})" for g in groups)
 
     branches = [
         (ch, re.escape(ch) + (f"(?<!{_ASCII_WORD}.)" if re.match(_ASCII_WORD, ch) else "") + render(root[ch], ch))
@@ -409,15 +416,15 @@ class _Matcher:
         cs_first, cs_pattern = _trie(self.tables[1], plural=False)
         keys = "|".join(p for p in (cs_pattern, f"(?i:{ci_pattern})" if ci_pattern else "") if p)
         first = {c for ch in ci_first for c in (ch.lower(), ch.upper())} | cs_first
-        skip = _char_class(first | set(string.ascii_letters + string.digits), negate=True)
+        skip = char_class(first | set(string.ascii_letters + string.digits), negate=True)
         self.pattern = (
-            re.compile(f"((?={_char_class(first)})(?:{keys}))|{_ASCII_WORD}+|{skip}+|.", re.DOTALL) if keys else None
+            re.compile(f"((?={char_class(first)})(?:{keys}))|{_ASCII_WORD}+|{skip}+|.", re.DOTALL) if keys else None
         )
 
     def _lookup(self, found: str) -> _Entry | None:
         """What a matched phrase stands for (a plural match of an English word maps to the word)."""
         if not found.isalnum():
-            found = _NOT_WORD.sub(" ", found)
+            found = NOT_WORD.sub(" ", found)
         entry = self.tables[1].get(found)
         if entry is None:
             folded = found.casefold()
@@ -429,8 +436,8 @@ class _Matcher:
         """Matched terms and exclusion phrases per topic index."""
         if self.pattern is None:
             return {}, {}
-        in_title = Counter(x for x in self.pattern.findall(_fold(title[:TITLE_CHARS])) if x)
-        in_body = Counter(x for x in self.pattern.findall(_fold(body[:BODY_CHARS])) if x)
+        in_title = Counter(x for x in self.pattern.findall(fold(title[:TITLE_CHARS])) if x)
+        in_body = Counter(x for x in self.pattern.findall(fold(body[:BODY_CHARS])) if x)
         counts: dict[int, list[int]] = {}  # id(entry) -> [title hits, body hits]
         entries: dict[int, _Entry] = {}
         for hits, slot in ((in_title, 0), (in_body, 1)):
@@ -483,10 +490,11 @@ def classify(
     if not title.strip():
         title, _, body = body.lstrip().partition("\n")
     matches, excluded = taxonomy._matcher.scan(title, body)
-    probabilities = model.predict(title, body) if model is not None else {}
+    editors = model.assess(title, body) if model is not None else None
+    probabilities = editors.topics if editors is not None else {}
     w = model.blend_weight if model is not None else 0.0
     prediction = prior.predict(title, body, explain=PRIOR_TERMS) if prior is not None else None
-    editors_first = model.primary(title, body) if model is not None else None
+    editors_first = editors.primary if editors is not None else None
     scores: dict[str, TopicScore] = {}
     for index, topic in enumerate(taxonomy.topics):
         matched = tuple(sorted(matches.get(index, ()), key=lambda m: (-m.weight, not m.in_title, -m.count, m.term)))
@@ -518,8 +526,8 @@ def classify(
         subjects = [scores[t.id] for t in taxonomy.topics if not t.requires]
         best_rule = max((s.rule_score for s in subjects if not s.excluded_by), default=0.0)
         relevance = 1.0 - (1.0 - best_rule) * (1.0 - prediction.relevance)
-        if model is not None and (accept := model.relevance(title, body)) is not None:
-            relevance = (1.0 - w) * relevance + w * accept
+        if editors is not None and editors.accept is not None:
+            relevance = (1.0 - w) * relevance + w * editors.accept
         relevance = round(max([relevance, *(s.confidence for s in subjects)]), 6)
         # the n-grams that made a story relevant explain something only when it is somewhat relevant
         terms = prediction.contributions if prediction.relevance >= EXPLAIN_FROM else ()
@@ -541,6 +549,7 @@ def classify(
         w if model is not None else None,
         relevance,
         terms,
+        editors.accept if editors is not None else None,
     )
 
 

@@ -339,9 +339,8 @@ class StoryQueries:
             if result is None:
                 continue
             fresh_explanation = result.to_json()
-            relevance = enricher.relevance(title, body)
-            if relevance is not None:
-                fresh_explanation["relevance"] = round(relevance, 4)
+            if result.accept is not None:  # the editors' model's P(accept), read in the same pass
+                fresh_explanation["relevance"] = round(result.accept, 4)
             classifications[sid] = fresh_explanation
             editor_ids = {r.topic_id for r in topic_rows[sid] if r.origin == "editor"}
             fresh = [
