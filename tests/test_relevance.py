@@ -169,3 +169,16 @@ def test_prior_model_file_round_trip_and_refuses_junk(prior: PriorModel, tmp_pat
     junk.write_bytes(b"not a model")
     with pytest.raises(ValueError, match="cannot read prior model"):
         PriorModel.load(junk)
+
+
+def test_empty_garbage_and_huge_texts_are_judged_without_harm(taxonomy: Taxonomy, prior: PriorModel) -> None:
+    for title, body in (("", ""), ("   ", "\n\n"), ("\x00\ufffd\ufffd乱码", "\ufffd" * 50)):
+        result = classify(taxonomy, title, body, None, prior)
+        assert result.topics == () and result.relevance is not None and result.relevance < 0.05
+        assert result.to_json()["prior_terms"] == []  # nothing to explain for a text that does not belong
+    # a 5 MB body is read as its lead: the verdict is that of the first few thousand characters
+    huge = classify(taxonomy, "跨境电商出口", "数" * 5_000_000, None, prior)
+    lead = classify(taxonomy, "跨境电商出口", "数" * 3_000, None, prior)
+    assert [s.topic_id for s in huge.topics] == [s.topic_id for s in lead.topics]
+    assert lead.topics[0].topic_id == "cross-border-ecommerce"
+    assert huge.relevance == lead.relevance
