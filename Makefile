@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck bench clean
+.PHONY: install run test test-fast lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,19 @@ run: install               ## start the daemon on embedded defaults (SQLite in .
 test: install              ## the whole test suite (PostgreSQL tests run when NEWS_HARVESTER_TEST_PG is set)
 	$(PY) -m pytest
 
-lint: install              ## ruff (lint + format check) and mypy --strict
+# Day-to-day tier: everything but the browser, kill-loop (reliability), cluster and soak suites and the tests
+# marked slow. CI (`.ci/run`) still runs `make test`, i.e. everything.
+FAST_SKIP := --ignore=tests/test_browser.py --ignore=tests/test_browser_assembly.py \
+	--ignore=tests/security/test_sanitizer_browser.py \
+	--ignore=tests/reliability --ignore=tests/cluster -m "not slow"
+test-fast: install         ## the fast tier for day-to-day work (see FAST_SKIP)
+	$(PY) -m pytest $(FAST_SKIP)
+
+lint: install              ## ruff (lint + format check), mypy --strict and the import contracts (lint-imports)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 typecheck: install
 	$(VENV)/bin/mypy

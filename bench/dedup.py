@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import dedupe_eval  # noqa: E402
-from news_harvester.dedupe import (  # noqa: E402
+from news_harvester.stories.dedupe import (  # noqa: E402
     DedupeDoc,
     DedupeParams,
     StoryIndex,

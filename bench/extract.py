@@ -39,7 +39,7 @@ from trafilatura.deduplication import LRUCache
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from news_harvester.decode import decode_body  # noqa: E402
+from news_harvester.harvest.decode import decode_body  # noqa: E402
 from news_harvester.parse.article import extract_page  # noqa: E402
 
 FIXTURES = Path(os.environ.get("NEWS_HARVESTER_FIXTURES", ROOT.parent / "shared" / "fixtures"))

@@ -1,4 +1,4 @@
-"""Throughput benchmark of one harvest pass (``news_harvester.daemon.harvest_once``) against a local feed server.
+"""Throughput benchmark of one harvest pass (``news_harvester.wiring.harvest_once``) against a local feed server.
 
 Run:  .venv/bin/python bench/harvest.py                      (1000 feeds x 10 items, 50 ms latency)
       .venv/bin/python bench/harvest.py --sources 100 --items 10 --latency 0.05
@@ -248,9 +248,9 @@ def _run_product(cfg: dict[str, Any]) -> dict[str, Any]:
     log_file = Path(cfg["log_path"]).open("a", encoding="utf-8")  # noqa: SIM115 - lives as long as the child
     sys.stderr = log_file  # configure_logging() writes to sys.stderr; keep 1000s of lines off the terminal
     from news_harvester.config import Settings, load_sources
-    from news_harvester.daemon import harvest_once
-    from news_harvester.logs import configure_logging
     from news_harvester.models import RunSummary
+    from news_harvester.ops.logs import configure_logging
+    from news_harvester.wiring import harvest_once
 
     configure_logging(cfg["log_level"], "text")
     rss_after_import = _maxrss_bytes()

@@ -38,11 +38,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from news_harvester.prior_model import PriorModel, load_shipped  # noqa: E402
-from news_harvester.ranking import StoryFacts, score_story  # noqa: E402
-from news_harvester.textfold import fold  # noqa: E402
-from news_harvester.topic_model import LabelledStory, NotEnoughLabels, TopicModel  # noqa: E402
-from news_harvester.topics import Taxonomy, classify, load_taxonomy  # noqa: E402
+from news_harvester.stories.prior_model import PriorModel, load_shipped  # noqa: E402
+from news_harvester.stories.ranking import StoryFacts, score_story  # noqa: E402
+from news_harvester.stories.textfold import fold  # noqa: E402
+from news_harvester.stories.topic_model import LabelledStory, NotEnoughLabels, TopicModel  # noqa: E402
+from news_harvester.stories.topics import Taxonomy, classify, load_taxonomy  # noqa: E402
 
 SET_DIR = ROOT / "bench" / "relevance_set"
 NOW = datetime(2026, 12, 1, tzinfo=UTC)

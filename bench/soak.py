@@ -1104,9 +1104,8 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
         problems.append(
             f"{db['wire_groups_split']} of {db['wire_groups']} wire reprint groups split over several stories"
         )
-    bad_log = {
-        k: v for k, v in log["kinds"].items() if not k.startswith("WARNING news_harvester.pipeline: harvest error")
-    }
+    harvest_error = "WARNING news_harvester.harvest.pipeline: harvest error"
+    bad_log = {k: v for k, v in log["kinds"].items() if not k.startswith(harvest_error)}
     if any(k.startswith(("ERROR", "CRITICAL")) for k in bad_log):
         problems.append(
             "ERROR lines in the daemon log: " + "; ".join(k for k in bad_log if k.startswith(("ERROR", "CRITICAL")))

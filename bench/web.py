@@ -688,7 +688,7 @@ def in_process(tmp: Path, rounds: int, budget: float, seed: int) -> dict[str, An
     from sqlalchemy import event
 
     from news_harvester.config import Settings
-    from news_harvester.daemon import open_repository
+    from news_harvester.wiring import open_repository
 
     settings = Settings(data_dir=tmp / "data", sources=tmp / "sources.yaml", topics=ROOT / "config" / "topics.yaml")
     repository = open_repository(settings, migrate=False)

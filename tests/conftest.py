@@ -1,7 +1,8 @@
 """Shared fixtures: a real local HTTP server, a real SQLite file, sources.yaml writers.
 
-Tests that read ../shared/fixtures skip cleanly when it is absent (NEWS_HARVESTER_FIXTURES
-overrides the path).
+Tests that read ../shared skip when it is absent on a developer's machine (NEWS_HARVESTER_FIXTURES
+overrides the fixtures' path) and fail when NEWS_HARVESTER_REQUIRE_SHARED=1, which .ci/run sets: a quality
+test that silently skipped in CI would let its figures drop unseen.
 """
 
 from __future__ import annotations
@@ -10,26 +11,36 @@ import asyncio
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from pytest_httpserver import HTTPServer
 
 import yaml_writer
 from news_harvester.config import Settings, SourcesConfig, load_sources
-from news_harvester.daemon import fetch_policy, open_repository
-from news_harvester.fetch import Fetcher
-from news_harvester.pipeline import Harvester
+from news_harvester.harvest.fetch import Fetcher
+from news_harvester.harvest.pipeline import Harvester
 from news_harvester.store.repository import Repository
+from news_harvester.wiring import fetch_policy, open_repository
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = Path(os.environ.get("NEWS_HARVESTER_FIXTURES", ROOT.parent / "shared" / "fixtures"))
 
 
+REQUIRE_SHARED = os.environ.get("NEWS_HARVESTER_REQUIRE_SHARED") == "1"
+
+
+def missing_shared(reason: str) -> NoReturn:
+    """Skip a test whose ../shared input is missing, or fail it where ../shared is required (CI)."""
+    if REQUIRE_SHARED:
+        pytest.fail(f"{reason} (NEWS_HARVESTER_REQUIRE_SHARED=1: ../shared must be present)")
+    pytest.skip(reason)
+
+
 def shared_fixture(relative: str) -> Path:
     path = SHARED_FIXTURES / relative
     if not path.exists():
-        pytest.skip(f"shared fixture {relative} not available at {SHARED_FIXTURES}")
+        missing_shared(f"shared fixture {relative} not available at {SHARED_FIXTURES}")
     return path
 
 

@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from news_harvester.dedupe import DedupeDoc, DedupeParams, StoryIndex, normalise_for_dedupe  # noqa: E402
+from news_harvester.stories.dedupe import DedupeDoc, DedupeParams, StoryIndex, normalise_for_dedupe  # noqa: E402
 
 EXPECTED = ROOT / "tests" / "expected" / "extract"
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -85,7 +85,7 @@ def shared_fixtures() -> Path:
 
 def load_articles(fixtures: Path) -> list[tuple[str, str, list[str]]]:
     """(fixture id, title, paragraphs) for each golden fixture with a usable body, identical bodies merged."""
-    from news_harvester.decode import decode_body
+    from news_harvester.harvest.decode import decode_body
     from news_harvester.parse.article import extract_page
 
     out: list[tuple[str, str, list[str]]] = []

@@ -13,8 +13,8 @@ from pytest_httpserver import HTTPServer
 
 from conftest import ROOT
 from news_harvester.config import load_sources
-from news_harvester.dedupe import StoryIndex
-from news_harvester.stories import StoryService
+from news_harvester.stories.assign import StoryService
+from news_harvester.stories.dedupe import StoryIndex
 from news_harvester.web.app import create_app
 
 LIST_PAGE = (

@@ -1,4 +1,4 @@
-"""Health alarms: the pure rules (news_harvester.alarms) and their store (SQLite, and PostgreSQL when
+"""Health alarms: the pure rules (news_harvester.sources.alarms) and their store (SQLite, and PostgreSQL when
 NEWS_HARVESTER_TEST_PG is set)."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy
 from sqlalchemy.exc import IntegrityError
 
-from news_harvester.alarms import (
+from news_harvester.models import Article, Outcome, RunSummary
+from news_harvester.sources.alarms import (
     CHALLENGE,
     FETCH_ERRORS,
     ITEM_DROP,
@@ -21,7 +22,6 @@ from news_harvester.alarms import (
     format_span,
     learned_interval,
 )
-from news_harvester.models import Article, Outcome, RunSummary
 from news_harvester.store.alarms_store import OPENED, RESOLVED, AlarmQueries, notify_backoff
 from news_harvester.store.repository import Repository, RunResult
 from news_harvester.store.schema import alarms, fetch_runs, source_state

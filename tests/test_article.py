@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conftest import shared_fixture
-from news_harvester.clean import drop_boilerplate, is_boilerplate_line, normalize_line
-from news_harvester.decode import decode_body
+from news_harvester.harvest.decode import decode_body
 from news_harvester.parse.article import MIN_BODY_CHARS, ExtractedPage, ExtractHints, extract_page
+from news_harvester.parse.clean import drop_boilerplate, is_boilerplate_line, normalize_line
 from news_harvester.parse.dates import date_from_url, find_month_day
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

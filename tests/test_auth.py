@@ -19,14 +19,15 @@ from argon2 import PasswordHasher
 from fastapi import Depends, FastAPI, Form
 from fastapi.testclient import TestClient
 
-from news_harvester import cli_users
-from news_harvester.dedupe import StoryIndex
+from news_harvester.cli import users as cli_users
 from news_harvester.errors import StorageError
 from news_harvester.store.schema import login_attempts, users, web_sessions
 from news_harvester.store.users import UserRecord
-from news_harvester.stories import StoryService
+from news_harvester.stories.assign import StoryService
+from news_harvester.stories.dedupe import StoryIndex
 from news_harvester.web import auth
-from news_harvester.web.app import WebContext, create_app
+from news_harvester.web.app import create_app
+from news_harvester.web.context import WebContext
 from procs import cli_env
 
 PASSWORD = "正确的密码 horse 1"
@@ -684,7 +685,7 @@ def test_users_cli(tmp_path, settings):
     table = users_cli(tmp_path, "list")
     assert table.stdout.splitlines()[0].split() == ["name", "role", "status", "created", "last", "login"]
 
-    from news_harvester.daemon import open_repository
+    from news_harvester.wiring import open_repository
 
     repository = open_repository(settings)
     try:

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conftest import shared_fixture
-from news_harvester.clean import canonical_url, content_hash, html_to_text
 from news_harvester.parse.article import extract_page
+from news_harvester.parse.clean import canonical_url, content_hash, html_to_text
 
 READABILITY = "readability-testpages/test/test-pages"
 

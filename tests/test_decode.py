@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from conftest import SHARED_FIXTURES, shared_fixture
-from news_harvester.decode import decode_body, normalize_charset
 from news_harvester.errors import DecodeError
+from news_harvester.harvest.decode import decode_body, normalize_charset
 
 ENCODING = "feedparser-tests/tests/encoding"
 CHARDET = "feedparser-tests/tests/illformed/chardet"

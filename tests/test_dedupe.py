@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from conftest import SHARED_FIXTURES
-from news_harvester.dedupe import (
+from conftest import SHARED_FIXTURES, missing_shared
+from news_harvester.stories.dedupe import (
     DedupeDecision,
     DedupeDoc,
     DedupeParams,
@@ -148,7 +146,7 @@ def test_fingerprint_short_and_long() -> None:
 
 def test_quality_on_evaluation_set() -> None:
     if not (SHARED_FIXTURES / "gne").exists():
-        pytest.skip(f"shared fixtures not available at {SHARED_FIXTURES}")
+        missing_shared(f"shared fixtures not available at {SHARED_FIXTURES}")
     import dedupe_eval
 
     docs = dedupe_eval.build(SHARED_FIXTURES)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from news_harvester.cli import main
+from news_harvester.cli.main import main
 from news_harvester.config import SETTING_NAMES
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")

@@ -23,7 +23,8 @@ import pytest
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 
-from news_harvester.export import (
+from conftest import missing_shared
+from news_harvester.editorial.export import (
     ExportError,
     IssueDocument,
     IssueItem,
@@ -102,7 +103,7 @@ def parse_issue(text: str) -> ParsedIssue:
 @pytest.fixture(scope="module")
 def sample() -> ParsedIssue:
     if not SAMPLE.is_file():
-        pytest.skip(f"sample issue not available at {SAMPLE}")
+        missing_shared(f"sample issue not available at {SAMPLE}")
     return parse_issue(SAMPLE.read_text(encoding="utf-8"))
 
 

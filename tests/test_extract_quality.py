@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import SHARED_FIXTURES
-from news_harvester.decode import decode_body
+from conftest import SHARED_FIXTURES, missing_shared
+from news_harvester.harvest.decode import decode_body
 from news_harvester.parse.article import ExtractedPage, extract_page
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -81,7 +81,7 @@ def run_all() -> list[Outcome]:
 @pytest.fixture(scope="module")
 def outcomes() -> list[Outcome]:
     if not SHARED_FIXTURES.exists():
-        pytest.skip(f"shared fixtures not available at {SHARED_FIXTURES}")
+        missing_shared(f"shared fixtures not available at {SHARED_FIXTURES}")
     return run_all()
 
 

@@ -11,8 +11,8 @@ import pytest
 
 import feeds
 from conftest import shared_fixture
-from news_harvester.decode import decode_body
 from news_harvester.errors import ParseError
+from news_harvester.harvest.decode import decode_body
 from news_harvester.parse.feeds import parse_feed
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -13,9 +13,10 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
-from news_harvester.classifier import ClassifierSource
-from news_harvester.ingest import read_records
-from news_harvester.stories import StoryService
+from conftest import missing_shared
+from news_harvester.harvest.ingest import read_records
+from news_harvester.stories.assign import StoryService
+from news_harvester.stories.classifier import ClassifierSource
 from news_harvester.web.app import create_app
 from procs import run_cli
 
@@ -27,7 +28,7 @@ ATTRIBUTION = re.compile(r"^[（(]来源[：:]\s?(.+?)[）)]$")
 def sample_items() -> list[dict[str, str]]:
     """The 行业资讯 items of the sample issue: headline, paragraph text, source name."""
     if not SAMPLE.exists():
-        pytest.skip("../shared/design/sample-issue.md not available")
+        missing_shared("../shared/design/sample-issue.md not available")
     text = SAMPLE.read_text(encoding="utf-8")
     body = text.split("【行业资讯】")[2].split("【协会动态】")[0]
     items: list[dict[str, str]] = []
@@ -244,7 +245,7 @@ def test_first_accepts_at_once_open_one_draft_and_file_every_story(settings, any
     """Editors accepting the first stories of a month at the same moment: each request finds no draft and opens
     one; the losers of that race (and of a double filing of one story) must use the winner's draft, not fail."""
 
-    from news_harvester import issues
+    from news_harvester.editorial import issues
     from news_harvester.errors import StorageError
 
     repository = any_repository
@@ -287,7 +288,7 @@ def test_editors_filing_and_withdrawing_stories_at_once_keep_one_gapless_order(s
 
     from sqlalchemy import text
 
-    from news_harvester import issues
+    from news_harvester.editorial import issues
 
     repository = any_repository
     now = datetime.now(UTC)

@@ -12,12 +12,12 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine
 
-from news_harvester.dedupe import StoryIndex
-from news_harvester.metrics import DURATION_BUCKETS, HarvestCollector, metrics_router, overdue_seconds
 from news_harvester.models import Article, Outcome, RunSummary
+from news_harvester.ops.metrics import DURATION_BUCKETS, HarvestCollector, metrics_router, overdue_seconds
 from news_harvester.store.repository import Repository, RunResult
 from news_harvester.store.schema import fetch_runs
-from news_harvester.stories import StoryService
+from news_harvester.stories.assign import StoryService
+from news_harvester.stories.dedupe import StoryIndex
 from news_harvester.web.app import create_app
 
 NOW = datetime.now(UTC)

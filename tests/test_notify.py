@@ -23,11 +23,11 @@ from pytest_httpserver import HTTPServer
 import feeds
 from conftest import source
 from news_harvester.config import Settings, SourcesConfig, SourceSpec, load_settings
-from news_harvester.daemon import fetch_policy
 from news_harvester.errors import ConfigError
-from news_harvester.fetch import Fetcher
+from news_harvester.harvest.fetch import Fetcher
+from news_harvester.harvest.pipeline import Harvester
 from news_harvester.models import Outcome
-from news_harvester.notify import (
+from news_harvester.sources.notify import (
     EmailNotifier,
     NotifyError,
     WebhookNotifier,
@@ -35,10 +35,10 @@ from news_harvester.notify import (
     notifiers_from_settings,
     split_addresses,
 )
-from news_harvester.pipeline import Harvester
 from news_harvester.store.alarms_store import AlarmQueries
 from news_harvester.store.repository import Repository, make_engine
 from news_harvester.store.schema import fetch_runs
+from news_harvester.wiring import fetch_policy
 
 NOW = datetime(2024, 6, 20, 4, 0, tzinfo=UTC)
 SENDER = "harvester@example.cn"
@@ -316,7 +316,7 @@ def test_check_never_raises(tmp_path, repository, caplog):
 
     empty = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
     try:
-        with caplog.at_level(logging.ERROR, logger="news_harvester.notify"):
+        with caplog.at_level(logging.ERROR, logger="news_harvester.sources.notify"):
             check(_Repo(empty), [Broken()])
     finally:
         empty.dispose()

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from news_harvester import opml
 from news_harvester.config import SourceSpec, load_sources
-from news_harvester.opml import NH_NS, OpmlError, parse_opml, plan_import, slug, to_opml, url_key
-from news_harvester.source_admin import add_sources, file_defaults
+from news_harvester.sources import opml
+from news_harvester.sources.admin import add_sources, file_defaults
+from news_harvester.sources.opml import NH_NS, OpmlError, parse_opml, plan_import, slug, to_opml, url_key
 from procs import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from news_harvester.dedupe import DedupeDoc, StoryIndex
-from news_harvester.ranking import RankingParams, StoryFacts, score_story
-from news_harvester.stories import UsedStory, book_titles, follow_up_of
+from news_harvester.stories.assign import UsedStory, book_titles, follow_up_of
+from news_harvester.stories.dedupe import DedupeDoc, StoryIndex
+from news_harvester.stories.ranking import RankingParams, StoryFacts, score_story
 
 NOW = datetime(2024, 6, 20, 12, tzinfo=UTC)
 

@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 import relevance as bench  # noqa: E402
-from news_harvester.prior_model import FORMAT, PriorModel, load_shipped  # noqa: E402
-from news_harvester.ranking import StoryFacts, score_story  # noqa: E402
-from news_harvester.topics import Taxonomy, classify, load_taxonomy  # noqa: E402
+from news_harvester.stories.prior_model import FORMAT, PriorModel, load_shipped  # noqa: E402
+from news_harvester.stories.ranking import StoryFacts, score_story  # noqa: E402
+from news_harvester.stories.topics import Taxonomy, classify, load_taxonomy  # noqa: E402
 
 SET_DIR = ROOT / "bench" / "relevance_set"
 

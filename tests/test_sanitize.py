@@ -21,9 +21,9 @@ from lxml import html as lxml_html
 
 from browser_support import feed_payloads
 from conftest import SHARED_FIXTURES, shared_fixture
-from news_harvester.clean import html_to_text, normalize_line
 from news_harvester.parse.article import extract_page
-from news_harvester.sanitize import (
+from news_harvester.parse.clean import html_to_text, normalize_line
+from news_harvester.parse.sanitize import (
     LINK_REL,
     MAX_INPUT_CHARS,
     MAX_OUTPUT_CHARS,

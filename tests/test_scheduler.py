@@ -9,11 +9,11 @@ from pytest_httpserver import HTTPServer
 
 from conftest import source
 from news_harvester.config import load_sources
-from news_harvester.daemon import fetch_policy
-from news_harvester.fetch import Fetcher
+from news_harvester.harvest.fetch import Fetcher
+from news_harvester.harvest.pipeline import Harvester
+from news_harvester.harvest.schedule import SourceScheduler, next_fire_time
 from news_harvester.models import Outcome
-from news_harvester.pipeline import Harvester
-from news_harvester.scheduler import SourceScheduler, next_fire_time
+from news_harvester.wiring import fetch_policy
 from yaml_writer import dump
 
 
@@ -95,7 +95,7 @@ def test_failing_source_backs_off_and_is_retried_when_due(httpserver: HTTPServer
 def test_crontab_weekdays_keep_their_crontab_meaning():
     from zoneinfo import ZoneInfo
 
-    from news_harvester.scheduler import cron_trigger
+    from news_harvester.harvest.schedule import cron_trigger
 
     zone = ZoneInfo("Asia/Shanghai")
     friday_evening = datetime(2024, 6, 14, 20, 0, tzinfo=zone)

@@ -14,10 +14,10 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 import feeds
-from news_harvester import source_admin
 from news_harvester.config import load_sources
 from news_harvester.errors import ConfigError
-from news_harvester.source_admin import (
+from news_harvester.sources import admin as source_admin
+from news_harvester.sources.admin import (
     SourceEditError,
     add_source,
     add_sources,

@@ -11,11 +11,11 @@ from pytest_httpserver import HTTPServer
 import feeds
 from conftest import source
 from news_harvester.config import load_sources
-from news_harvester.daemon import fetch_policy
-from news_harvester.fetch import Fetcher
+from news_harvester.harvest.fetch import Fetcher
+from news_harvester.harvest.pipeline import Harvester
 from news_harvester.models import Outcome
-from news_harvester.pipeline import Harvester
 from news_harvester.store.repository import make_engine, upgrade
+from news_harvester.wiring import fetch_policy
 
 
 def _harvest(settings, repository, specs):

@@ -15,12 +15,12 @@ from sqlalchemy import insert, select
 import feeds
 from conftest import source
 from news_harvester.config import load_sources
-from news_harvester.daemon import build_harvester, fetch_policy, harvest_once, open_repository
-from news_harvester.fetch import Fetcher
+from news_harvester.harvest.fetch import Fetcher
 from news_harvester.models import Outcome
 from news_harvester.store.repository import make_engine, upgrade
 from news_harvester.store.schema import articles, candidates
-from news_harvester.stories import StoryMember, canonical_member
+from news_harvester.stories.assign import StoryMember, canonical_member
+from news_harvester.wiring import build_harvester, fetch_policy, harvest_once, open_repository
 
 ORIGINAL_BODY = (
     "6月11日，商务部、中央网信办、工业和信息化部等九部门联合印发《关于推动数字贸易高质量发展的若干措施》。"

@@ -17,13 +17,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import insert, select
 
 from conftest import ROOT
-from news_harvester.classifier import ClassifierSource
-from news_harvester.daemon import open_repository
-from news_harvester.ingest import read_records
+from news_harvester.harvest.ingest import read_records
 from news_harvester.store.repository import make_engine, upgrade
 from news_harvester.store.schema import articles, candidates, metadata, stories
-from news_harvester.stories import StoryService
-from news_harvester.topics import load_taxonomy
+from news_harvester.stories.assign import StoryService
+from news_harvester.stories.classifier import ClassifierSource
+from news_harvester.stories.topics import load_taxonomy
+from news_harvester.wiring import open_repository
 from procs import run_cli
 
 NOW = datetime.now(UTC)

@@ -24,7 +24,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from news_harvester.summary import (
+from conftest import missing_shared
+from news_harvester.editorial.summary import (
     DEFAULT_DATE_FORMAT,
     StyleProblem,
     SummaryDraft,
@@ -76,7 +77,7 @@ def sample_items() -> list[SampleItem]:
     """The 行业资讯 items of the sample issue: a headline line ("● …" or "- **…**"), its paragraph(s), then
     the "（来源：…）" line. The first 【行业资讯】 heading is the table of contents."""
     if not SAMPLE.exists():
-        pytest.skip(f"sample issue not available at {SAMPLE}")
+        missing_shared(f"sample issue not available at {SAMPLE}")
     text = SAMPLE.read_text(encoding="utf-8")
     start = text.index("【行业资讯】", text.index("【行业资讯】") + 1)
     section = text[start : text.index("【协会动态】", start)]
@@ -180,8 +181,8 @@ def key(text: str) -> str:
 @pytest.fixture(scope="module")
 def page_drafts() -> list[PageDraft]:
     if not FIXTURES.exists():
-        pytest.skip(f"shared fixtures not available at {FIXTURES}")
-    from news_harvester.decode import decode_body
+        missing_shared(f"shared fixtures not available at {FIXTURES}")
+    from news_harvester.harvest.decode import decode_body
     from news_harvester.parse.article import extract_page
 
     out = []

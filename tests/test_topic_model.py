@@ -14,7 +14,8 @@ import joblib  # type: ignore[import-untyped]
 import pytest
 
 import topics_eval
-from news_harvester.topic_model import (
+from conftest import missing_shared
+from news_harvester.stories.topic_model import (
     MAX_BLEND,
     TOPIC_HALF,
     LabelledStory,
@@ -22,7 +23,7 @@ from news_harvester.topic_model import (
     TopicModel,
     blend_weight_for,
 )
-from news_harvester.topics import Taxonomy, classify, parse_taxonomy
+from news_harvester.stories.topics import Taxonomy, classify, parse_taxonomy
 
 N_TRAIN, N_TEST = 4000, 1000
 
@@ -46,7 +47,7 @@ topics:
 def split() -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[str]]:
     fixtures = topics_eval.shared_fixtures()
     if not (fixtures / "thucnews-titles").exists():
-        pytest.skip(f"THUCNews headlines not available at {fixtures}")
+        missing_shared(f"THUCNews headlines not available at {fixtures}")
     return topics_eval.thucnews_split(fixtures, N_TRAIN, N_TEST)
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 import topics_eval
+from conftest import missing_shared
 from news_harvester.errors import ConfigError
-from news_harvester.topics import (
+from news_harvester.stories.topics import (
     BODY_CHARS,
     Taxonomy,
     classify,
@@ -43,7 +44,7 @@ BRIEF_TOPICS = {
 def fixtures_or_skip() -> Path:
     fixtures = topics_eval.shared_fixtures()
     if not fixtures.exists() or not topics_eval.sample_issue_path(fixtures).exists():
-        pytest.skip(f"../shared fixtures not available at {fixtures}")
+        missing_shared(f"../shared fixtures not available at {fixtures}")
     return fixtures
 
 

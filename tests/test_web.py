@@ -13,10 +13,10 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from news_harvester.classifier import ClassifierSource
-from news_harvester.ingest import read_records
+from news_harvester.harvest.ingest import read_records
 from news_harvester.store.schema import articles
-from news_harvester.stories import StoryService
+from news_harvester.stories.assign import StoryService
+from news_harvester.stories.classifier import ClassifierSource
 from news_harvester.web.app import create_app
 
 NOW = datetime.now(UTC)
@@ -374,7 +374,7 @@ def test_openapi_schema_documents_every_action_for_signed_in_users(web):
 
 
 def test_open_alarms_show_on_the_queue_banner_and_the_admin_page(web):
-    from news_harvester.alarms import Alarm
+    from news_harvester.sources.alarms import Alarm
 
     repository = web["repository"]
     alarm = Alarm("mofcom", "fetch_errors", "商务部网站：连续 3 次抓取失败（fetch.timeout）", {"count": 3})

@@ -57,7 +57,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from news_harvester.topics import Classification, Taxonomy, classify, load_taxonomy  # noqa: E402
+from news_harvester.stories.topics import Classification, Taxonomy, classify, load_taxonomy  # noqa: E402
 
 LABELS = ROOT / "tests" / "fixtures" / "topics" / "labels.tsv"
 TOPICS_YAML = ROOT / "config" / "topics.yaml"
@@ -134,7 +134,7 @@ def sample_issue_items(path: Path) -> dict[int, tuple[str, str]]:
 
 def extract(fixtures: Path, relative: str) -> tuple[str, str]:
     """(title, body) of a fixture page as a harvest would read it."""
-    from news_harvester.decode import decode_body
+    from news_harvester.harvest.decode import decode_body
     from news_harvester.parse.article import extract_page
 
     html = decode_body((fixtures / relative).read_bytes(), "text/html").text
@@ -265,7 +265,7 @@ def thucnews_split(
 
 def thucnews_check(fixtures: Path, n_train: int | None = None, n_test: int | None = None) -> dict[str, float]:
     """Train on THUCNews headlines (topic ids = its labels), report held-out accuracy and macro-F1."""
-    from news_harvester.topic_model import LabelledStory, TopicModel
+    from news_harvester.stories.topic_model import LabelledStory, TopicModel
 
     train, test, labels = thucnews_split(fixtures, n_train, n_test)
     started = time.perf_counter()

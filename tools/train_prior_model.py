@@ -43,9 +43,9 @@ from sklearn.linear_model import LogisticRegression
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from news_harvester.prior_model import PriorModel, analyse, model_input  # noqa: E402
-from news_harvester.textfold import normalise_text  # noqa: E402
-from news_harvester.topics import Taxonomy, classify, load_taxonomy  # noqa: E402
+from news_harvester.stories.prior_model import PriorModel, analyse, model_input  # noqa: E402
+from news_harvester.stories.textfold import normalise_text  # noqa: E402
+from news_harvester.stories.topics import Taxonomy, classify, load_taxonomy  # noqa: E402
 
 THUC_LABELS = [
     "finance",

@@ -1,3 +1,3 @@
-from news_harvester.cli import main
+from news_harvester.cli.main import main
 
 main()

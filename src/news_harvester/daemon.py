@@ -1,5 +1,5 @@
-"""Composition root: builds settings, store, fetcher, harvester, scheduler and web app, and owns
-their lifecycle (start-up, reload on SIGHUP, graceful stop on SIGTERM/SIGINT within 10 s)."""
+"""The daemon: starts what news_harvester.wiring builds (store, fetcher, harvester, scheduler) and the web app,
+and owns their lifecycle (start-up, reload on SIGHUP, graceful stop on SIGTERM/SIGINT within 10 s)."""
 
 from __future__ import annotations
 
@@ -9,155 +9,25 @@ import logging
 import signal
 import socket
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import timedelta
 from typing import Any
 
 import uvicorn
 from sqlalchemy import Connection
 
-from news_harvester.classifier import ClassifierSource
-from news_harvester.config import Settings, SourcesConfig, SourceSpec, is_packaged_default, load_sources
-from news_harvester.dedupe import StoryIndex
+from news_harvester.config import Settings, SourcesConfig, is_packaged_default, load_sources
 from news_harvester.errors import ConfigError
-from news_harvester.fetch import Fetcher, FetchPolicy
-from news_harvester.health import source_report
-from news_harvester.metrics import HarvestCollector, metrics_router, overdue_seconds
-from news_harvester.models import RunSummary
-from news_harvester.notify import check_and_notify, notifiers_from_settings
-from news_harvester.pipeline import Harvester, utc_now
-from news_harvester.scheduler import SourceScheduler
-from news_harvester.store.repository import Repository, make_engine, upgrade
-from news_harvester.stories import StoryService
+from news_harvester.harvest.fetch import Fetcher
+from news_harvester.harvest.pipeline import utc_now
+from news_harvester.harvest.schedule import SourceScheduler
+from news_harvester.ops.metrics import HarvestCollector, metrics_router, overdue_seconds
+from news_harvester.sources.health import source_report
+from news_harvester.sources.notify import check_and_notify, notifiers_from_settings
+from news_harvester.stories.classifier import ClassifierSource
 from news_harvester.web.app import create_app
+from news_harvester.wiring import add_story_jobs, build_harvester, fetch_policy, open_repository
 
 log = logging.getLogger(__name__)
 SHUTDOWN_BUDGET = 8.0
-
-
-def fetch_policy(settings: Settings) -> FetchPolicy:
-    return FetchPolicy(
-        user_agent=settings.user_agent,
-        concurrency=settings.concurrency,
-        per_host_concurrency=settings.per_host_concurrency,
-        per_host_delay=settings.per_host_delay,
-        connect_timeout=settings.connect_timeout,
-        read_timeout=settings.read_timeout,
-        total_timeout=settings.total_timeout,
-        max_body_bytes=settings.max_body_bytes,
-        max_redirects=settings.max_redirects,
-        retries=settings.retries,
-        retry_base_delay=settings.retry_base_delay,
-        respect_robots=settings.respect_robots,
-        max_retry_after=settings.max_retry_after,
-    )
-
-
-def open_repository(
-    settings: Settings, *, migrate: bool = True, also: Callable[[Connection], None] | None = None
-) -> Repository:
-    """The process's repository, migrated to head (``also``: more schema under the same migration lock)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url)
-    if migrate:
-        upgrade(engine, also=also)
-    return Repository(engine)
-
-
-def build_harvester(
-    settings: Settings,
-    sources: SourcesConfig,
-    fetcher: Fetcher,
-    repository: Repository,
-    classifier: ClassifierSource | None = None,
-    *,
-    load_index: bool = True,
-) -> Harvester:
-    """The process's Harvester, its story index rebuilt from the last ``story_window_days`` of articles.
-    Raises ConfigError when topics.yaml is invalid (there is no last valid taxonomy at start-up)."""
-    classifier = classifier or ClassifierSource(settings.topics, repository)
-    return Harvester(
-        fetcher,
-        repository,
-        source_weights={s.id: s.weight for s in sources.sources},
-        story_window_days=settings.story_window_days,
-        enricher=classifier.load(),
-        load_index=load_index,
-    )
-
-
-def story_service(
-    settings: Settings, sources: SourcesConfig, repository: Repository, *, load_index: bool
-) -> StoryService:
-    """The story service of a command that changes stories (ingest, topics apply/train, issue add/publish):
-    the configured source weights and the current classifier, so canonical members and scores come out as
-    the harvester would compute them. ``load_index`` only where articles are assigned to stories (ingest)."""
-    enricher = ClassifierSource(settings.topics, repository).load()
-    weights = {s.id: s.weight for s in sources.sources}
-    if load_index:
-        return StoryService.load(
-            repository, window_days=settings.story_window_days, now=utc_now(), weights=weights, enricher=enricher
-        )
-    return StoryService(
-        StoryIndex(), window=timedelta(days=settings.story_window_days), weights=weights, enricher=enricher
-    )
-
-
-def add_story_jobs(
-    scheduler: SourceScheduler, harvester: Harvester, classifier: ClassifierSource, settings: Settings
-) -> None:
-    """Housekeeping beside the source jobs: follow topics.yaml and the learned model, and re-score the
-    window's stories (recency ages; a changed taxonomy re-classifies them)."""
-
-    async def check_classifier() -> None:
-        enricher = await asyncio.to_thread(classifier.check)
-        if enricher is not None:
-            harvester.stories.enricher = enricher
-            log.info("stories are classified with the new taxonomy/model from now on", extra={"stage": "config"})
-
-    async def rescore() -> None:
-        now = utc_now()
-        service = harvester.stories
-        await asyncio.to_thread(service.refresh_used, harvester.repository, now)
-        count = await asyncio.to_thread(harvester.repository.refresh_window, service, now - service.window, now)
-        log.info("re-scored %d stories of the window", count, extra={"stage": "rank"})
-
-    scheduler.add_periodic("__topics__", check_classifier, settings.reload_interval)
-    scheduler.add_periodic("__rescore__", rescore, settings.rescore_interval)
-
-
-async def harvest_once(
-    settings: Settings,
-    sources: SourcesConfig,
-    only: list[str] | None = None,
-    progress: Callable[[int, int, RunSummary], None] | None = None,
-) -> list[RunSummary]:
-    """One pass over the enabled sources (or ``only`` those ids, enabled or not), concurrently."""
-    repository = open_repository(settings)
-    specs: list[SourceSpec] = [s for s in sources.sources if s.id in only] if only else list(sources.enabled)
-    fetcher = Fetcher(fetch_policy(settings))
-    harvester = build_harvester(settings, sources, fetcher, repository)
-    repository.mark_interrupted_runs(utc_now())
-    done = 0
-    results: dict[str, RunSummary] = {}
-    # Sources beyond the request cap would only wait inside the fetcher while already marked
-    # "running"; admitting them as slots free up keeps run records honest and memory flat.
-    admitted = asyncio.Semaphore(settings.concurrency)
-
-    async def one(spec: SourceSpec) -> None:
-        nonlocal done
-        async with admitted:
-            summary = await harvester.harvest(spec, force=True)
-        results[spec.id] = summary
-        done += 1
-        if progress:
-            progress(done, len(specs), summary)
-
-    try:
-        await asyncio.gather(*(one(s) for s in specs))
-    finally:
-        await fetcher.aclose()
-        repository.engine.dispose()
-    return [results[s.id] for s in specs if s.id in results]
 
 
 class _QuietServer(uvicorn.Server):

@@ -9,6 +9,7 @@ import enum
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +155,27 @@ def derive_health(recent_outcomes: list[str], consecutive_failures: int) -> Heal
     if consecutive_failures > 0 or finished.count(Outcome.ERROR) >= FLAPPING_AFTER:
         return Health.DEGRADED
     return Health.HEALTHY
+
+
+@dataclass(frozen=True, slots=True)
+class RunFacts:
+    """What the alarm rules (news_harvester.sources.alarms) need of one fetch run (a row of ``fetch_runs``)."""
+
+    started_at: datetime
+    outcome: str
+    code: str | None = None
+    items_seen: int = 0
+    items_new: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Alarm:
+    """One problem of one source that holds now; at most one per (source_id, kind) is open at a time."""
+
+    source_id: str
+    kind: str
+    message: str
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 MAX_BACKOFF = timedelta(hours=6)

@@ -33,8 +33,8 @@ import httpx
 import pytest
 
 from news_harvester.config import Settings
-from news_harvester.daemon import open_repository
 from news_harvester.web.auth import hash_password
+from news_harvester.wiring import open_repository
 from procs import NewsFeeds, TestDatabase, drain, popen_cli, run_cli, wait_until
 from yaml_writer import dump
 

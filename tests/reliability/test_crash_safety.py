@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 
 from news_harvester.config import Settings, load_sources
-from news_harvester.daemon import harvest_once, open_repository, story_service
 from news_harvester.models import Outcome
+from news_harvester.wiring import harvest_once, open_repository, story_service
 from procs import NewsFeeds, TestDatabase, drain, popen_cli, run_cli, wait_until
 from yaml_writer import dump
 

@@ -36,12 +36,12 @@ import feeds
 import servers
 from conftest import source
 from news_harvester.config import SourcesConfig
-from news_harvester.daemon import fetch_policy
 from news_harvester.errors import SourceError
-from news_harvester.fetch import Fetcher
-from news_harvester.health import source_report
+from news_harvester.harvest.fetch import Fetcher
 from news_harvester.models import FetchResult, Outcome, RunSummary
+from news_harvester.sources.health import source_report
 from news_harvester.store.schema import fetch_runs
+from news_harvester.wiring import fetch_policy
 
 GOOD_ITEMS = 3
 
@@ -149,7 +149,7 @@ def _warm_up() -> None:
     allocations are not charged to the first row's memory budget."""
     from zoneinfo import ZoneInfo
 
-    from news_harvester.decode import decode_body
+    from news_harvester.harvest.decode import decode_body
     from news_harvester.parse.article import extract_page
     from news_harvester.parse.feeds import parse_feed
     from news_harvester.parse.traps import challenge_reason

@@ -22,13 +22,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from news_harvester import issues
-from news_harvester.classifier import ClassifierSource
 from news_harvester.config import Settings, load_sources
-from news_harvester.ingest import read_records
-from news_harvester.metrics import HarvestCollector, metrics_router
+from news_harvester.editorial import issues
+from news_harvester.harvest.ingest import read_records
+from news_harvester.ops.metrics import HarvestCollector, metrics_router
 from news_harvester.store.repository import Repository
-from news_harvester.stories import StoryService
+from news_harvester.stories.assign import StoryService
+from news_harvester.stories.classifier import ClassifierSource
 from news_harvester.web.app import create_app
 
 PASSWORD = "安全测试 correct horse 1"

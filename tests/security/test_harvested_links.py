@@ -16,8 +16,8 @@ from security_support import PASSWORD
 
 from conftest import source
 from news_harvester.config import load_sources
-from news_harvester.dedupe import StoryIndex
-from news_harvester.stories import StoryService
+from news_harvester.stories.assign import StoryService
+from news_harvester.stories.dedupe import StoryIndex
 from news_harvester.web.app import create_app, http_url
 
 HOSTILE = [

@@ -47,7 +47,7 @@ from browser_support import (  # noqa: E402
     stories_by_url,
     web_daemon,
 )
-from conftest import SHARED_FIXTURES  # noqa: E402
+from conftest import SHARED_FIXTURES, missing_shared  # noqa: E402
 from procs import run_cli  # noqa: E402
 
 SANITIZE_DIR = "feedparser-tests/tests/wellformed/sanitize"
@@ -160,7 +160,7 @@ class Harvested:
 @pytest.fixture(scope="module")
 def harvested(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harvested]:
     if not CASES:
-        pytest.skip(f"shared fixture {SANITIZE_DIR} not available at {SHARED_FIXTURES}")
+        missing_shared(f"shared fixture {SANITIZE_DIR} not available at {SHARED_FIXTURES}")
     tmp = tmp_path_factory.mktemp("sanitizer")
     server = HTTPServer(host="127.0.0.1", port=0)
     server.start()

@@ -167,7 +167,7 @@ async def run_web(settings: Settings) -> None:
     from news_harvester.cluster.queue import Enqueuer
     from news_harvester.cluster.schema import apply_cluster_schema
     from news_harvester.daemon import run_daemon
-    from news_harvester.pipeline import utc_now
+    from news_harvester.harvest.pipeline import utc_now
 
     load_sources(settings.sources)  # an invalid file stops the instance before anything waits
     stop = _stop_event()
@@ -196,8 +196,8 @@ async def run_scheduler(settings: Settings) -> None:
     from news_harvester.cluster.periods import aligned_period, cluster_trigger, period_of
     from news_harvester.cluster.queue import Enqueuer
     from news_harvester.config import SourceSpec
-    from news_harvester.pipeline import utc_now
-    from news_harvester.scheduler import SourceScheduler
+    from news_harvester.harvest.pipeline import utc_now
+    from news_harvester.harvest.schedule import SourceScheduler
 
     sources = load_sources(settings.sources)
     stop = _stop_event()
@@ -260,13 +260,13 @@ async def run_scheduler(settings: Settings) -> None:
 async def run_worker(settings: Settings) -> None:
     from procrastinate.worker import Worker
 
-    from news_harvester.classifier import ClassifierSource
     from news_harvester.cluster.queue import QUEUE, conninfo, instance_name
     from news_harvester.cluster.worker import ClusterHarvester, ClusterRepository, ClusterWorker, StoryLock
-    from news_harvester.daemon import fetch_policy
-    from news_harvester.fetch import Fetcher
-    from news_harvester.notify import notifiers_from_settings
+    from news_harvester.harvest.fetch import Fetcher
+    from news_harvester.sources.notify import notifiers_from_settings
     from news_harvester.store.repository import make_engine
+    from news_harvester.stories.classifier import ClassifierSource
+    from news_harvester.wiring import fetch_policy
 
     sources = load_sources(settings.sources)
     notifiers = notifiers_from_settings(settings)

@@ -31,19 +31,19 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from sqlalchemy import Connection, Engine, create_engine, delete, event, func, select, update
 
-from news_harvester.classifier import ClassifierSource
 from news_harvester.cluster.queue import HARVEST_TASK, HOUSEKEEPING_TASK, QUEUE, instance_name
 from news_harvester.cluster.schema import SOURCE_LOCK_CLASS, STORY_LOCK, harvest_periods, source_lock_key
 from news_harvester.config import Settings, SourcesConfig, SourceSpec, load_sources
-from news_harvester.dedupe import StoryIndex
 from news_harvester.errors import ConfigError
+from news_harvester.harvest.pipeline import Harvester, utc_now
 from news_harvester.models import Article, FetchState, Outcome, RunSummary
-from news_harvester.notify import Notifier, check_and_notify
-from news_harvester.pipeline import Harvester, utc_now
+from news_harvester.sources.notify import Notifier, check_and_notify
 from news_harvester.store.repository import Repository, normalize_database_url
 from news_harvester.store.schema import articles, fetch_runs
 from news_harvester.store.story_store import DOC_COLUMNS, stored_doc
-from news_harvester.stories import StoryBatch
+from news_harvester.stories.assign import StoryBatch
+from news_harvester.stories.classifier import ClassifierSource
+from news_harvester.stories.dedupe import StoryIndex
 
 if TYPE_CHECKING:
     from procrastinate import App, JobContext

@@ -10,7 +10,7 @@ give the order of trust: gov-CMS meta, JSON-LD / Open Graph, source selectors, t
 body: the source's
 body selector, else the page block holding the most sentence-like text
 (:func:`.blocks.choose_container`); its header zone (title, date and source lines) and trailing
-comments removed here, boilerplate lines by :func:`news_harvester.clean.drop_boilerplate`;
+comments removed here, boilerplate lines by :func:`news_harvester.parse.clean.drop_boilerplate`;
 trafilatura only when that leaves too little. Tables stay text: one row per line, cells
 separated by tabs.
 """
@@ -29,7 +29,6 @@ from bs4 import BeautifulSoup
 from soupsieve import SelectorSyntaxError
 from trafilatura.deduplication import LRUCache
 
-from news_harvester.clean import drop_boilerplate, is_boilerplate_line, normalize_line
 from news_harvester.parse.article_date import ORIGIN_LIST, pick_date
 from news_harvester.parse.article_meta import (
     MAX_DATE_LINE_CHARS,
@@ -44,6 +43,7 @@ from news_harvester.parse.article_meta import (
     title_key,
 )
 from news_harvester.parse.blocks import Block, choose_container, parse_html, prepare_html, text_blocks
+from news_harvester.parse.clean import drop_boilerplate, is_boilerplate_line, normalize_line
 from news_harvester.parse.dates import find_date
 
 MIN_BODY_CHARS = 50

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
-from news_harvester.clean import normalize_line
 from news_harvester.parse.blocks import Block
+from news_harvester.parse.clean import normalize_line
 from news_harvester.parse.dates import find_date
 
 HEADER_WINDOW = 25

@@ -19,7 +19,7 @@ from typing import Any
 from lxml import etree  # type: ignore[import-untyped]
 from lxml import html as lxml_html
 
-from news_harvester.clean import normalize_line
+from news_harvester.parse.clean import normalize_line
 
 MAX_HTML_CHARS = 2_000_000
 """Only this much of a page is parsed (2–6 MB of UTF-8): article text sits near the top, and the

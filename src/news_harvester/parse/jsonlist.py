@@ -21,9 +21,9 @@ from urllib.parse import quote, urljoin
 from bs4 import BeautifulSoup
 from soupsieve import SelectorSyntaxError
 
-from news_harvester.clean import headline
 from news_harvester.errors import ParseError
 from news_harvester.models import RawItem
+from news_harvester.parse.clean import headline
 from news_harvester.parse.dates import parse_date
 
 FIELD_NAMES = frozenset({"items", "title", "url", "date", "summary", "id", "author"})

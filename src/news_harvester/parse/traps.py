@@ -239,18 +239,6 @@ def table_html(html: str) -> list[str]:
     ]
 
 
-def select_html(html: str, selectors: Sequence[str]) -> str | None:
-    """Outer HTML of the first element matched by the first selector that matches, or None."""
-    if not selectors:
-        return None
-    soup = _soup(html)
-    for selector in selectors:
-        found = _select_one(soup, selector)
-        if found is not None:
-            return str(found)
-    return None
-
-
 def visible_text(soup: BeautifulSoup) -> str:
     """The text a reader sees in the body: no head, scripts, styles, templates or noscript fallbacks."""
     body = soup.body or soup

@@ -1,6 +1,6 @@
 """SQL of health alarms and their notification state (mixed into Repository as ``AlarmQueries``).
 
-Detection is pure (news_harvester.alarms); this module reads the facts it needs (recent runs, new-item
+Detection is pure (news_harvester.sources.alarms); this module reads the facts it needs (recent runs, new-item
 times, last new item per source) and keeps the ``alarms`` table in step with what was detected: one row per
 occurrence of a problem, open until the problem is no longer detected. Delivery state lives on the row:
 the opening is pending until ``notified_at`` is set, the resolution until ``resolved_notified_at`` is set;
@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import Engine, RowMapping, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from news_harvester.alarms import Alarm, RunFacts
 from news_harvester.errors import StorageError
+from news_harvester.models import Alarm, RunFacts
 from news_harvester.store.schema import alarms, fetch_runs, source_state
 
 RECENT_ALARM_RUNS = 30

@@ -25,7 +25,6 @@ from sqlalchemy import Connection, Engine, and_, create_engine, event, func, ins
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from news_harvester.dedupe import DedupeDoc
 from news_harvester.errors import StorageError
 from news_harvester.models import Article, FetchState, Outcome, RunSummary
 from news_harvester.store.alarms_store import AlarmQueries
@@ -35,7 +34,8 @@ from news_harvester.store.schema import articles, candidates, fetch_runs, source
 from news_harvester.store.story_store import DOC_COLUMNS, StoryQueries, stored_doc
 from news_harvester.store.transactions import serialized
 from news_harvester.store.users import UserQueries
-from news_harvester.stories import StoryBatch
+from news_harvester.stories.assign import StoryBatch
+from news_harvester.stories.dedupe import DedupeDoc
 
 RECENT_RUNS = 10
 
@@ -265,7 +265,7 @@ class Repository(StoryQueries, ReviewQueries, UserQueries, IssueQueries, AlarmQu
         Returns how many articles were new. An article already stored (same canonical URL) keeps
         its row and its story; if its harvested content changed, only harvested columns are updated.
         Editor columns live in ``candidates`` and are never written here. With ``stories``, each new
-        article gets a story (see news_harvester.stories); the caller commits the batch to its index
+        article gets a story (see news_harvester.stories.assign); the caller commits the batch to its index
         only after this returns.
         """
         summary = result.summary

@@ -30,7 +30,7 @@ from news_harvester.store.schema import (
 )
 
 if TYPE_CHECKING:
-    from news_harvester.stories import StoryService
+    from news_harvester.stories.assign import StoryService
 
 OPEN_STATES = ("new", "shortlisted")
 STATES = ("new", "shortlisted", "snoozed", "accepted", "rejected", "used")

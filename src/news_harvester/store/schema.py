@@ -155,12 +155,12 @@ stories = Table(
     ),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
-    # ranking (news_harvester.ranking): total and its named parts as JSON, recomputed as facts change
+    # ranking (news_harvester.stories.ranking): total and its named parts as JSON, recomputed as facts change
     Column("score", Float, index=True),
     Column("score_parts", Text),
     Column("scored_at", UTCDateTime),
     Column("outlets", Integer),
-    # topics (news_harvester.topics): the explanation as JSON and the taxonomy it was computed with
+    # topics (news_harvester.stories.topics): the explanation as JSON and the taxonomy it was computed with
     Column("classification", Text),
     Column("taxonomy_digest", String(64)),
     Column("classified_at", UTCDateTime),
@@ -242,7 +242,7 @@ issue_items = Table(
     Column("text", Text),
     Column("attribution", Text),
     Column("html", Text),
-    # the summary as drafted (news_harvester.summary); text != draft means an editor changed it
+    # the summary as drafted (news_harvester.editorial.summary); text != draft means an editor changed it
     Column("draft", Text),
     Column("warnings", Text),
     Column("created_at", UTCDateTime, nullable=False),
@@ -264,7 +264,7 @@ topic_models = Table(
     Column("info", Text),
     Column("model", LargeBinary, nullable=False),
 )
-"""Learned topic models (news_harvester.topic_model), newest last; kept in the database so a web process and
+"""Learned topic models (news_harvester.stories.topic_model), newest last; kept in the database so a web process and
 a harvester process share one."""
 
 candidates = Table(
@@ -389,7 +389,7 @@ alarms = Table(
     metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("source_id", String(64), nullable=False),
-    # no_items, item_drop, challenge, fetch_errors, stale (news_harvester.alarms)
+    # no_items, item_drop, challenge, fetch_errors, stale (news_harvester.sources.alarms)
     Column("kind", String(32), nullable=False),
     Column("message", Text, nullable=False),
     # JSON object: the numbers behind the message
@@ -397,7 +397,7 @@ alarms = Table(
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("last_seen_at", UTCDateTime, nullable=False),
     Column("resolved_at", UTCDateTime),
-    # delivery (news_harvester.notify): when the opening and the resolution went out, failed attempts of
+    # delivery (news_harvester.sources.notify): when the opening and the resolution went out, failed attempts of
     # the pending one, when to try again, the last error, and the notifiers that already have it (JSON list)
     Column("notified_at", UTCDateTime),
     Column("resolved_notified_at", UTCDateTime),

@@ -14,13 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 
-from news_harvester.dedupe import DedupeDoc, DedupeParams, StoryIndex
 from news_harvester.errors import StorageError
-from news_harvester.ranking import StoryFacts
 from news_harvester.store.schema import articles, candidates, issues, stories, story_topics, topic_models
-from news_harvester.stories import (
+from news_harvester.stories.assign import (
     StoryBatch,
     StoryEnricher,
     StoryMember,
@@ -28,9 +26,11 @@ from news_harvester.stories import (
     book_titles,
     canonical_member,
 )
+from news_harvester.stories.dedupe import DedupeDoc, DedupeParams, StoryIndex
+from news_harvester.stories.ranking import StoryFacts
 
 if TYPE_CHECKING:
-    from news_harvester.stories import StoryService
+    from news_harvester.stories.assign import StoryService
 
 CHUNK = 500
 EDITOR_CONFIDENCE = 1.0
@@ -764,19 +764,6 @@ class StoryQueries:
                         r.body_text,
                         sorted(t.topic_id for t in _effective_topics(topic_rows[int(r.id)])),
                     )
-
-    def story_for_url(self, url: str) -> int | None:
-        with self.engine.connect() as conn:
-            value = conn.execute(select(articles.c.story_id).where(articles.c.url == url)).scalar()
-        return int(value) if value is not None else None
-
-    def stories_missing_enrichment(self, digest: str | None) -> int:
-        """How many stories were classified with another taxonomy (or never): ``topics apply`` fixes them."""
-        with self.engine.connect() as conn:
-            query = select(func.count()).select_from(stories)
-            if digest is not None:
-                query = query.where(or_(stories.c.taxonomy_digest.is_(None), stories.c.taxonomy_digest != digest))
-            return int(conn.execute(query).scalar_one())
 
 
 @dataclass(frozen=True, slots=True)

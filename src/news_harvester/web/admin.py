@@ -1,6 +1,6 @@
 """Source administration pages (admins only): add, edit, enable, disable, delete, test before save, run now.
 
-sources.yaml stays the truth: every change goes through news_harvester.source_admin (round-trip YAML with
+sources.yaml stays the truth: every change goes through news_harvester.sources.admin (round-trip YAML with
 comments kept, validated by the same models as at start-up, atomic write with a backup); the running daemon
 picks the file up like a hand edit. The form edits one entry as YAML, the format admins already know from
 the file, so every field (selectors, JSON field mappings, pagination …) is editable without a form per kind.
@@ -22,8 +22,8 @@ from ruamel.yaml.error import YAMLError
 
 from news_harvester.config import SourceSpec
 from news_harvester.errors import HarvesterError
-from news_harvester.web.app import WebContext
 from news_harvester.web.auth import CurrentUser, check_csrf, require_admin
+from news_harvester.web.context import WebContext
 
 router = APIRouter(include_in_schema=False)
 Admin = Annotated[CurrentUser, Depends(require_admin)]
@@ -108,7 +108,7 @@ def source_new(request: Request, user: Admin) -> Response:
 
 @router.get("/admin/sources/{source_id}/edit", response_class=HTMLResponse)
 def source_edit(request: Request, source_id: str, user: Admin) -> Response:
-    from news_harvester.source_admin import source_entry
+    from news_harvester.sources.admin import source_entry
 
     try:
         entry = source_entry(_path(_ctx(request)), source_id)
@@ -119,9 +119,9 @@ def source_edit(request: Request, source_id: str, user: Admin) -> Response:
 
 async def preview(ctx: WebContext, spec: SourceSpec) -> dict[str, Any]:
     """Fetch the source now as a harvest would and show what it would take; stores nothing."""
-    from news_harvester.daemon import fetch_policy
-    from news_harvester.fetch import Fetcher
-    from news_harvester.reader import Reader, preview_source
+    from news_harvester.harvest.fetch import Fetcher
+    from news_harvester.harvest.read import Reader, preview_source
+    from news_harvester.wiring import fetch_policy
 
     fetcher = Fetcher(fetch_policy(ctx.settings))
     try:
@@ -158,7 +158,7 @@ async def source_save(
 ) -> Response:
     """``action=test``: validate and fetch now, save nothing. ``action=save``: validate, test, and write the
     entry to sources.yaml — a source whose test yields no items is saved only with ``confirm_empty``."""
-    from news_harvester import source_admin
+    from news_harvester.sources import admin as source_admin
 
     ctx = _ctx(request)
     path = _path(ctx)
@@ -191,7 +191,7 @@ async def source_save(
 
 @router.post("/admin/sources/{source_id}/{operation}", dependencies=[Depends(check_csrf)])
 async def source_operation(request: Request, source_id: str, operation: str, user: Admin) -> Response:
-    from news_harvester import source_admin
+    from news_harvester.sources import admin as source_admin
 
     ctx = _ctx(request)
     path = _path(ctx)

@@ -3,7 +3,7 @@
 Server-rendered pages (Jinja2, Simplified Chinese) with a little plain JavaScript for in-place actions and
 keyboard shortcuts; no front-end build step. Every state-changing request needs a logged-in user with the
 right role and the session's CSRF token (news_harvester.web.auth). Harvested text reaches a page only
-through news_harvester.sanitize.
+through news_harvester.parse.sanitize.
 """
 
 from __future__ import annotations
@@ -12,11 +12,9 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from pathlib import Path as FilePath
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Path, Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.encoders import jsonable_encoder as jsonable
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -26,19 +24,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from news_harvester import __version__
 from news_harvester.config import Settings, SourcesConfig
+from news_harvester.web import admin, assembly, auth, pages
+from news_harvester.web.context import HERE, WebContext
 
 if TYPE_CHECKING:
     from news_harvester.store.repository import Repository
-    from news_harvester.stories import StoryService
+    from news_harvester.stories.assign import StoryService
 
-HERE = FilePath(__file__).resolve().parent
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; "
     "frame-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 
 
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 """A database id in a URL: larger numbers are a 422, not an integer overflow in the database driver."""
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
@@ -52,22 +50,6 @@ HTTP_MESSAGES = {404: "页面不存在", 405: "不支持该请求方法"}
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 422: "request.invalid", 400: "request.invalid"}
 MSG_SERVER_ERROR = "服务器内部错误，请稍后重试；如果问题持续，请联系管理员"
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class WebContext:
-    """What the routes need, kept on ``app.state.ctx``."""
-
-    repository: Repository
-    stories: StoryService
-    sources_health: Callable[[], list[dict[str, Any]]]
-    session_hours: float = 12.0
-    settings: Settings = field(default_factory=lambda: Settings.model_validate({}))
-    sources: Callable[[], SourcesConfig | None] = lambda: None
-    run_now: Callable[[str], Awaitable[object]] | None = None
-    banner_ttl: float = 0.0
-    """Seconds the queue's freshness banner may be reused (0: computed for every page, as tests expect)."""
-    templates: Jinja2Templates = field(default_factory=lambda: Jinja2Templates(directory=str(HERE / "templates")))
 
 
 FIELD_NAMES = {
@@ -154,8 +136,6 @@ def create_app(
 
         return app
 
-    from news_harvester.web import auth, pages
-
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         """Defence in depth: even if harvested markup slipped past the sanitizer, no inline script, no
@@ -230,8 +210,6 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     auth.install(app)
     app.include_router(auth.router)
-    from news_harvester.web import admin, assembly
-
     app.include_router(pages.router)
     app.include_router(pages.api)
     app.include_router(assembly.router)

@@ -15,11 +15,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from news_harvester import issues
+from news_harvester.editorial import issues
 from news_harvester.errors import HarvesterError, StorageError
-from news_harvester.sanitize import sanitize_html, text_to_html
-from news_harvester.web.app import RowId, WebContext
+from news_harvester.parse.sanitize import sanitize_html, text_to_html
 from news_harvester.web.auth import CurrentUser, check_csrf, require_editor
+from news_harvester.web.context import RowId, WebContext
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/issues", tags=["issues"])

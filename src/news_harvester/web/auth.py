@@ -47,7 +47,7 @@ from news_harvester.errors import StorageError
 
 if TYPE_CHECKING:
     from news_harvester.store.repository import Repository
-    from news_harvester.web.app import WebContext
+    from news_harvester.web.context import WebContext
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from news_harvester.alarms import KIND_LABELS
 from news_harvester.errors import StorageError
-from news_harvester.sanitize import sanitize_html, text_to_html
+from news_harvester.parse.sanitize import sanitize_html, text_to_html
+from news_harvester.sources.alarms import KIND_LABELS
 from news_harvester.store.review import (
     ACTIONS,
     DEFAULT_SECTION,
@@ -30,8 +30,8 @@ from news_harvester.store.review import (
     InvalidAction,
     QueueFilter,
 )
-from news_harvester.web.app import RowId, WebContext
 from news_harvester.web.auth import CurrentUser, check_csrf, require_admin, require_editor
+from news_harvester.web.context import RowId, WebContext
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["review"])
@@ -315,7 +315,7 @@ def story_page(request: Request, story_id: RowId, user: Editor) -> Response:
 def sync_issue(ctx: WebContext, story_id: int, action: str, user: CurrentUser, section: str | None = None) -> str:
     """Accepting puts the story into the current draft issue (summary drafted); rejecting or restoring takes it
     out again. Returns a note for the editor ("" when nothing to say)."""
-    from news_harvester import issues
+    from news_harvester.editorial import issues
 
     now = _now()
     if action == "accept":

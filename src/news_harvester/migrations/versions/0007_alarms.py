@@ -1,4 +1,4 @@
-"""Health alarms of sources (news_harvester.alarms), with their notification state.
+"""Health alarms of sources (news_harvester.sources.alarms), with their notification state.
 
 Revision ID: 0007
 Revises: 0006

@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from news_harvester.clean import build_article, canonical_url, html_to_text
 from news_harvester.config import SourceSpec
-from news_harvester.decode import decode_body, invalid_sequences
 from news_harvester.errors import FetchError, ParseError, SourceError
-from news_harvester.fetch import Fetcher
+from news_harvester.harvest.decode import decode_body, invalid_sequences
+from news_harvester.harvest.fetch import Fetcher
 from news_harvester.models import (
     Article,
     FetchResult,
@@ -30,6 +29,7 @@ from news_harvester.models import (
     RawItem,
 )
 from news_harvester.parse.article import ExtractedPage, ExtractHints, extract_page
+from news_harvester.parse.clean import build_article, canonical_url, html_to_text
 from news_harvester.parse.feeds import parse_feed
 from news_harvester.parse.jsonlist import datasource_url, html_fragment, parse_json_list
 from news_harvester.parse.listing import page_urls, parse_listing

@@ -1,7 +1,7 @@
 """Alarm notifiers (a JSON webhook, SMTP e-mail) and the periodic check that detects, records and announces.
 
 ``check_and_notify`` is the daemon's ``__alarms__`` housekeeping job. For every enabled source it runs the
-pure rules (news_harvester.alarms) on the source's recent runs and syncs the ``alarms`` table (sources that
+pure rules (news_harvester.sources.alarms) on the source's recent runs and syncs the ``alarms`` table (sources that
 were removed or disabled get their open alarms resolved), then delivers pending events: ``alarm.opened``
 when an alarm appears, ``alarm.resolved`` when it is no longer detected. A notifier that is down costs the
 event one attempt (error kept on the alarm) and it is retried with exponential backoff on later checks, up
@@ -29,9 +29,9 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from news_harvester import __version__
-from news_harvester.alarms import CADENCE_WINDOW, KIND_LABELS, detect
 from news_harvester.config import Settings, SourcesConfig, SourceSpec, parse_interval
 from news_harvester.errors import ConfigError, HarvesterError
+from news_harvester.sources.alarms import CADENCE_WINDOW, KIND_LABELS, detect
 from news_harvester.store.alarms_store import OPENED, AlarmQueries, AlarmRow
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """CLI commands over the review app's users: ``users add|list|disable|enable|passwd``.
 
-Registered on the main group by news_harvester.cli. Users are managed only here (there is no sign-up page),
+Registered on the main group by news_harvester.cli.main. Users are managed only here (there is no sign-up page),
 so the first admin is created from a shell on the server. Passwords are never command-line arguments (they
 would land in shell history and ``ps``): they are prompted twice, hidden, on a terminal, or read as one
 line from stdin for scripts (``echo "$PW" | news-harvester users add NAME``).
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from news_harvester.cli import EXIT_CONFIG, _Ctx, _fail, _guard, _print_table, _short, main
+from news_harvester.cli.common import EXIT_CONFIG, CliContext, fail, guard, print_table, short
 
 if TYPE_CHECKING:
     from news_harvester.store.repository import Repository
@@ -28,8 +28,8 @@ lazily below, like the other commands' heavy modules)."""
 
 
 @contextmanager
-def _repository(obj: _Ctx) -> Iterator[Repository]:
-    from news_harvester.daemon import open_repository
+def _repository(obj: CliContext) -> Iterator[Repository]:
+    from news_harvester.wiring import open_repository
 
     repository = open_repository(obj.settings())
     try:
@@ -44,7 +44,7 @@ def _name(raw: str) -> str:
     name = normalize_name(raw)
     problem = name_problem(name)
     if problem is not None:
-        _fail(problem, EXIT_CONFIG)
+        fail(problem, EXIT_CONFIG)
     return name
 
 
@@ -57,15 +57,15 @@ def _read_password() -> str:
     else:
         line = sys.stdin.readline()
         if not line:
-            _fail("no password on stdin (pipe one line, or run on a terminal to be prompted)", EXIT_CONFIG)
+            fail("no password on stdin (pipe one line, or run on a terminal to be prompted)", EXIT_CONFIG)
         password = line.removesuffix("\n").removesuffix("\r")
     problem = password_problem(password)
     if problem is not None:
-        _fail(problem, EXIT_CONFIG)
+        fail(problem, EXIT_CONFIG)
     return password
 
 
-@main.group()
+@click.group()
 def users() -> None:
     """Manage who may sign in to the review app."""
 
@@ -76,8 +76,8 @@ def users() -> None:
     "--role", type=click.Choice(ROLES), default="editor", show_default=True, help="admin may also manage sources."
 )
 @click.pass_obj
-@_guard
-def users_add(obj: _Ctx, name: str, role: str) -> None:
+@guard
+def users_add(obj: CliContext, name: str, role: str) -> None:
     """Create a user; the password is prompted (terminal) or read as one line from stdin."""
     from news_harvester.web.auth import hash_password
 
@@ -91,8 +91,8 @@ def users_add(obj: _Ctx, name: str, role: str) -> None:
 @users.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array of objects.")
 @click.pass_obj
-@_guard
-def users_list(obj: _Ctx, as_json: bool) -> None:
+@guard
+def users_list(obj: CliContext, as_json: bool) -> None:
     """Every user with role, status, creation and last sign-in time."""
     with _repository(obj) as repository:
         rows = repository.list_users()
@@ -114,37 +114,37 @@ def users_list(obj: _Ctx, as_json: bool) -> None:
             )
         )
         return
-    _print_table(
+    print_table(
         ["name", "role", "status", "created", "last login"],
         [
             [
                 u.name,
                 u.role,
                 "disabled" if u.disabled else "active",
-                _short(u.created_at.isoformat()),
-                _short(u.last_login_at.isoformat() if u.last_login_at else None),
+                short(u.created_at.isoformat()),
+                short(u.last_login_at.isoformat() if u.last_login_at else None),
             ]
             for u in rows
         ],
     )
 
 
-def _set_disabled(obj: _Ctx, name: str, disabled: bool) -> None:
+def _set_disabled(obj: CliContext, name: str, disabled: bool) -> None:
     from news_harvester.web.auth import normalize_name
 
     name = normalize_name(name)
     with _repository(obj) as repository:
         found = repository.set_user_disabled(name, disabled)
     if not found:
-        _fail(f"unknown user {name!r} (see `news-harvester users list`)")
+        fail(f"unknown user {name!r} (see `news-harvester users list`)")
     click.echo(f"user {name} {'disabled (signed out everywhere)' if disabled else 'enabled'}")
 
 
 @users.command("disable")
 @click.argument("name")
 @click.pass_obj
-@_guard
-def users_disable(obj: _Ctx, name: str) -> None:
+@guard
+def users_disable(obj: CliContext, name: str) -> None:
     """Lock a user out at once (their open sessions end); the account and its history are kept."""
     _set_disabled(obj, name, True)
 
@@ -152,8 +152,8 @@ def users_disable(obj: _Ctx, name: str) -> None:
 @users.command("enable")
 @click.argument("name")
 @click.pass_obj
-@_guard
-def users_enable(obj: _Ctx, name: str) -> None:
+@guard
+def users_enable(obj: CliContext, name: str) -> None:
     """Allow a disabled user to sign in again."""
     _set_disabled(obj, name, False)
 
@@ -161,8 +161,8 @@ def users_enable(obj: _Ctx, name: str) -> None:
 @users.command("passwd")
 @click.argument("name")
 @click.pass_obj
-@_guard
-def users_passwd(obj: _Ctx, name: str) -> None:
+@guard
+def users_passwd(obj: CliContext, name: str) -> None:
     """Set a user's password (prompted or one line of stdin); signs them out everywhere."""
     from news_harvester.web.auth import hash_password, normalize_name
 
@@ -170,8 +170,11 @@ def users_passwd(obj: _Ctx, name: str) -> None:
     with _repository(obj) as repository:
         user = repository.get_user_by_name(name)
         if user is None:
-            _fail(f"unknown user {name!r} (see `news-harvester users list`)")
+            fail(f"unknown user {name!r} (see `news-harvester users list`)")
             return
         password = _read_password()
         repository.set_password_hash(user.id, hash_password(password), end_sessions=True)
     click.echo(f"password of {name} changed (signed out everywhere)")
+
+
+COMMANDS = (users,)

@@ -1,7 +1,8 @@
 """The process's story classifier: the taxonomy of topics.yaml plus the newest learned model in the database.
 
 Both change while the daemon runs (an admin edits topics.yaml, an editor retrains the model from the web app
-or the CLI); :class:`ClassifierSource` notices either and builds a new :class:`~news_harvester.stories.StoryEnricher`.
+or the CLI); :class:`ClassifierSource` notices either and builds a new
+:class:`~news_harvester.stories.assign.StoryEnricher`.
 An invalid topics.yaml is logged with its file:line message and the last valid taxonomy keeps working; only the
 first load (start-up, CLI commands) fails on it, because then there is nothing valid to keep.
 """
@@ -13,13 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from news_harvester.errors import ConfigError
-from news_harvester.prior_model import load_shipped
-from news_harvester.stories import StoryEnricher
-from news_harvester.topics import Taxonomy, load_taxonomy
+from news_harvester.stories.assign import StoryEnricher
+from news_harvester.stories.prior_model import load_shipped
+from news_harvester.stories.topics import Taxonomy, load_taxonomy
 
 if TYPE_CHECKING:
     from news_harvester.store.repository import Repository
-    from news_harvester.topic_model import TopicModel
+    from news_harvester.stories.topic_model import TopicModel
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class ClassifierSource:
         latest = self.repository.latest_topic_model()
         if latest is not None:
             # scikit-learn costs a second or more to import: only when a model was trained
-            from news_harvester.topic_model import TopicModel
+            from news_harvester.stories.topic_model import TopicModel
 
             model_id, blob, _info = latest
             try:

@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from news_harvester.config import SourcesConfig
+from news_harvester.harvest.schedule import next_fire_time
 from news_harvester.models import derive_health
-from news_harvester.scheduler import next_fire_time
 from news_harvester.store.repository import Repository
 
 

@@ -1,7 +1,7 @@
 """Source administration from the command line: ``sources add|edit|enable|disable|remove`` and
-``sources import-opml|export-opml``, registered on the ``sources`` group of news_harvester.cli.
+``sources import-opml|export-opml``, registered on the ``sources`` group of news_harvester.cli.main.
 
-Every change goes through news_harvester.source_admin: sources.yaml keeps its comments and order, the
+Every change goes through news_harvester.sources.admin: sources.yaml keeps its comments and order, the
 whole file is validated before it is written (atomically, with a backup in ``backups/`` beside it),
 and a running daemon picks the edit up like a hand edit. Invalid values exit 2 naming the field.
 """
@@ -12,15 +12,126 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from news_harvester.cli import EXIT_ERROR, _Ctx, _fail, _guard, _iso, _preview, _print_table, sources
-from news_harvester.config import SourceSpec, load_sources
+from news_harvester.cli.articles import preview_article, print_article
+from news_harvester.cli.common import EXIT_ERROR, CliContext, fail, guard, iso_in_zone, print_table, short
+from news_harvester.config import Settings, SourceSpec, load_sources
 from news_harvester.errors import ConfigError, HarvesterError
+
+if TYPE_CHECKING:
+    from news_harvester.harvest.read import Preview
+
+
+@click.group()
+def sources() -> None:
+    """Inspect the configured sources."""
+
+
+@sources.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+@guard
+def sources_list(obj: CliContext, as_json: bool) -> None:
+    """Every source with its health, last success, last error and next due time."""
+    from news_harvester.harvest.pipeline import utc_now
+    from news_harvester.sources.health import source_report
+    from news_harvester.wiring import open_repository
+
+    config = obj.sources()
+    rows = source_report(config, open_repository(obj.settings()), utc_now())
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    print_table(
+        ["id", "name", "kind", "on", "health", "fails", "last success", "next due", "last error"],
+        [
+            [
+                r["id"],
+                r["name"],
+                r["kind"],
+                "yes" if r["enabled"] else "no",
+                r["health"],
+                r["consecutive_failures"],
+                short(r["last_success_at"]),
+                short(r["next_due_at"]),
+                f"{r['last_error_code']}: {r['last_error_message']}"[:70] if r["last_error_code"] else "",
+            ]
+            for r in rows
+        ],
+    )
+
+
+@sources.command("check")
+@click.pass_obj
+@guard
+def sources_check(obj: CliContext) -> None:
+    """Validate sources.yaml; exit 2 with file, line, source, field and hint when invalid."""
+    config = obj.sources()
+    click.echo(f"{config.path}: {len(config.sources)} sources valid ({len(config.enabled)} enabled)")
+
+
+@sources.command("test")
+@click.argument("source_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+@guard
+def sources_test(obj: CliContext, source_id: str, as_json: bool) -> None:
+    """Fetch a source now and print what a harvest would take; stores nothing."""
+    spec = obj.source(source_id)
+    preview = asyncio.run(_preview(obj.settings(), spec))
+    items = [{"title": i.title, "url": i.url, "published_at": iso_in_zone(i.published, spec)} for i in preview.items]
+    article = preview_article(preview.article, preview, spec)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "source": spec.id,
+                    "url": spec.url,
+                    "read_from": preview.listing.fetched.final_url,
+                    "pages": preview.listing.pages,
+                    "items_seen": len(preview.listing.items),
+                    "items": items,
+                    "article": article,
+                    "warnings": preview.warnings,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    pages = f", {preview.listing.pages} pages" if preview.listing.pages > 1 else ""
+    click.echo(f"{spec.id}: {len(items)} items from {preview.listing.fetched.final_url}{pages}")
+    print_table(
+        ["published", "title", "url"],
+        [[short(iso_in_zone(i.published, spec)), i.title[:50], i.url] for i in preview.items],
+    )
+    for warning in preview.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo("")
+    if article is None:
+        click.echo("first article: none could be read (see the warnings)")
+        return
+    click.echo("first article:")
+    print_article(article)
+
+
+async def _preview(settings: Settings, spec: SourceSpec) -> Preview:
+    from news_harvester.harvest.fetch import Fetcher
+    from news_harvester.harvest.pipeline import utc_now
+    from news_harvester.harvest.read import Reader, preview_source
+    from news_harvester.wiring import fetch_policy
+
+    fetcher = Fetcher(fetch_policy(settings))
+    try:
+        return await preview_source(Reader(fetcher), spec, utc_now())
+    finally:
+        await fetcher.aclose()
+
 
 _KINDS = ("feed", "html", "json")
 
@@ -75,11 +186,11 @@ def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
-def _path(obj: _Ctx) -> Path:
+def _path(obj: CliContext) -> Path:
     return obj.settings().sources
 
 
-def _reload_note(obj: _Ctx) -> str:
+def _reload_note(obj: CliContext) -> str:
     return f"a running daemon picks it up within {obj.settings().reload_interval:g}s"
 
 
@@ -98,9 +209,9 @@ def _reload_note(obj: _Ctx) -> str:
 @click.option("--test", "test_first", is_flag=True, help="Fetch it first, as `sources test` does; refuse 0 items.")
 @click.option("--force", is_flag=True, help="With --test: save even when the test fails or finds no items.")
 @click.pass_obj
-@_guard
+@guard
 def sources_add(
-    obj: _Ctx,
+    obj: CliContext,
     source_id: str,
     name: str,
     kind: str,
@@ -113,7 +224,7 @@ def sources_add(
     force: bool,
 ) -> None:
     """Add a source at the end of sources.yaml (validated first; comments and order kept)."""
-    from news_harvester.source_admin import add_source, check_source
+    from news_harvester.sources.admin import add_source, check_source
 
     entry: dict[str, Any] = {"id": source_id, "name": name, "kind": kind, "url": url}
     if schedule is not None:
@@ -136,7 +247,7 @@ def sources_add(
     click.echo(f"added source {spec.id!r}{state} to {path}; {_reload_note(obj)}")
 
 
-def _test_before_saving(obj: _Ctx, spec: SourceSpec, force: bool) -> None:
+def _test_before_saving(obj: CliContext, spec: SourceSpec, force: bool) -> None:
     """Fetch the source like ``sources test``; without --force, stop unless it yields items."""
     try:
         preview = asyncio.run(_preview(obj.settings(), spec))
@@ -145,7 +256,7 @@ def _test_before_saving(obj: _Ctx, spec: SourceSpec, force: bool) -> None:
     except HarvesterError as exc:
         problem = f"{exc.message} [{exc.code}]"
         if not force:
-            _fail(
+            fail(
                 f"not saved: test of {spec.id!r} failed: {problem}\n"
                 "  hint: fix the source, or add --force to save it anyway"
             )
@@ -155,12 +266,10 @@ def _test_before_saving(obj: _Ctx, spec: SourceSpec, force: bool) -> None:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"test: {len(preview.items)} items from {preview.listing.fetched.final_url}")
     for item in preview.items[:5]:
-        click.echo(f"  {(_iso(item.published, spec) or '-')[:16].replace('T', ' ')}  {item.title[:60]}")
+        click.echo(f"  {(iso_in_zone(item.published, spec) or '-')[:16].replace('T', ' ')}  {item.title[:60]}")
     if not preview.items:
         if not force:
-            _fail(
-                f"not saved: test of {spec.id!r} yielded 0 items\n  hint: check the URL and selectors, or add --force"
-            )
+            fail(f"not saved: test of {spec.id!r} yielded 0 items\n  hint: check the URL and selectors, or add --force")
         click.echo(f"warning: test of {spec.id!r} yielded 0 items; saving anyway (--force)", err=True)
 
 
@@ -169,10 +278,10 @@ def _test_before_saving(obj: _Ctx, spec: SourceSpec, force: bool) -> None:
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="New value; dotted for nested fields.")
 @click.option("--unset", "removals", multiple=True, metavar="KEY", help="Remove the field (back to its default).")
 @click.pass_obj
-@_guard
-def sources_edit(obj: _Ctx, source_id: str, assignments: tuple[str, ...], removals: tuple[str, ...]) -> None:
+@guard
+def sources_edit(obj: CliContext, source_id: str, assignments: tuple[str, ...], removals: tuple[str, ...]) -> None:
     """Change fields of one source in place (its comments and key order are kept)."""
-    from news_harvester.source_admin import update_source
+    from news_harvester.sources.admin import update_source
 
     changes = _assignments(assignments)
     for key in removals:
@@ -192,10 +301,10 @@ def sources_edit(obj: _Ctx, source_id: str, assignments: tuple[str, ...], remova
 @sources.command("enable")
 @click.argument("source_id", metavar="ID")
 @click.pass_obj
-@_guard
-def sources_enable(obj: _Ctx, source_id: str) -> None:
+@guard
+def sources_enable(obj: CliContext, source_id: str) -> None:
     """Schedule a disabled source again."""
-    from news_harvester.source_admin import set_enabled
+    from news_harvester.sources.admin import set_enabled
 
     set_enabled(_path(obj), source_id, True)
     click.echo(f"enabled source {source_id!r}; {_reload_note(obj)}")
@@ -204,10 +313,10 @@ def sources_enable(obj: _Ctx, source_id: str) -> None:
 @sources.command("disable")
 @click.argument("source_id", metavar="ID")
 @click.pass_obj
-@_guard
-def sources_disable(obj: _Ctx, source_id: str) -> None:
+@guard
+def sources_disable(obj: CliContext, source_id: str) -> None:
     """Stop scheduling a source; it stays in sources.yaml."""
-    from news_harvester.source_admin import set_enabled
+    from news_harvester.sources.admin import set_enabled
 
     set_enabled(_path(obj), source_id, False)
     click.echo(f"disabled source {source_id!r}; {_reload_note(obj)}")
@@ -217,10 +326,10 @@ def sources_disable(obj: _Ctx, source_id: str) -> None:
 @click.argument("source_id", metavar="ID")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
-@_guard
-def sources_remove(obj: _Ctx, source_id: str, yes: bool) -> None:
+@guard
+def sources_remove(obj: CliContext, source_id: str, yes: bool) -> None:
     """Remove a source (and the comment lines directly above it) from sources.yaml."""
-    from news_harvester.source_admin import remove_source, source_entry
+    from news_harvester.sources.admin import remove_source, source_entry
 
     path = _path(obj)
     entry = source_entry(path, source_id)
@@ -242,11 +351,11 @@ def sources_remove(obj: _Ctx, source_id: str, yes: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Show what would be imported; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
-@_guard
-def sources_import_opml(obj: _Ctx, file: Path, dry_run: bool, as_json: bool) -> None:
+@guard
+def sources_import_opml(obj: CliContext, file: Path, dry_run: bool, as_json: bool) -> None:
     """Add the feeds of an OPML file (valid outlines imported, broken ones listed, known URLs skipped)."""
-    from news_harvester.opml import parse_opml, plan_import
-    from news_harvester.source_admin import add_sources, file_defaults
+    from news_harvester.sources.admin import add_sources, file_defaults
+    from news_harvester.sources.opml import parse_opml, plan_import
 
     if str(file) == "-":
         raw = sys.stdin.buffer.read()
@@ -254,7 +363,7 @@ def sources_import_opml(obj: _Ctx, file: Path, dry_run: bool, as_json: bool) -> 
         try:
             raw = file.read_bytes()
         except OSError as exc:
-            _fail(f"cannot read {file}: {exc.strerror}")
+            fail(f"cannot read {file}: {exc.strerror}")
     entries, problems = parse_opml(raw)
     path = _path(obj)
     config = load_sources(path)
@@ -292,7 +401,7 @@ def sources_import_opml(obj: _Ctx, file: Path, dry_run: bool, as_json: bool) -> 
             ["skipped", s.existing_id, str(s.entry.get("name", ""))[:30], s.entry.get("url", "")] for s in plan.skipped
         ]
         if rows:
-            _print_table(["result", "id", "name", "url"], rows)
+            print_table(["result", "id", "name", "url"], rows)
         for problem in refused:
             click.echo(f"refused: {problem}", err=True)
         if plan.add and not dry_run:
@@ -304,10 +413,10 @@ def sources_import_opml(obj: _Ctx, file: Path, dry_run: bool, as_json: bool) -> 
 @sources.command("export-opml")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
 @click.pass_obj
-@_guard
-def sources_export_opml(obj: _Ctx, output: Path | None) -> None:
+@guard
+def sources_export_opml(obj: CliContext, output: Path | None) -> None:
     """Every source as OPML: feeds for any reader, all settings in nh: attributes for a round trip."""
-    from news_harvester.opml import to_opml
+    from news_harvester.sources.opml import to_opml
 
     config = obj.sources()
     text = to_opml(config.sources)
@@ -317,5 +426,8 @@ def sources_export_opml(obj: _Ctx, output: Path | None) -> None:
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
-        _fail(f"cannot write {output}: {exc.strerror}")
+        fail(f"cannot write {output}: {exc.strerror}")
     click.echo(f"exported {len(config.sources)} sources to {output}", err=True)
+
+
+COMMANDS = (sources,)

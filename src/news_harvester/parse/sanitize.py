@@ -331,7 +331,7 @@ def _safe_url(value: str, base_url: str | None, schemes: frozenset[str]) -> str 
 
 def text_to_html(text: str) -> str:
     """Article text as stored (``body_text``: one paragraph per line, a table row's cells joined
-    by tabs, as :func:`news_harvester.clean.html_to_text` and the extractor write it) as HTML:
+    by tabs, as :func:`news_harvester.parse.clean.html_to_text` and the extractor write it) as HTML:
     each line an escaped ``<p>``, each run of tab-separated lines one ``<table>`` with a row per
     line. Blank lines only separate. Everything in the text is shown as text, never as markup."""
     out: list[str] = []

@@ -12,18 +12,18 @@ from typing import Any
 
 import click
 
-from news_harvester.cli import _Ctx, _fail, _guard, _print_table, main
+from news_harvester.cli.common import CliContext, fail, guard, print_table
 
 CLI_USER = "cli"
 
 
-def _repo(obj: _Ctx) -> Any:
-    from news_harvester.daemon import open_repository
+def _repo(obj: CliContext) -> Any:
+    from news_harvester.wiring import open_repository
 
     return open_repository(obj.settings())
 
 
-@main.group()
+@click.group()
 def issue() -> None:
     """Issues of the brief: numbering, items, export, publishing."""
 
@@ -35,9 +35,9 @@ def issue() -> None:
 @click.option("--date", "issue_date", type=click.DateTime(["%Y-%m-%d"]), help="Issue date (default: today).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-@_guard
+@guard
 def issue_new(
-    obj: _Ctx,
+    obj: CliContext,
     year: int | None,
     number: int | None,
     total_number: int | None,
@@ -45,7 +45,7 @@ def issue_new(
     as_json: bool,
 ) -> None:
     """Open a new draft issue; numbers are proposed from the last issue unless given."""
-    from news_harvester import issues
+    from news_harvester.editorial import issues
 
     repository = _repo(obj)
     issue_id = issues.new_issue(
@@ -70,8 +70,8 @@ def _label(record: dict[str, Any]) -> str:
 @issue.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-@_guard
-def issue_list(obj: _Ctx, as_json: bool) -> None:
+@guard
+def issue_list(obj: CliContext, as_json: bool) -> None:
     """Issues, newest first, with their status and item count."""
     rows = _repo(obj).list_issues()
     if as_json:
@@ -83,7 +83,7 @@ def issue_list(obj: _Ctx, as_json: bool) -> None:
             )
         )
         return
-    _print_table(
+    print_table(
         ["id", "issue", "date", "status", "items"],
         [
             [r.id, r.label, r.issue_date.isoformat() if r.issue_date else "-", r.status, getattr(r, "item_count", 0)]
@@ -96,10 +96,10 @@ def issue_list(obj: _Ctx, as_json: bool) -> None:
 @click.argument("issue_id", type=int)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-@_guard
-def issue_show(obj: _Ctx, issue_id: int, as_json: bool) -> None:
+@guard
+def issue_show(obj: CliContext, issue_id: int, as_json: bool) -> None:
     """One issue with its sections and items (and house-style warnings)."""
-    from news_harvester import issues
+    from news_harvester.editorial import issues
 
     settings = obj.settings()
     row = _repo(obj).get_issue(issue_id)
@@ -123,11 +123,11 @@ def issue_show(obj: _Ctx, issue_id: int, as_json: bool) -> None:
 @click.option("--section", default="行业资讯", show_default=True)
 @click.option("--issue", "issue_id", type=int, help="Issue id (default: the current draft, opened if none).")
 @click.pass_obj
-@_guard
-def issue_add(obj: _Ctx, story_id: int, section: str, issue_id: int | None) -> None:
+@guard
+def issue_add(obj: CliContext, story_id: int, section: str, issue_id: int | None) -> None:
     """Accept a story into the draft, drafting its summary in house style."""
-    from news_harvester import issues
-    from news_harvester.daemon import story_service
+    from news_harvester.editorial import issues
+    from news_harvester.wiring import story_service
 
     settings = obj.settings()
     repository = _repo(obj)
@@ -153,17 +153,17 @@ def issue_add(obj: _Ctx, story_id: int, section: str, issue_id: int | None) -> N
 @click.option("--format", "fmt", type=click.Choice(["docx", "md", "html", "pdf"]), required=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True)
 @click.pass_obj
-@_guard
-def issue_export(obj: _Ctx, issue_id: int, fmt: str, output: Path) -> None:
+@guard
+def issue_export(obj: CliContext, issue_id: int, fmt: str, output: Path) -> None:
     """Write the issue as DOCX, Markdown, self-contained HTML, or PDF (needs LibreOffice)."""
-    from news_harvester import issues
-    from news_harvester.export import ExportError
+    from news_harvester.editorial import issues
+    from news_harvester.editorial.export import ExportError
 
     row = _repo(obj).get_issue(issue_id)
     try:
         data = issues.export(row, fmt, obj.settings())
     except ExportError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     output.write_bytes(data)
     click.echo(f"wrote {output} ({len(data):,} bytes)")
@@ -172,11 +172,11 @@ def issue_export(obj: _Ctx, issue_id: int, fmt: str, output: Path) -> None:
 @issue.command("publish")
 @click.argument("issue_id", type=int)
 @click.pass_obj
-@_guard
-def issue_publish(obj: _Ctx, issue_id: int) -> None:
+@guard
+def issue_publish(obj: CliContext, issue_id: int) -> None:
     """Lock the issue, mark its stories used (never queued again) and open the next draft."""
-    from news_harvester import issues
-    from news_harvester.daemon import story_service
+    from news_harvester.editorial import issues
+    from news_harvester.wiring import story_service
 
     settings = obj.settings()
     repository = _repo(obj)
@@ -190,10 +190,13 @@ def issue_publish(obj: _Ctx, issue_id: int) -> None:
 @click.argument("issue_id", type=int)
 @click.option("--reason", required=True, help="Why a published issue is changed (kept in the audit log).")
 @click.pass_obj
-@_guard
-def issue_reopen(obj: _Ctx, issue_id: int, reason: str) -> None:
+@guard
+def issue_reopen(obj: CliContext, issue_id: int, reason: str) -> None:
     """Make a published issue editable again (audited)."""
-    from news_harvester import issues
+    from news_harvester.editorial import issues
 
     issues.reopen(_repo(obj), issue_id, reason=reason, user=CLI_USER, now=datetime.now(UTC))
     click.echo(f"issue #{issue_id} is a draft again")
+
+
+COMMANDS = (issue,)

@@ -52,12 +52,12 @@ from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[impo
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 from sklearn.model_selection import KFold  # type: ignore[import-untyped]
 
-from news_harvester.textfold import normalise_text
-from news_harvester.topics import BODY_CHARS
+from news_harvester.stories.textfold import normalise_text
+from news_harvester.stories.topics import BODY_CHARS
 
 __all__ = ["LabelledStory", "NotEnoughLabels", "TopicModel"]
 
-FORMAT = "news_harvester.topic_model"
+FORMAT = "news_harvester.topic_model"  # a file-format name, not the module path: stored models keep it
 VERSION = 1
 MODEL_BODY_CHARS = 1000
 TITLE_REPEAT = 3
@@ -309,7 +309,7 @@ class TopicModel:
         except Exception as exc:  # joblib/pickle raise many types on junk
             raise ValueError(f"not a stored topic model ({type(exc).__name__}: {exc})") from exc
         if not isinstance(state, dict) or state.get("format") != FORMAT:
-            raise ValueError("not a stored topic model (no news_harvester.topic_model format tag)")
+            raise ValueError("not a stored topic model (no news_harvester.stories.topic_model format tag)")
         if state.get("version") != VERSION:
             raise ValueError(f"topic model format version {state.get('version')!r}, expected {VERSION}: retrain")
         if _minor(str(state.get("sklearn"))) != _minor(sklearn.__version__):

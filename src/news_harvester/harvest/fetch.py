@@ -27,8 +27,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from news_harvester.decode import decode_body
 from news_harvester.errors import DecodeError, FetchError
+from news_harvester.harvest.decode import decode_body
 from news_harvester.models import FetchResult, FetchState, NotModified
 from news_harvester.parse.traps import challenge_reason
 

@@ -1,7 +1,7 @@
 """Operations commands registered on news_harvester.cli.main: ``init`` (editable copies of the packaged
 configuration), ``backup`` and ``restore`` of the SQLite database.
 
-``backup`` is safe while the daemon runs (SQLite's online backup API, see news_harvester.backup); ``restore``
+``backup`` is safe while the daemon runs (SQLite's online backup API, see news_harvester.ops.backup); ``restore``
 wants the daemon stopped and refuses to replace a database unless ``--force`` is given. PostgreSQL databases
 are refused with a pointer to ``pg_dump`` / ``pg_restore`` (exit 2).
 """
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import click
 
-from news_harvester.cli import _Ctx, _guard, main
+from news_harvester.cli.common import CliContext, guard
 
 
-@main.command()
+@click.command()
 @click.option(
     "-o",
     "--output",
@@ -24,10 +24,10 @@ from news_harvester.cli import _Ctx, _guard, main
     "(default: <data_dir>/backups/news_harvester-<UTC time>.db). An existing file is replaced.",
 )
 @click.pass_obj
-@_guard
-def backup(obj: _Ctx, output: Path | None) -> None:
+@guard
+def backup(obj: CliContext, output: Path | None) -> None:
     """Copy the SQLite database to a backup file (safe while the daemon runs); print the file's path."""
-    from news_harvester.backup import backup_sqlite, default_backup_path, sqlite_database
+    from news_harvester.ops.backup import backup_sqlite, default_backup_path, sqlite_database
 
     settings = obj.settings()
     database = sqlite_database(settings.resolved_database_url, "backup")
@@ -40,14 +40,14 @@ def backup(obj: _Ctx, output: Path | None) -> None:
     click.echo(str(done))
 
 
-@main.command()
+@click.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="Replace an existing database (it is kept as <db>.before-restore-<time>).")
 @click.pass_obj
-@_guard
-def restore(obj: _Ctx, file: Path, force: bool) -> None:
+@guard
+def restore(obj: CliContext, file: Path, force: bool) -> None:
     """Make a backup FILE the database (stop the daemon first); an older schema is migrated at the next start."""
-    from news_harvester.backup import restore_sqlite, sqlite_database
+    from news_harvester.ops.backup import restore_sqlite, sqlite_database
 
     settings = obj.settings()
     database = sqlite_database(settings.resolved_database_url, "restore")
@@ -84,10 +84,10 @@ bind = "127.0.0.1:8000"
 """
 
 
-@main.command()
+@click.command()
 @click.argument("directory", type=click.Path(path_type=Path), default=".")
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
-@_guard
+@guard
 def init(directory: Path, force: bool) -> None:
     """Write editable copies of the packaged sources.yaml and topics.yaml and a settings file into DIRECTORY
     (default: here): config/sources.yaml, config/topics.yaml, news-harvester.toml."""
@@ -119,3 +119,6 @@ def init(directory: Path, force: bool) -> None:
     for path in [*targets, settings]:
         click.echo(f"wrote {path}")
     click.echo(f"next: news-harvester --config {settings} run")
+
+
+COMMANDS = (backup, restore, init)

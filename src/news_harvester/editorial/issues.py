@@ -1,6 +1,6 @@
 """Assembling an issue of the brief: numbering, accepting stories into the draft with a house-style summary,
 publishing (which feeds cross-issue memory) and export. The I/O lives in the store; the drafting
-(news_harvester.summary) and the layout (news_harvester.export) are pure.
+(news_harvester.editorial.summary) and the layout (news_harvester.editorial.export) are pure.
 """
 
 from __future__ import annotations
@@ -11,15 +11,23 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from news_harvester.config import Settings, SourcesConfig, parse_sections
+from news_harvester.editorial.export import (
+    IssueDocument,
+    IssueItem,
+    IssueSection,
+    to_docx,
+    to_html,
+    to_markdown,
+    to_pdf,
+)
+from news_harvester.editorial.summary import draft_summary, style_check
 from news_harvester.errors import StorageError
-from news_harvester.export import IssueDocument, IssueItem, IssueSection, to_docx, to_html, to_markdown, to_pdf
-from news_harvester.sanitize import sanitize_html
+from news_harvester.parse.sanitize import sanitize_html
 from news_harvester.store.issues_store import IssueRow, SectionSpec
-from news_harvester.summary import draft_summary, style_check
 
 if TYPE_CHECKING:
     from news_harvester.store.repository import Repository
-    from news_harvester.stories import StoryService
+    from news_harvester.stories.assign import StoryService
 
 EDITOR_ZONE = ZoneInfo("Asia/Shanghai")
 FORMATS = ("md", "html", "docx", "pdf")

@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from news_harvester.clean import canonical_url, clean_title, content_hash, html_to_text
 from news_harvester.models import Article
+from news_harvester.parse.clean import canonical_url, clean_title, content_hash, html_to_text
 from news_harvester.parse.dates import parse_date
 
 IMPORT_SOURCE_ID = "import"

@@ -6,7 +6,7 @@ topics.yaml is validated here (:func:`parse_taxonomy`); every problem is reporte
 problem (hint: …)``, and :func:`reload_taxonomy` keeps the last valid taxonomy when an edit is broken.
 
 Matching. Title and body are folded as dedupe folds them (NFKC where a compatibility character such as ＡＩ
-is present, traditional → simplified with the table read off :func:`news_harvester.dedupe.normalise_for_dedupe`,
+is present, traditional → simplified with the table read off :func:`news_harvester.stories.dedupe.normalise_for_dedupe`,
 so both stages agree; text with traditional characters first has its Taiwan / Hong Kong wording turned into
 mainland wording phrase by phrase, OpenCC ``tw2sp``: 個人資料 → 个人数据, 晶片 → 芯片, 人工智慧 → 人工智能)
 and whitespace next to CJK characters is dropped ("5G 基站" = "5G基站"). Chinese terms match as substrings.
@@ -28,10 +28,10 @@ Scoring, per topic:
   keyword of weight ≥ 0.8 in the title tags the story; in the body alone a strong keyword needs 5 mentions, or
   several keywords must agree, so a passing mention does not tag a story.
 * an ``exclude`` phrase in the title or body lead suppresses the topic (confidence 0, phrase reported).
-* with the shipped cold-start model (:mod:`news_harvester.prior_model`, on from the first day): base
+* with the shipped cold-start model (:mod:`news_harvester.stories.prior_model`, on from the first day): base
   confidence = 1 − (1 − rule confidence) × (1 − q), q = the model's P(relevant) × P(topic); two weak signals
   that agree make a topic, and words the keyword lists never named (learned by weak supervision) count.
-* with the editors' model (:class:`~news_harvester.topic_model.TopicModel`, seen through :class:`EditorsModel`):
+* with the editors' model (:class:`~news_harvester.stories.topic_model.TopicModel`, seen through :class:`EditorsModel`):
   confidence = (1 − w_t) × base + w_t × model probability for the topics it was trained on, w_t =
   ``model.topic_weight(topic)``: the blend weight (grows with the labels, at most 0.6) scaled by n / (n + 30) for a
   topic with n labelled stories, so a topic the editors barely touched keeps its base. Exclusions still win over
@@ -90,11 +90,11 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from news_harvester.errors import ConfigError
-from news_harvester.textfold import NOT_WORD, canonical, char_class, fold, normalise_text
+from news_harvester.stories.textfold import NOT_WORD, canonical, char_class, fold, normalise_text
 
 
 class EditorsVerdictLike(Protocol):
-    """One assessment of the editors' model (news_harvester.topic_model.EditorsVerdict)."""
+    """One assessment of the editors' model (news_harvester.stories.topic_model.EditorsVerdict)."""
 
     @property
     def topics(self) -> dict[str, float]: ...
@@ -107,8 +107,8 @@ class EditorsVerdictLike(Protocol):
 
 
 class EditorsModel(Protocol):
-    """What ``classify`` asks of the editors' learned model (news_harvester.topic_model.TopicModel); a protocol, so
-    the rules never import the model that builds on them."""
+    """What ``classify`` asks of the editors' learned model (news_harvester.stories.topic_model.TopicModel); a
+    protocol, so the rules never import the model that builds on them."""
 
     @property
     def blend_weight(self) -> float: ...
@@ -119,7 +119,7 @@ class EditorsModel(Protocol):
 
 
 class PriorVerdict(Protocol):
-    """One prediction of the cold-start model (news_harvester.prior_model.PriorPrediction)."""
+    """One prediction of the cold-start model (news_harvester.stories.prior_model.PriorPrediction)."""
 
     @property
     def relevance(self) -> float: ...
@@ -135,7 +135,7 @@ class PriorVerdict(Protocol):
 
 
 class ColdStartModel(Protocol):
-    """What ``classify`` asks of the shipped cold-start model (news_harvester.prior_model.PriorModel)."""
+    """What ``classify`` asks of the shipped cold-start model (news_harvester.stories.prior_model.PriorModel)."""
 
     def predict(self, title: str, body: str, explain: int = 0) -> PriorVerdict: ...
 
@@ -184,11 +184,6 @@ class Term:
 
     text: str
     weight: float
-
-    @property
-    def case_sensitive(self) -> bool:
-        """An acronym (no lower-case letter, at least one upper-case one) matches case-sensitively."""
-        return _is_acronym(self.text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -481,7 +476,7 @@ def classify(
 ) -> Classification:
     """Every topic's confidence for a story and the evidence (see the module docstring for the rules).
 
-    With ``prior`` (the shipped cold-start model, :mod:`news_harvester.prior_model`), each topic's base
+    With ``prior`` (the shipped cold-start model, :mod:`news_harvester.stories.prior_model`), each topic's base
     confidence is the noisy-OR of the rule confidence and the model's P(relevant and topic): two weak signals
     that agree make a topic, and vocabulary the rules never named still counts. ``relevance`` is the noisy-OR of
     the best rule confidence and the model's P(relevant)."""

@@ -3,7 +3,7 @@
 The caller passes the source's recent runs newest first (``RunFacts``), ``now``, the time of its last new
 item and, for staleness, the start times of its runs that brought new items. ``detect`` returns the alarms
 that hold now; the store (news_harvester.store.alarms_store) opens, refreshes and resolves them, and
-news_harvester.notify announces openings and resolutions. Runs still ``running`` and runs
+news_harvester.sources.notify announces openings and resolutions. Runs still ``running`` and runs
 ``interrupted`` by our own shutdown say nothing about the source and are ignored by every rule.
 
 Rules and their thresholds:
@@ -42,9 +42,10 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+
+from news_harvester.models import Alarm, RunFacts
 
 NO_ITEMS = "no_items"
 ITEM_DROP = "item_drop"
@@ -77,27 +78,6 @@ NO_ITEMS_CODE = "parse.no_items"
 _OK = "ok"
 _ERROR = "error"
 _NOT_MODIFIED = "not_modified"
-
-
-@dataclass(frozen=True, slots=True)
-class RunFacts:
-    """What the rules need of one fetch run (a row of ``fetch_runs``)."""
-
-    started_at: datetime
-    outcome: str
-    code: str | None = None
-    items_seen: int = 0
-    items_new: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Alarm:
-    """One problem of one source that holds now; at most one per (source_id, kind) is open at a time."""
-
-    source_id: str
-    kind: str
-    message: str
-    detail: dict[str, Any] = field(default_factory=dict)
 
 
 def detect(

@@ -35,13 +35,13 @@ from typing import IO, Any
 
 import numpy as np
 
-from news_harvester.textfold import normalise_text
+from news_harvester.stories.textfold import normalise_text
 
 log = logging.getLogger(__name__)
 
 __all__ = ["FORMAT", "PriorModel", "PriorPrediction", "featurise_text", "load_shipped", "model_input"]
 
-FORMAT = "news_harvester.prior_model/1"
+FORMAT = "news_harvester.prior_model/1"  # a file-format name, not the module path: the shipped file keeps it
 TITLE_REPEAT = 2
 LEAD_CHARS = 600
 """Characters of the body the model reads: trained on leads, it judges a story by its opening, as editors do."""

@@ -1,6 +1,6 @@
 """CLI commands over stories: ``ingest``, ``stories list|show`` and ``topics show|test|apply|train``.
 
-Registered on the main group by news_harvester.cli. JSON shapes are part of the interface (scripts use them).
+Registered on the main group by news_harvester.cli.main. JSON shapes are part of the interface (scripts use them).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from news_harvester.cli import _Ctx, _fail, _guard, _print_table, _short, main
+from news_harvester.cli.common import CliContext, fail, guard, print_table, short
 from news_harvester.errors import ConfigError
 
 INGEST_CHUNK = 200
@@ -28,10 +28,10 @@ class _StoryContext:
     window_days: int
 
 
-def _open(obj: _Ctx, *, load_index: bool = False) -> _StoryContext:
+def _open(obj: CliContext, *, load_index: bool = False) -> _StoryContext:
     """Repository and a story service with the configured weights and classifier; the story index (rebuilt
     from the window's articles) only for commands that assign articles to stories."""
-    from news_harvester.daemon import open_repository, story_service
+    from news_harvester.wiring import open_repository, story_service
 
     settings = obj.settings()
     repository = open_repository(settings)
@@ -42,16 +42,16 @@ def _open(obj: _Ctx, *, load_index: bool = False) -> _StoryContext:
 # --------------------------------------------------------------------------- ingest
 
 
-@main.command()
+@click.command()
 @click.argument("file", type=click.File("r", encoding="utf-8"))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.pass_obj
-@_guard
-def ingest(obj: _Ctx, file: Any, as_json: bool) -> None:
+@guard
+def ingest(obj: CliContext, file: Any, as_json: bool) -> None:
     """Feed already-extracted articles (JSON lines; FILE or - for stdin) through clean → dedupe → classify →
     queue. Keys: title, url, body, published_at, source (display name), optional weight. A bad line is
     reported and skipped; every good line is stored. Exit status 1 when any line was refused."""
-    from news_harvester.ingest import IngestError, read_records
+    from news_harvester.harvest.ingest import IngestError, read_records
 
     ctx = _open(obj, load_index=True)
     now = datetime.now(UTC)
@@ -110,7 +110,7 @@ def ingest(obj: _Ctx, file: Any, as_json: bool) -> None:
 # --------------------------------------------------------------------------- stories
 
 
-@main.group()
+@click.group()
 def stories() -> None:
     """Stories: clustered articles with topics and score (the review queue)."""
 
@@ -128,10 +128,12 @@ def stories() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON array of story objects with their members.")
 @click.pass_obj
-@_guard
-def stories_list(obj: _Ctx, limit: int, offset: int, topic: str | None, states: tuple[str, ...], as_json: bool) -> None:
+@guard
+def stories_list(
+    obj: CliContext, limit: int, offset: int, topic: str | None, states: tuple[str, ...], as_json: bool
+) -> None:
     """Stories by score, best first."""
-    from news_harvester.daemon import open_repository
+    from news_harvester.wiring import open_repository
 
     rows = open_repository(obj.settings()).list_stories(
         limit=limit, offset=offset, topic=topic, states=list(states) or None
@@ -139,13 +141,13 @@ def stories_list(obj: _Ctx, limit: int, offset: int, topic: str | None, states: 
     if as_json:
         click.echo(json.dumps([r.to_json() for r in rows], ensure_ascii=False, indent=2))
         return
-    _print_table(
+    print_table(
         ["id", "score", "published", "outlets", "topics", "source", "title"],
         [
             [
                 r.id,
                 f"{r.score:.1f}" if r.score is not None else "-",
-                _short(r.published_at.isoformat() if r.published_at else None),
+                short(r.published_at.isoformat() if r.published_at else None),
                 r.outlets,
                 ",".join(t.id for t in r.topics) or "-",
                 r.canonical_source or "-",
@@ -160,14 +162,14 @@ def stories_list(obj: _Ctx, limit: int, offset: int, topic: str | None, states: 
 @click.argument("story_id", type=int)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-@_guard
-def stories_show(obj: _Ctx, story_id: int, as_json: bool) -> None:
+@guard
+def stories_show(obj: CliContext, story_id: int, as_json: bool) -> None:
     """One story: members, topics with the matched terms, score parts."""
-    from news_harvester.daemon import open_repository
+    from news_harvester.wiring import open_repository
 
     rows = open_repository(obj.settings()).list_stories(story_ids=[story_id], limit=1)
     if not rows:
-        _fail(f"no story {story_id} (see `news-harvester stories list`)")
+        fail(f"no story {story_id} (see `news-harvester stories list`)")
     story = rows[0]
     record = story.to_json() | {"classification": story.classification, "score_facts": story.score_parts.get("facts")}
     if as_json:
@@ -199,7 +201,7 @@ def stories_show(obj: _Ctx, story_id: int, as_json: bool) -> None:
 # --------------------------------------------------------------------------- topics
 
 
-@main.group()
+@click.group()
 def topics() -> None:
     """The topic taxonomy (topics.yaml) and the learned model."""
 
@@ -207,10 +209,10 @@ def topics() -> None:
 @topics.command("show")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-@_guard
-def topics_show(obj: _Ctx, as_json: bool) -> None:
+@guard
+def topics_show(obj: CliContext, as_json: bool) -> None:
     """The topics of topics.yaml with their keyword counts."""
-    from news_harvester.topics import load_taxonomy
+    from news_harvester.stories.topics import load_taxonomy
 
     taxonomy = load_taxonomy(obj.settings().topics)
     if as_json:
@@ -225,7 +227,7 @@ def topics_show(obj: _Ctx, as_json: bool) -> None:
             )
         )
         return
-    _print_table(
+    print_table(
         ["id", "name", "keywords", "exclusions"],
         [[t.id, t.name, len(t.keywords), len(t.exclude)] for t in taxonomy.topics],
     )
@@ -237,13 +239,13 @@ def topics_show(obj: _Ctx, as_json: bool) -> None:
 @click.option("--examples", default=5, show_default=True, type=click.IntRange(0, 1000))
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-@_guard
-def topics_test(obj: _Ctx, candidate: Path, days: int | None, examples: int, as_json: bool) -> None:
+@guard
+def topics_test(obj: CliContext, candidate: Path, days: int | None, examples: int, as_json: bool) -> None:
     """Preview CANDIDATE (an edited topics.yaml) over stored stories before saving it: per-topic counts now
     and with the candidate, and examples of stories that would gain or lose a topic. Writes nothing."""
-    from news_harvester.daemon import open_repository
-    from news_harvester.prior_model import load_shipped
-    from news_harvester.topics import classify, load_taxonomy
+    from news_harvester.stories.prior_model import load_shipped
+    from news_harvester.stories.topics import classify, load_taxonomy
+    from news_harvester.wiring import open_repository
 
     try:
         taxonomy = load_taxonomy(candidate)
@@ -290,7 +292,7 @@ def topics_test(obj: _Ctx, candidate: Path, days: int | None, examples: int, as_
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
     click.echo(f"{total} stories, {changed} would change their topics")
-    _print_table(
+    print_table(
         ["topic", "now", "candidate", "gained", "lost"],
         [[t["id"], t["now"], t["candidate"], t["gained"], t["lost"]] for t in report["topics"]],
     )
@@ -303,8 +305,8 @@ def topics_test(obj: _Ctx, candidate: Path, days: int | None, examples: int, as_
 @topics.command("apply")
 @click.option("--all", "everything", is_flag=True, help="Every stored story, not only the story window.")
 @click.pass_obj
-@_guard
-def topics_apply(obj: _Ctx, everything: bool) -> None:
+@guard
+def topics_apply(obj: CliContext, everything: bool) -> None:
     """Re-classify and re-score stored stories with topics.yaml and the newest learned model. Editors'
     topic corrections are kept."""
     ctx = _open(obj)
@@ -318,11 +320,11 @@ def topics_apply(obj: _Ctx, everything: bool) -> None:
 @click.option("--min-examples", default=30, show_default=True, type=click.IntRange(2))
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-@_guard
-def topics_train(obj: _Ctx, min_examples: int, as_json: bool) -> None:
+@guard
+def topics_train(obj: CliContext, min_examples: int, as_json: bool) -> None:
     """Train the learned topic model from editors' labels (accepted/rejected stories, topic corrections) and
     store it; the daemon blends it with the rules from then on (`topics apply` re-classifies at once)."""
-    from news_harvester.topic_model import LabelledStory, NotEnoughLabels, TopicModel
+    from news_harvester.stories.topic_model import LabelledStory, NotEnoughLabels, TopicModel
 
     ctx = _open(obj)
     taxonomy = ctx.service.enricher.taxonomy
@@ -340,7 +342,7 @@ def topics_train(obj: _Ctx, min_examples: int, as_json: bool) -> None:
     try:
         model = TopicModel.train(examples, [t.id for t in taxonomy.topics], min_examples=min_examples)
     except NotEnoughLabels as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     now = datetime.now(UTC)
     model_id = ctx.repository.save_topic_model(
@@ -354,3 +356,6 @@ def topics_train(obj: _Ctx, min_examples: int, as_json: bool) -> None:
             f"trained topic model #{model_id} on {len(examples)} labelled stories "
             f"(blend weight {model.blend_weight:.2f})"
         )
+
+
+COMMANDS = (ingest, stories, topics)

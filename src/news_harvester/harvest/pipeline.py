@@ -26,11 +26,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from news_harvester.clean import canonical_url
 from news_harvester.config import SourceSpec
-from news_harvester.dedupe import StoryIndex
 from news_harvester.errors import HarvesterError
-from news_harvester.fetch import Fetcher
+from news_harvester.harvest.fetch import Fetcher
+from news_harvester.harvest.read import Reader, read_item, unique_items
 from news_harvester.models import (
     Article,
     FetchResult,
@@ -40,9 +39,10 @@ from news_harvester.models import (
     backoff_delay,
     is_due,
 )
-from news_harvester.reader import Reader, read_item, unique_items
+from news_harvester.parse.clean import canonical_url
 from news_harvester.store.repository import Repository, RunResult
-from news_harvester.stories import StoryEnricher, StoryService
+from news_harvester.stories.assign import StoryEnricher, StoryService
+from news_harvester.stories.dedupe import StoryIndex
 
 log = logging.getLogger(__name__)
 

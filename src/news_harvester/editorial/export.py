@@ -13,7 +13,7 @@ has one, and its rich text. Attributions are printed as given: normalising "(来
 "（来源：" is the assembler's job, not the renderer's.
 
 Rich text arrives sanitized (p, lists, tables, strong / em, br) and goes through
-:func:`news_harvester.sanitize.sanitize_html` once more anyway, since this is where it becomes a
+:func:`news_harvester.parse.sanitize.sanitize_html` once more anyway, since this is where it becomes a
 file someone opens. One small reader turns it into blocks (paragraphs, list items, tables) for
 Markdown and DOCX; HTML output embeds the sanitized markup itself.
 """
@@ -48,7 +48,7 @@ from docx.styles.style import ParagraphStyle
 from docx.text.paragraph import Paragraph
 
 from news_harvester.errors import HarvesterError
-from news_harvester.sanitize import sanitize_html
+from news_harvester.parse.sanitize import sanitize_html
 
 __all__ = [
     "ExportError",

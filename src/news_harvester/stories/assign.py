@@ -1,5 +1,5 @@
 """Stories: which earlier article each new article repeats or reprints, decided by the pure
-:class:`~news_harvester.dedupe.StoryIndex` and written by the store in the run's own transaction.
+:class:`~news_harvester.stories.dedupe.StoryIndex` and written by the store in the run's own transaction.
 
 One :class:`StoryService` per process (the Harvester's). It is rebuilt at construction from the database's
 articles of the last ``story_window_days`` (by ``published_at``, else ``fetched_at``) and changes only after
@@ -17,7 +17,7 @@ Articles are never deleted or hidden here; the canonical member (highest source 
 ``published_at``, falling back to ``fetched_at``, then lowest id) is only a pointer on the story.
 
 Each touched story is also classified (its canonical article, by :class:`StoryEnricher` with the topics
-taxonomy and, once trained, the learned model) and scored (news_harvester.ranking) in that transaction.
+taxonomy and, once trained, the learned model) and scored (news_harvester.stories.ranking) in that transaction.
 
 Cross-issue memory: an article that reprints a story already used in a published issue simply joins that
 story, which has no open candidate, so it is never queued again. An article that starts a *new* story but
@@ -35,14 +35,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from news_harvester.dedupe import DedupeDecision, DedupeDoc, Fingerprint, StoryIndex, normalise_for_dedupe
-from news_harvester.ranking import RankingParams, Score, StoryFacts, score_story
-from news_harvester.topics import Classification, Taxonomy, classify
+from news_harvester.stories.dedupe import DedupeDecision, DedupeDoc, Fingerprint, StoryIndex, normalise_for_dedupe
+from news_harvester.stories.ranking import RankingParams, Score, StoryFacts, score_story
+from news_harvester.stories.topics import Classification, Taxonomy, classify
 
 if TYPE_CHECKING:
-    from news_harvester.prior_model import PriorModel
     from news_harvester.store.repository import Repository
-    from news_harvester.topic_model import TopicModel
+    from news_harvester.stories.prior_model import PriorModel
+    from news_harvester.stories.topic_model import TopicModel
 
 DEFAULT_WEIGHT = 1.0
 """Weight of a source missing from the mapping (``SourceSpec.weight``'s default)."""

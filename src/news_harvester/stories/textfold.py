@@ -4,7 +4,7 @@ Pure and cheap for the common case (ASCII text is returned as it is). A text is 
 compatibility character such as ＡＩ is present, Taiwan / Hong Kong wording turned into mainland wording phrase by
 phrase where it has traditional characters (OpenCC ``tw2sp``: 個人資料 → 个人数据, 晶片 → 芯片, 人工智慧 → 人工智能),
 then traditional → simplified character by character with the table read off
-:func:`news_harvester.dedupe.normalise_for_dedupe` (so dedupe and classification agree), and whitespace next to
+:func:`news_harvester.stories.dedupe.normalise_for_dedupe` (so dedupe and classification agree), and whitespace next to
 CJK characters dropped ("5G 基站" = "5G基站").
 
 Imports nothing of the story stages but dedupe's normaliser: topics.py (the rules), topic_model.py and
@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-from news_harvester.dedupe import normalise_for_dedupe
+from news_harvester.stories.dedupe import normalise_for_dedupe
 
 __all__ = ["canonical", "char_class", "fold", "normalise_text"]
 

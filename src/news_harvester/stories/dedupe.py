@@ -162,13 +162,6 @@ def title_bigrams(title: str) -> frozenset[str]:
     return frozenset(norm[i : i + 2] for i in range(len(norm) - 1))
 
 
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    if not a or not b:
-        return 0.0
-    inter = len(a & b)
-    return inter / (len(a) + len(b) - inter)
-
-
 @dataclass(frozen=True, slots=True)
 class DedupeDoc:
     """What dedupe needs of an article. ``url`` is already canonical; ``published_at`` is timezone-aware
