@@ -14,7 +14,7 @@ from news_harvester.config import load_sources
 from news_harvester.harvest.fetch import Fetcher
 from news_harvester.harvest.pipeline import Harvester
 from news_harvester.models import Outcome
-from news_harvester.store.repository import make_engine, upgrade
+from news_harvester.store.repository import SCHEMA_HEAD, make_engine, schema_revision, upgrade
 from news_harvester.wiring import fetch_policy
 
 
@@ -144,3 +144,34 @@ def test_start_up_marks_only_the_runs_of_processes_that_are_gone(any_repository)
     finally:
         alive.kill()
         alive.wait()
+
+
+def test_schema_head_names_the_newest_migration():
+    """``upgrade`` skips Alembic when the database is at SCHEMA_HEAD: a new migration must move it."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", "news_harvester:migrations")
+    assert ScriptDirectory.from_config(config).get_heads() == [SCHEMA_HEAD]
+
+
+def test_a_database_behind_the_head_is_migrated_not_skipped(any_settings):
+    """The fast path reads the revision only to skip work: an older schema still goes through Alembic."""
+    from alembic import command
+    from alembic.config import Config
+
+    engine = make_engine(any_settings.resolved_database_url)
+    try:
+        config = Config()
+        config.set_main_option("script_location", "news_harvester:migrations")
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0008")
+        assert schema_revision(engine) == "0008"
+        upgrade(engine)
+        assert schema_revision(engine) == SCHEMA_HEAD
+        upgrade(engine)  # at head: nothing to do, nothing fails
+        assert schema_revision(engine) == SCHEMA_HEAD
+    finally:
+        engine.dispose()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 
@@ -207,3 +207,8 @@ def backoff_delay(
 
 def is_due(next_due_at: datetime | None, now: datetime) -> bool:
     return next_due_at is None or next_due_at <= now
+
+
+def utc_now() -> datetime:
+    """The one clock of the harvest and the shells (aware, UTC); pure code takes ``now`` as an argument."""
+    return datetime.now(UTC)

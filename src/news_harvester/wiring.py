@@ -3,7 +3,8 @@
 The daemon, the CLI, the web admin and the cluster roles all need the same fetch policy, the same migrated
 repository, the same classifier and story service as a harvest would build them; building them here keeps
 the shells thin and stops them importing each other (the web app once imported the daemon for the fetch
-policy). Nothing here runs a loop or serves anything: that is the daemon's job.
+policy). Nothing here runs a loop or serves anything: that is the daemon's job. Each builder imports what it
+builds when called, so a CLI command that only opens the repository does not load the harvest and the models.
 """
 
 from __future__ import annotations
@@ -12,23 +13,27 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import timedelta
-
-from sqlalchemy import Connection
+from typing import TYPE_CHECKING
 
 from news_harvester.config import Settings, SourcesConfig, SourceSpec
-from news_harvester.harvest.fetch import Fetcher, FetchPolicy
-from news_harvester.harvest.pipeline import Harvester, utc_now
-from news_harvester.harvest.schedule import SourceScheduler
 from news_harvester.models import RunSummary
-from news_harvester.store.repository import Repository, make_engine, upgrade
-from news_harvester.stories.assign import StoryService
-from news_harvester.stories.classifier import ClassifierSource
-from news_harvester.stories.dedupe import StoryIndex
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from news_harvester.harvest.fetch import Fetcher, FetchPolicy
+    from news_harvester.harvest.pipeline import Harvester
+    from news_harvester.harvest.schedule import SourceScheduler
+    from news_harvester.store.repository import Repository
+    from news_harvester.stories.assign import StoryService
+    from news_harvester.stories.classifier import ClassifierSource
 
 log = logging.getLogger(__name__)
 
 
 def fetch_policy(settings: Settings) -> FetchPolicy:
+    from news_harvester.harvest.fetch import FetchPolicy
+
     return FetchPolicy(
         user_agent=settings.user_agent,
         concurrency=settings.concurrency,
@@ -50,6 +55,8 @@ def open_repository(
     settings: Settings, *, migrate: bool = True, also: Callable[[Connection], None] | None = None
 ) -> Repository:
     """The process's repository, migrated to head (``also``: more schema under the same migration lock)."""
+    from news_harvester.store.repository import Repository, make_engine, upgrade
+
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
     if migrate:
@@ -68,6 +75,9 @@ def build_harvester(
 ) -> Harvester:
     """The process's Harvester, its story index rebuilt from the last ``story_window_days`` of articles.
     Raises ConfigError when topics.yaml is invalid (there is no last valid taxonomy at start-up)."""
+    from news_harvester.harvest.pipeline import Harvester
+    from news_harvester.stories.classifier import ClassifierSource
+
     classifier = classifier or ClassifierSource(settings.topics, repository)
     return Harvester(
         fetcher,
@@ -85,6 +95,11 @@ def story_service(
     """The story service of a command that changes stories (ingest, topics apply/train, issue add/publish):
     the configured source weights and the current classifier, so canonical members and scores come out as
     the harvester would compute them. ``load_index`` only where articles are assigned to stories (ingest)."""
+    from news_harvester.models import utc_now
+    from news_harvester.stories.assign import StoryService
+    from news_harvester.stories.classifier import ClassifierSource
+    from news_harvester.stories.dedupe import StoryIndex
+
     enricher = ClassifierSource(settings.topics, repository).load()
     weights = {s.id: s.weight for s in sources.sources}
     if load_index:
@@ -101,6 +116,7 @@ def add_story_jobs(
 ) -> None:
     """Housekeeping beside the source jobs: follow topics.yaml and the learned model, and re-score the
     window's stories (recency ages; a changed taxonomy re-classifies them)."""
+    from news_harvester.models import utc_now
 
     async def check_classifier() -> None:
         enricher = await asyncio.to_thread(classifier.check)
@@ -126,6 +142,9 @@ async def harvest_once(
     progress: Callable[[int, int, RunSummary], None] | None = None,
 ) -> list[RunSummary]:
     """One pass over the enabled sources (or ``only`` those ids, enabled or not), concurrently."""
+    from news_harvester.harvest.fetch import Fetcher
+    from news_harvester.models import utc_now
+
     repository = open_repository(settings)
     specs: list[SourceSpec] = [s for s in sources.sources if s.id in only] if only else list(sources.enabled)
     fetcher = Fetcher(fetch_policy(settings))

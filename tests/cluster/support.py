@@ -203,7 +203,7 @@ def enqueue_housekeeping(database_url: str, name: str) -> int | None:
     from news_harvester.cluster.periods import aligned_period
     from news_harvester.cluster.queue import Enqueuer, make_app
     from news_harvester.config import load_settings
-    from news_harvester.harvest.pipeline import utc_now
+    from news_harvester.models import utc_now
 
     settings = load_settings(overrides={"database_url": database_url}, environ={})
 
@@ -223,7 +223,7 @@ def enqueue(database_url: str, source_id: str, *, period: Any = None) -> int | N
     """Queue a harvest job the way a scheduler or web instance does (Enqueuer through procrastinate)."""
     from news_harvester.cluster.queue import Enqueuer, make_app
     from news_harvester.config import load_settings
-    from news_harvester.harvest.pipeline import utc_now
+    from news_harvester.models import utc_now
 
     settings = load_settings(overrides={"database_url": database_url}, environ={})
 

@@ -167,7 +167,7 @@ async def run_web(settings: Settings) -> None:
     from news_harvester.cluster.queue import Enqueuer
     from news_harvester.cluster.schema import apply_cluster_schema
     from news_harvester.daemon import run_daemon
-    from news_harvester.harvest.pipeline import utc_now
+    from news_harvester.models import utc_now
 
     load_sources(settings.sources)  # an invalid file stops the instance before anything waits
     stop = _stop_event()
@@ -196,8 +196,8 @@ async def run_scheduler(settings: Settings) -> None:
     from news_harvester.cluster.periods import aligned_period, cluster_trigger, period_of
     from news_harvester.cluster.queue import Enqueuer
     from news_harvester.config import SourceSpec
-    from news_harvester.harvest.pipeline import utc_now
     from news_harvester.harvest.schedule import SourceScheduler
+    from news_harvester.models import utc_now
 
     sources = load_sources(settings.sources)
     stop = _stop_event()

@@ -35,8 +35,8 @@ from news_harvester.cluster.queue import HARVEST_TASK, HOUSEKEEPING_TASK, QUEUE,
 from news_harvester.cluster.schema import SOURCE_LOCK_CLASS, STORY_LOCK, harvest_periods, source_lock_key
 from news_harvester.config import Settings, SourcesConfig, SourceSpec, load_sources
 from news_harvester.errors import ConfigError
-from news_harvester.harvest.pipeline import Harvester, utc_now
-from news_harvester.models import Article, FetchState, Outcome, RunSummary
+from news_harvester.harvest.pipeline import Harvester
+from news_harvester.models import Article, FetchState, Outcome, RunSummary, utc_now
 from news_harvester.sources.notify import Notifier, check_and_notify
 from news_harvester.store.repository import Repository, normalize_database_url
 from news_harvester.store.schema import articles, fetch_runs

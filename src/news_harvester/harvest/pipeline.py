@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from news_harvester.config import SourceSpec
 from news_harvester.errors import HarvesterError
@@ -38,6 +38,7 @@ from news_harvester.models import (
     RunSummary,
     backoff_delay,
     is_due,
+    utc_now,
 )
 from news_harvester.parse.clean import canonical_url
 from news_harvester.store.repository import Repository, RunResult
@@ -45,10 +46,6 @@ from news_harvester.stories.assign import StoryEnricher, StoryService
 from news_harvester.stories.dedupe import StoryIndex
 
 log = logging.getLogger(__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(slots=True)

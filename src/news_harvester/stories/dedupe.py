@@ -1,7 +1,8 @@
 """Cross-source dedupe: exact fingerprints, MinHash-LSH near-duplicates and title similarity for flashes.
 
 A pure stage (no DB, no network, no clock): values in, :class:`DedupeDecision` out. Articles are never
-dropped here; a match names the story (cluster) the article should join. datasketch is imported only here.
+dropped here; a match names the story (cluster) the article should join. datasketch is imported only here, on
+first use (it loads scipy: half a second a CLI command that never matches a story should not pay).
 
 Layers, tried in order by :meth:`StoryIndex.match`:
 
@@ -70,7 +71,6 @@ from importlib import resources
 from typing import Any, Literal
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH  # type: ignore[import-untyped]
 
 __all__ = [
     "DedupeDecision",
@@ -234,6 +234,8 @@ class _Hasher:
     """MinHash of shingle hashes with datasketch's permutations, computed in one vectorised step."""
 
     def __init__(self, num_perm: int, seed: int) -> None:
+        from datasketch import MinHash  # type: ignore[import-untyped]  # scipy behind it: ~0.5 s, on first use
+
         template = MinHash(num_perm=num_perm, seed=seed, scheme="affine32")
         a, b = template.permutations
         self.a = np.asarray(a, dtype=np.uint32)
@@ -251,6 +253,8 @@ class _Hasher:
         return out
 
     def minhash(self, values: np.ndarray[Any, np.dtype[np.uint32]]) -> Any:
+        from datasketch import MinHash  # type: ignore[import-untyped]
+
         return MinHash(seed=self.seed, hashvalues=values, permutations=(self.a, self.b), scheme="affine32")
 
 
@@ -265,6 +269,8 @@ def _hasher(num_perm: int, seed: int) -> _Hasher:
 def _lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
     """datasketch's optimal (bands, rows) for the threshold; it integrates false-positive/negative areas for
     every split, ~50 ms, so it is done once rather than for every run's batch index."""
+    from datasketch import MinHashLSH  # type: ignore[import-untyped]
+
     probe = MinHashLSH(threshold=threshold, num_perm=num_perm)
     return int(probe.b), int(probe.r)
 
@@ -317,6 +323,8 @@ class StoryIndex:
     def __post_init__(self) -> None:
         self._hasher = _hasher(self.params.num_perm, self.params.seed)
         bands, rows = _lsh_bands(self.params.lsh_threshold, self.params.num_perm)
+        from datasketch import MinHashLSH  # type: ignore[import-untyped]
+
         self._lsh = MinHashLSH(num_perm=self.params.num_perm, params=(bands, rows))
 
     @classmethod
