@@ -3,16 +3,8 @@
 Everything comes from the database rather than from in-process counters, so the numbers are the same whichever
 process serves them (``run``, or ``run --web-only`` beside ``run --no-web``) and survive restarts.
 
-Scrapes must stay cheap on a large database (every 15 s, 50,000 stories, a year of runs):
-
-* Run counters and the fetch-duration histogram are counted **incrementally**. ``fetch_runs`` only grows and a
-  run's row changes only while it is ``running``, so rows up to a watermark are aggregated once and cached;
-  each scrape aggregates only the rows past it (a primary-key range). The watermark never passes a running
-  row, nor rows started in the last :data:`SETTLE_SECONDS` (on PostgreSQL a lower id may commit after a higher
-  one); rows beyond it are counted afresh on every scrape. The first scrape of a process reads the whole table
-  once (about a second for 400,000 runs).
-* Counts of articles, stories and candidates are single ``GROUP BY`` aggregates over indexed columns;
-  per-source state comes from ``source_state`` (one row per source).
+The queries, and the incremental counting that keeps a scrape cheap on a large database, are in
+news_harvester.store.stats; this module turns what they return into Prometheus families.
 
 The histogram and the counters are all-time totals, so they only grow, as Prometheus expects of counters
 and histograms; durations of a recent window are ``increase(...[24h])`` / ``rate(...)`` in PromQL.
@@ -21,21 +13,28 @@ and histograms; durations of a recent window are ``increase(...[24h])`` / ``rate
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Connection, case, func, select
-from sqlalchemy.exc import SQLAlchemyError
 
+from news_harvester.errors import StorageError
 from news_harvester.models import Outcome
-from news_harvester.store.review import STATES
-from news_harvester.store.schema import articles, candidates, fetch_runs, source_state, stories
+from news_harvester.store.stats import (
+    DURATION_BUCKETS,
+    FIRST_BUCKET,
+    RUNS,
+    SUM_MS,
+    TIMED,
+    HarvestStats,
+    RunKey,
+    StatsReader,
+    merge_values,
+)
 
 if TYPE_CHECKING:
     from news_harvester.store.repository import Repository
@@ -43,15 +42,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PREFIX = "news_harvester"
-DURATION_BUCKETS = (0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
-"""Upper bounds (seconds) of the fetch-duration histogram; a run covers a list page and its new articles."""
-SETTLE_SECONDS = 300.0
-"""Runs started this recently are never cached (see the module docstring)."""
-
-_Key = tuple[str, str, str]
-"""(source id, outcome, error code or "")."""
-# per key: runs, runs with a duration, sum of durations (ms), then one cumulative count per bucket
-_RUNS, _TIMED, _SUM_MS, _FIRST_BUCKET = 0, 1, 2, 3
 
 
 class HarvestCollector(Collector):
@@ -71,18 +61,20 @@ class HarvestCollector(Collector):
         self.repository = repository
         self.scheduler_lag = scheduler_lag
         self.sources = sources
-        self._lock = threading.Lock()
-        self._watermark = 0
-        self._settled: dict[_Key, list[float]] = {}
+        self._stats = StatsReader(repository.engine)
+
+    @property
+    def _watermark(self) -> int:
+        """Runs up to this id are cached (tests read it)."""
+        return self._stats.watermark
 
     # ------------------------------------------------------------------ Collector
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily(f"{PREFIX}_database_up", "1 when the metrics could be read from the database.")
         try:
-            with self.repository.engine.connect() as conn:
-                families = list(self._from_database(conn))
-        except SQLAlchemyError as exc:
+            families = list(self._from_stats(self._stats.read()))
+        except StorageError as exc:
             log.warning("metrics: database unavailable: %s", exc, extra={"stage": "metrics"})
             families = []
         up.add_metric([], 1.0 if families else 0.0)
@@ -100,50 +92,31 @@ class HarvestCollector(Collector):
             gauge.add_metric([], float(lag))
             yield gauge
 
-    def _from_database(self, conn: Connection) -> Iterator[Metric]:
-        yield from self._run_families(self._run_totals(conn))
+    def _from_stats(self, stats: HarvestStats) -> Iterator[Metric]:
+        yield from self._run_families(stats.run_totals)
 
         articles_total = CounterMetricFamily(f"{PREFIX}_articles", "Articles stored, by source.", labels=["source"])
-        for source_id, count in conn.execute(
-            select(articles.c.source_id, func.count()).group_by(articles.c.source_id).order_by(articles.c.source_id)
-        ):
+        for source_id, count in stats.articles_by_source:
             articles_total.add_metric([source_id], float(count))
         yield articles_total
 
         stories_total = CounterMetricFamily(f"{PREFIX}_stories", "Stories (clusters of articles about one event).")
-        stories_total.add_metric([], float(conn.execute(select(func.count()).select_from(stories)).scalar_one()))
+        stories_total.add_metric([], float(stats.stories))
         yield stories_total
 
         queue = GaugeMetricFamily(
             f"{PREFIX}_queue_stories", "Stories in the review queue, by candidate state.", labels=["state"]
         )
-        by_state = dict.fromkeys(STATES, 0)
-        for state, count in conn.execute(
-            select(candidates.c.state, func.count())
-            .where(candidates.c.story_id.is_not(None))
-            .group_by(candidates.c.state)
-        ):
-            by_state[state] = count
-        for state, count in by_state.items():
+        for state, count in stats.queue_by_state.items():
             queue.add_metric([state], float(count))
         yield queue
 
-        yield from self._source_families(conn)
+        yield from self._source_families(stats)
 
     # ------------------------------------------------------------------ per-source state
 
-    def _source_families(self, conn: Connection) -> Iterator[Metric]:
-        rows = {
-            row.source_id: row
-            for row in conn.execute(
-                select(
-                    source_state.c.source_id,
-                    source_state.c.consecutive_failures,
-                    source_state.c.last_run_at,
-                    source_state.c.last_success_at,
-                )
-            )
-        }
+    def _source_families(self, stats: HarvestStats) -> Iterator[Metric]:
+        rows = stats.source_state
         failures = GaugeMetricFamily(
             f"{PREFIX}_source_consecutive_failures",
             "Failed runs in a row of each configured source (0 after a success).",
@@ -169,56 +142,8 @@ class HarvestCollector(Collector):
             last.add_metric([], _seconds(max(last_runs)))
             yield last
 
-    # ------------------------------------------------------------------ runs (incremental)
-
-    def _run_totals(self, conn: Connection) -> dict[_Key, list[float]]:
-        """All finished runs, aggregated by (source, outcome, code): the cache plus the unsettled tail."""
-        with self._lock:
-            top = conn.execute(select(func.max(fetch_runs.c.id))).scalar()
-            if top is None or top < self._watermark:
-                # an empty or replaced database: start over
-                self._watermark, self._settled = 0, {}
-            settled = self._settled_until(conn, self._watermark)
-            if settled > self._watermark:
-                _merge(self._settled, self._aggregate(conn, self._watermark, settled))
-                self._watermark = settled
-            totals = {key: list(values) for key, values in self._settled.items()}
-            watermark = self._watermark
-        _merge(totals, self._aggregate(conn, watermark, None))
-        return totals
-
     @staticmethod
-    def _settled_until(conn: Connection, after: int) -> int:
-        """Highest id up to which every run is finished and old enough never to change or appear again."""
-        first_running = conn.execute(
-            select(func.min(fetch_runs.c.id)).where(fetch_runs.c.id > after, fetch_runs.c.outcome == Outcome.RUNNING)
-        ).scalar()
-        cutoff = datetime.now(UTC) - timedelta(seconds=SETTLE_SECONDS)
-        query = select(func.max(fetch_runs.c.id)).where(fetch_runs.c.id > after, fetch_runs.c.started_at < cutoff)
-        if first_running is not None:
-            query = query.where(fetch_runs.c.id < first_running)
-        found = conn.execute(query).scalar()
-        return after if found is None else int(found)
-
-    @staticmethod
-    def _aggregate(conn: Connection, after: int, upto: int | None) -> dict[_Key, list[float]]:
-        duration = fetch_runs.c.duration_ms
-        query = select(
-            fetch_runs.c.source_id,
-            fetch_runs.c.outcome,
-            fetch_runs.c.code,
-            func.count(),
-            func.count(duration),
-            func.coalesce(func.sum(duration), 0),
-            *(func.sum(case((duration <= round(bound * 1000), 1), else_=0)) for bound in DURATION_BUCKETS),
-        ).where(fetch_runs.c.id > after, fetch_runs.c.outcome != Outcome.RUNNING)
-        if upto is not None:
-            query = query.where(fetch_runs.c.id <= upto)
-        query = query.group_by(fetch_runs.c.source_id, fetch_runs.c.outcome, fetch_runs.c.code)
-        return {(row[0], row[1], row[2] or ""): [float(v or 0) for v in row[3:]] for row in conn.execute(query)}
-
-    @staticmethod
-    def _run_families(totals: dict[_Key, list[float]]) -> Iterator[Metric]:
+    def _run_families(totals: dict[RunKey, list[float]]) -> Iterator[Metric]:
         runs = CounterMetricFamily(
             f"{PREFIX}_runs", "Finished source runs, by source and outcome.", labels=["source", "outcome"]
         )
@@ -228,10 +153,10 @@ class HarvestCollector(Collector):
         by_outcome: dict[tuple[str, str], float] = {}
         per_source: dict[str, list[float]] = {}
         for (source_id, outcome, code), values in sorted(totals.items()):
-            by_outcome[source_id, outcome] = by_outcome.get((source_id, outcome), 0.0) + values[_RUNS]
+            by_outcome[source_id, outcome] = by_outcome.get((source_id, outcome), 0.0) + values[RUNS]
             if outcome == Outcome.ERROR:
-                errors.add_metric([source_id, code or "unknown"], values[_RUNS])
-            _merge_values(per_source.setdefault(source_id, [0.0] * len(values)), values)
+                errors.add_metric([source_id, code or "unknown"], values[RUNS])
+            merge_values(per_source.setdefault(source_id, [0.0] * len(values)), values)
         for (source_id, outcome), count in by_outcome.items():
             runs.add_metric([source_id, outcome], count)
         histogram = HistogramMetricFamily(
@@ -240,22 +165,12 @@ class HarvestCollector(Collector):
             labels=["source"],
         )
         for source_id, values in per_source.items():
-            buckets = [(_le(bound), values[_FIRST_BUCKET + i]) for i, bound in enumerate(DURATION_BUCKETS)]
-            buckets.append(("+Inf", values[_TIMED]))
-            histogram.add_metric([source_id], buckets, values[_SUM_MS] / 1000)
+            buckets = [(_le(bound), values[FIRST_BUCKET + i]) for i, bound in enumerate(DURATION_BUCKETS)]
+            buckets.append(("+Inf", values[TIMED]))
+            histogram.add_metric([source_id], buckets, values[SUM_MS] / 1000)
         yield runs
         yield errors
         yield histogram
-
-
-def _merge(into: dict[_Key, list[float]], more: dict[_Key, list[float]]) -> None:
-    for key, values in more.items():
-        _merge_values(into.setdefault(key, [0.0] * len(values)), values)
-
-
-def _merge_values(into: list[float], more: Sequence[float]) -> None:
-    for i, value in enumerate(more):
-        into[i] += value
 
 
 def _le(bound: float) -> str:
