@@ -23,6 +23,7 @@ from news_harvester.ops.metrics import HarvestCollector, metrics_router, overdue
 from news_harvester.sources.health import source_report
 from news_harvester.sources.notify import check_and_notify, notifiers_from_settings
 from news_harvester.stories.classifier import ClassifierSource
+from news_harvester.stories.dedupe import preload as preload_story_index
 from news_harvester.web.app import create_app
 from news_harvester.wiring import add_story_jobs, build_harvester, fetch_policy, open_repository
 
@@ -91,6 +92,8 @@ async def run_daemon(
     _log_configuration(settings)
     notifiers = notifiers_from_settings(settings)  # a half-configured notifier is a ConfigError at start
     listener = listen(settings.bind) if web else None
+    if harvest:
+        preload_story_index()  # the import cost at start-up, not inside the first runs
     repository = open_repository(settings, also=also_migrate)
     if web and not repository.list_users():
         log.warning(

@@ -141,7 +141,10 @@ def test_daemon_killed_mid_harvest_finishes_the_pass_after_restarts(tmp_path: Pa
             output = drain(proc)
             before = database.scalar("SELECT count(*) FROM articles")
             finished_before = database.scalar(_finished(0))
-            assert wait_until(lambda: database.scalar(_finished(0)) > finished_before, timeout=60), "".join(output)
+            completed_before = database.scalar(_completed())
+            # wait for a run this daemon completed: the runs it marks interrupted at start-up (its predecessor's)
+            # count as finished, and waiting for those killed it before its harvest had begun
+            assert wait_until(lambda: database.scalar(_completed()) > completed_before, timeout=60), "".join(output)
             time.sleep(rng.uniform(0.0, 0.4))
             alive = proc.poll() is None
             proc.send_signal(signal.SIGKILL)
@@ -439,6 +442,11 @@ def _sqlite_rows(db: Path, sql: str) -> list[tuple[object, ...]]:
 
 def _finished(first_run: int) -> str:
     return f"SELECT count(*) FROM fetch_runs WHERE id >= {first_run} AND outcome <> 'running'"
+
+
+def _completed() -> str:
+    """Runs that ran to their end (neither running nor marked interrupted by a later start)."""
+    return "SELECT count(*) FROM fetch_runs WHERE outcome NOT IN ('running', 'interrupted')"
 
 
 def _interrupted() -> str:

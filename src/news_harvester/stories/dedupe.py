@@ -258,6 +258,12 @@ class _Hasher:
         return MinHash(seed=self.seed, hashvalues=values, permutations=(self.a, self.b), scheme="affine32")
 
 
+def preload() -> None:
+    """Load datasketch now: the daemon calls this at start-up, before it claims any run, so that its first
+    run does not pay the half second of importing it (and scipy) in the middle of a harvest."""
+    import datasketch  # type: ignore[import-untyped]  # noqa: F401
+
+
 @functools.cache
 def _hasher(num_perm: int, seed: int) -> _Hasher:
     """Permutations are derived once per (num_perm, seed): building them costs ~40 ms, and every run's batch
