@@ -661,7 +661,8 @@ class _Captured(Exception):
 
 
 def product_filter(params: dict[str, Any]) -> Any:
-    from news_harvester.store.review import OPEN_STATES, QueueFilter
+    from news_harvester.store.queue import QueueFilter
+    from news_harvester.store.schema import OPEN_STATES
 
     zone = dt.timezone(dt.timedelta(hours=8))
 

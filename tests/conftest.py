@@ -128,7 +128,7 @@ def any_settings(request: pytest.FixtureRequest, settings: Settings) -> Iterator
 
     import sqlalchemy
 
-    from news_harvester.store.repository import normalize_database_url
+    from news_harvester.store.engine import normalize_database_url
 
     schema = f"nh_test_{uuid.uuid4().hex[:12]}"
     admin = sqlalchemy.create_engine(normalize_database_url(PG_URL))

@@ -244,7 +244,7 @@ class TestDatabase:
         from sqlalchemy import create_engine, text
         from sqlalchemy.pool import NullPool
 
-        from news_harvester.store.repository import normalize_database_url
+        from news_harvester.store.engine import normalize_database_url
 
         self.kind = kind
         self.schema: str | None = None

@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from ruamel.yaml import YAML
 
-from news_harvester.store.repository import make_engine
+from news_harvester.store.engine import make_engine
 from procs import cli_env, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent

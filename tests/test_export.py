@@ -24,16 +24,11 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 
 from conftest import missing_shared
-from news_harvester.editorial.export import (
-    ExportError,
-    IssueDocument,
-    IssueItem,
-    IssueSection,
-    to_docx,
-    to_html,
-    to_markdown,
-    to_pdf,
-)
+from news_harvester.editorial.export import ExportError, IssueDocument, IssueItem, IssueSection
+from news_harvester.editorial.export_docx import to_docx
+from news_harvester.editorial.export_html import to_html
+from news_harvester.editorial.export_markdown import to_markdown
+from news_harvester.editorial.export_pdf import to_pdf
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "design" / "sample-issue.md"
 

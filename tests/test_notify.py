@@ -36,7 +36,8 @@ from news_harvester.sources.notify import (
     split_addresses,
 )
 from news_harvester.store.alarms_store import AlarmQueries
-from news_harvester.store.repository import Repository, make_engine
+from news_harvester.store.engine import make_engine
+from news_harvester.store.repository import Repository
 from news_harvester.store.schema import fetch_runs
 from news_harvester.wiring import fetch_policy
 

@@ -22,7 +22,7 @@ import pytest
 
 from news_harvester.config import is_packaged_default, load_settings, load_sources, packaged_default
 from news_harvester.errors import StorageError
-from news_harvester.store.repository import make_engine
+from news_harvester.store.engine import make_engine
 from news_harvester.stories.topics import load_taxonomy
 from procs import drain, wait_until
 

@@ -25,10 +25,11 @@ from pytest_httpserver import HTTPServer
 from ruamel.yaml import YAML
 from werkzeug import Request, Response
 
-from news_harvester.config import SourceSpec, load_sources, parse_interval
+from news_harvester.config import SourceSpec, load_sources
 from news_harvester.models import Outcome
 from news_harvester.parse.clean import canonical_url
 from news_harvester.parse.listing import parse_listing
+from news_harvester.source_spec import parse_interval
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "config" / "sources.yaml"

@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert
 
-from news_harvester.store.review import DENSE_WALK_PAGES, OPEN_STATES, QueueFilter
-from news_harvester.store.schema import articles, candidates, stories, story_topics
+from news_harvester.store.queue import DENSE_WALK_PAGES, QueueFilter
+from news_harvester.store.schema import OPEN_STATES, articles, candidates, stories, story_topics
 
 NOW = datetime(2026, 6, 20, 12, 0, tzinfo=UTC)
 WORDS = ["跨境电商", "海外仓", "数据安全", "人工智能", "集成电路", "数字人民币", "服务贸易", "平台经济"]

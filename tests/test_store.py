@@ -14,7 +14,7 @@ from news_harvester.config import load_sources
 from news_harvester.harvest.fetch import Fetcher
 from news_harvester.harvest.pipeline import Harvester
 from news_harvester.models import Outcome
-from news_harvester.store.repository import SCHEMA_HEAD, make_engine, schema_revision, upgrade
+from news_harvester.store.engine import SCHEMA_HEAD, make_engine, schema_revision, upgrade
 from news_harvester.wiring import fetch_policy
 
 
@@ -97,7 +97,7 @@ def test_start_up_marks_only_the_runs_of_processes_that_are_gone(any_repository)
 
     from sqlalchemy import insert, select
 
-    from news_harvester.store.repository import run_owner
+    from news_harvester.store.engine import run_owner
     from news_harvester.store.schema import fetch_runs
 
     repository = any_repository

@@ -17,7 +17,7 @@ from conftest import source
 from news_harvester.config import load_sources
 from news_harvester.harvest.fetch import Fetcher
 from news_harvester.models import Outcome
-from news_harvester.store.repository import make_engine, upgrade
+from news_harvester.store.engine import make_engine, upgrade
 from news_harvester.store.schema import articles, candidates
 from news_harvester.stories.assign import StoryMember, canonical_member
 from news_harvester.wiring import build_harvester, fetch_policy, harvest_once, open_repository

@@ -18,7 +18,7 @@ from sqlalchemy import insert, select
 
 from conftest import ROOT
 from news_harvester.harvest.ingest import read_records
-from news_harvester.store.repository import make_engine, upgrade
+from news_harvester.store.engine import make_engine, upgrade
 from news_harvester.store.schema import articles, candidates, metadata, stories
 from news_harvester.stories.assign import StoryService
 from news_harvester.stories.classifier import ClassifierSource

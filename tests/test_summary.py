@@ -25,15 +25,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conftest import missing_shared
-from news_harvester.editorial.summary import (
-    DEFAULT_DATE_FORMAT,
-    StyleProblem,
-    SummaryDraft,
-    draft_summary,
-    split_sentences,
-    style_check,
-    summary_length,
-)
+from news_harvester.editorial.house_style import DEFAULT_DATE_FORMAT, StyleProblem, style_check, summary_length
+from news_harvester.editorial.sentences import split_sentences
+from news_harvester.editorial.summary import SummaryDraft, draft_summary
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SAMPLE = SHARED / "design" / "sample-issue.md"

@@ -9,7 +9,7 @@ import logging
 import signal
 import socket
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from sqlalchemy import Connection
@@ -26,6 +26,10 @@ from news_harvester.stories.classifier import ClassifierSource
 from news_harvester.stories.dedupe import preload as preload_story_index
 from news_harvester.web.app import create_app
 from news_harvester.wiring import add_story_jobs, build_harvester, fetch_policy, open_repository
+
+if TYPE_CHECKING:
+    from news_harvester.harvest.pipeline import Harvester
+    from news_harvester.store.repository import Repository
 
 log = logging.getLogger(__name__)
 SHUTDOWN_BUDGET = 8.0
@@ -95,16 +99,7 @@ async def run_daemon(
     if harvest:
         preload_story_index()  # the import cost at start-up, not inside the first runs
     repository = open_repository(settings, also=also_migrate)
-    if web and not repository.list_users():
-        log.warning(
-            "no users yet: nobody can sign in to the review app; create the first one with "
-            "`news-harvester users add NAME --role admin`",
-            extra={"stage": "startup"},
-        )
-    if queue is None:
-        interrupted = repository.mark_interrupted_runs(utc_now())
-        if interrupted:
-            log.warning("%d runs were interrupted by the previous stop", interrupted, extra={"stage": "startup"})
+    _check_repository(repository, web=web, mark_interrupted=queue is None)
     fetcher = Fetcher(fetch_policy(settings))
     classifier = ClassifierSource(settings.topics, repository)
     # --web-only: no story index (its rebuild costs time and memory proportional to the window's articles)
@@ -117,12 +112,116 @@ async def run_daemon(
         last_runs=last_runs,
         start_stagger=settings.start_stagger,
     )
+    stop = _install_signal_handlers(scheduler)
+    if harvest:
+        scheduler.start()
+        add_story_jobs(scheduler, harvester, classifier, settings)
+        scheduler.add_periodic(
+            "__alarms__",
+            lambda: check_and_notify(repository, scheduler.config, notifiers, utc_now()),
+            settings.alarm_check_interval,
+        )
+    server: _QuietServer | None = None
+    server_task: asyncio.Task[None] | None = None
+    if listener is not None:
+        server, server_task = _serve_web(
+            listener, settings, sources, repository, harvester, scheduler, harvest=harvest, queue=queue
+        )
+    log.info(
+        "news-harvester %s started: %d sources enabled, database %s, web %s",
+        "daemon" if queue is None else "web instance (cluster)",
+        len(sources.enabled),
+        _redact(settings.resolved_database_url),
+        f"http://{settings.bind}" if web else "off",
+        extra={"stage": "startup"},
+    )
+    await _run_until_stopped(stop, scheduler, server, server_task, fetcher, repository)
+
+
+def _check_repository(repository: Repository, *, web: bool, mark_interrupted: bool) -> None:
+    """Warn when nobody can sign in yet; mark the runs the previous stop interrupted (not in a cluster's web
+    instance, where runs left 'running' belong to live workers)."""
+    if web and not repository.list_users():
+        log.warning(
+            "no users yet: nobody can sign in to the review app; create the first one with "
+            "`news-harvester users add NAME --role admin`",
+            extra={"stage": "startup"},
+        )
+    if mark_interrupted:
+        interrupted = repository.mark_interrupted_runs(utc_now())
+        if interrupted:
+            log.warning("%d runs were interrupted by the previous stop", interrupted, extra={"stage": "startup"})
+
+
+def _install_signal_handlers(scheduler: SourceScheduler) -> asyncio.Event:
+    """SIGTERM and SIGINT set the returned stop event; SIGHUP reloads the scheduler's configuration."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGHUP, scheduler.reload)
+    return stop
 
+
+def _serve_web(
+    listener: socket.socket,
+    settings: Settings,
+    sources: SourcesConfig,
+    repository: Repository,
+    harvester: Harvester,
+    scheduler: SourceScheduler,
+    *,
+    harvest: bool,
+    queue: Callable[[str], Awaitable[object]] | None,
+) -> tuple[_QuietServer, asyncio.Task[None]]:
+    """Serve the review app with ``/metrics`` on ``listener``, wired to this process's scheduler (or, in a
+    cluster's web instance, to the job queue)."""
+    current_sources = _sources_view(settings, sources, scheduler, harvest=harvest)
+
+    async def run_now(source_id: str) -> object:
+        if queue is not None:
+            return await queue(source_id)
+        spec = scheduler.config.get(source_id)
+        return await scheduler.run_now(spec) if spec is not None else None
+
+    app = create_app(
+        database_ok=repository.ping,
+        scheduler_ok=lambda: scheduler.running or not harvest,
+        sources_health=lambda: source_report(current_sources(), repository, utc_now()),
+        repository=repository,
+        stories=harvester.stories,
+        session_hours=settings.session_hours,
+        settings=settings,
+        sources=lambda: scheduler.config,
+        run_now=run_now if harvest or queue is not None else None,
+        banner_ttl=10.0,
+    )
+
+    def scheduler_lag() -> float | None:
+        if not harvest or not scheduler.running:
+            return None  # --web-only: no scheduler in this process, the metric is left out
+        return overdue_seconds(scheduler.next_run(s.id) for s in scheduler.config.enabled)
+
+    app.include_router(
+        metrics_router(HarvestCollector(repository, scheduler_lag, lambda: [s.id for s in scheduler.config.enabled]))
+    )
+    server = _QuietServer(
+        uvicorn.Config(
+            app,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            proxy_headers=True,  # behind a TLS proxy: Secure cookies, client addresses for throttling
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+        )
+    )
+    return server, asyncio.create_task(server.serve(sockets=[listener]))
+
+
+def _sources_view(
+    settings: Settings, sources: SourcesConfig, scheduler: SourceScheduler, *, harvest: bool
+) -> Callable[[], SourcesConfig]:
+    """The configuration the source health page shows."""
     seen: dict[str, Any] = {"mtime": None, "config": sources}
 
     def current_sources() -> SourcesConfig:
@@ -140,65 +239,20 @@ async def run_daemon(
                 seen["config"] = load_sources(settings.sources)
         return seen["config"]  # type: ignore[no-any-return]
 
-    async def run_now(source_id: str) -> object:
-        if queue is not None:
-            return await queue(source_id)
-        spec = scheduler.config.get(source_id)
-        return await scheduler.run_now(spec) if spec is not None else None
+    return current_sources
 
-    if harvest:
-        scheduler.start()
-        add_story_jobs(scheduler, harvester, classifier, settings)
-        scheduler.add_periodic(
-            "__alarms__",
-            lambda: check_and_notify(repository, scheduler.config, notifiers, utc_now()),
-            settings.alarm_check_interval,
-        )
-    server = None
-    server_task = None
-    if listener is not None:
-        app = create_app(
-            database_ok=repository.ping,
-            scheduler_ok=lambda: scheduler.running or not harvest,
-            sources_health=lambda: source_report(current_sources(), repository, utc_now()),
-            repository=repository,
-            stories=harvester.stories,
-            session_hours=settings.session_hours,
-            settings=settings,
-            sources=lambda: scheduler.config,
-            run_now=run_now if harvest or queue is not None else None,
-            banner_ttl=10.0,
-        )
 
-        def scheduler_lag() -> float | None:
-            if not harvest or not scheduler.running:
-                return None  # --web-only: no scheduler in this process, the metric is left out
-            return overdue_seconds(scheduler.next_run(s.id) for s in scheduler.config.enabled)
-
-        app.include_router(
-            metrics_router(
-                HarvestCollector(repository, scheduler_lag, lambda: [s.id for s in scheduler.config.enabled])
-            )
-        )
-        server = _QuietServer(
-            uvicorn.Config(
-                app,
-                log_config=None,
-                access_log=False,
-                lifespan="off",
-                proxy_headers=True,  # behind a TLS proxy: Secure cookies, client addresses for throttling
-                forwarded_allow_ips=settings.forwarded_allow_ips,
-            )
-        )
-        server_task = asyncio.create_task(server.serve(sockets=[listener]))
-    log.info(
-        "news-harvester %s started: %d sources enabled, database %s, web %s",
-        "daemon" if queue is None else "web instance (cluster)",
-        len(sources.enabled),
-        _redact(settings.resolved_database_url),
-        f"http://{settings.bind}" if web else "off",
-        extra={"stage": "startup"},
-    )
+async def _run_until_stopped(
+    stop: asyncio.Event,
+    scheduler: SourceScheduler,
+    server: _QuietServer | None,
+    server_task: asyncio.Task[None] | None,
+    fetcher: Fetcher,
+    repository: Repository,
+) -> None:
+    """Wait for a stop signal (or the web server's end), then stop everything within SHUTDOWN_BUDGET: the
+    scheduler's running jobs first, then the web server, the fetcher and the database. A web server that
+    failed on its own is re-raised."""
     stop_wait = asyncio.create_task(stop.wait())
     waiters: set[asyncio.Task[object]] = {stop_wait}  # type: ignore[arg-type]
     if server_task is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -212,3 +213,29 @@ def is_due(next_due_at: datetime | None, now: datetime) -> bool:
 def utc_now() -> datetime:
     """The one clock of the harvest and the shells (aware, UTC); pure code takes ``now`` as an argument."""
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRow:
+    """One stored topic of a story: the classifier's (``origin`` "auto") or an editor's (added, or
+    ``rejected``: removed by the editor)."""
+
+    topic_id: str
+    confidence: float
+    origin: str
+    rejected: bool = False
+
+
+def effective_topics(rows: Iterable[Any]) -> list[TopicRow]:
+    """Classifier topics, minus those an editor removed, plus those an editor added (rows: anything with
+    ``topic_id``, ``confidence``, ``origin`` and ``rejected``)."""
+    rows = list(rows)
+    removed = {r.topic_id for r in rows if r.origin == "editor" and r.rejected}
+    out: dict[str, TopicRow] = {}
+    for r in rows:
+        if r.rejected or (r.topic_id in removed and r.origin != "editor"):
+            continue
+        previous = out.get(r.topic_id)
+        if previous is None or r.origin == "editor":
+            out[r.topic_id] = TopicRow(r.topic_id, float(r.confidence), r.origin, False)
+    return list(out.values())

@@ -55,7 +55,8 @@ def open_repository(
     settings: Settings, *, migrate: bool = True, also: Callable[[Connection], None] | None = None
 ) -> Repository:
     """The process's repository, migrated to head (``also``: more schema under the same migration lock)."""
-    from news_harvester.store.repository import Repository, make_engine, upgrade
+    from news_harvester.store.engine import make_engine, upgrade
+    from news_harvester.store.repository import Repository
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)

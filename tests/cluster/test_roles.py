@@ -82,7 +82,7 @@ MIGRATE = """
 import logging, sys
 logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s %(message)s")
 from news_harvester.cluster.schema import apply_cluster_schema
-from news_harvester.store.repository import make_engine, upgrade
+from news_harvester.store.engine import make_engine, upgrade
 engine = make_engine(sys.argv[1])
 upgrade(engine, also=apply_cluster_schema)
 print("migrated")

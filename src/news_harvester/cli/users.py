@@ -39,7 +39,7 @@ def _repository(obj: CliContext) -> Iterator[Repository]:
 
 
 def _name(raw: str) -> str:
-    from news_harvester.web.auth import name_problem, normalize_name
+    from news_harvester.web.accounts import name_problem, normalize_name
 
     name = normalize_name(raw)
     problem = name_problem(name)
@@ -50,7 +50,7 @@ def _name(raw: str) -> str:
 
 def _read_password() -> str:
     """Twice with hidden input on a terminal; otherwise one line of stdin (its line break dropped)."""
-    from news_harvester.web.auth import password_problem
+    from news_harvester.web.accounts import password_problem
 
     if sys.stdin.isatty():
         password = str(click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True))
@@ -79,7 +79,7 @@ def users() -> None:
 @guard
 def users_add(obj: CliContext, name: str, role: str) -> None:
     """Create a user; the password is prompted (terminal) or read as one line from stdin."""
-    from news_harvester.web.auth import hash_password
+    from news_harvester.web.accounts import hash_password
 
     name = _name(name)
     password = _read_password()
@@ -130,7 +130,7 @@ def users_list(obj: CliContext, as_json: bool) -> None:
 
 
 def _set_disabled(obj: CliContext, name: str, disabled: bool) -> None:
-    from news_harvester.web.auth import normalize_name
+    from news_harvester.web.accounts import normalize_name
 
     name = normalize_name(name)
     with _repository(obj) as repository:
@@ -164,7 +164,7 @@ def users_enable(obj: CliContext, name: str) -> None:
 @guard
 def users_passwd(obj: CliContext, name: str) -> None:
     """Set a user's password (prompted or one line of stdin); signs them out everywhere."""
-    from news_harvester.web.auth import hash_password, normalize_name
+    from news_harvester.web.accounts import hash_password, normalize_name
 
     name = normalize_name(name)
     with _repository(obj) as repository:

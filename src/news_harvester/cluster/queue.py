@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from news_harvester.cluster.schema import SCHEMA
 from news_harvester.config import Settings
-from news_harvester.store.repository import normalize_database_url
+from news_harvester.store.engine import normalize_database_url
 
 if TYPE_CHECKING:
     from procrastinate import App

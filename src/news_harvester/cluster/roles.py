@@ -19,13 +19,15 @@ import signal
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from news_harvester.config import Settings, load_sources
+from news_harvester.config import Settings, SourcesConfig, load_sources
 from news_harvester.errors import ConfigError, StorageError
 
 if TYPE_CHECKING:
     from procrastinate import App
 
-    from news_harvester.cluster.worker import ClusterRepository
+    from news_harvester.cluster.worker import ClusterHarvester, ClusterRepository, ClusterWorker
+    from news_harvester.harvest.fetch import Fetcher
+    from news_harvester.stories.classifier import ClassifierSource
 
 log = logging.getLogger(__name__)
 ROLES = ("all", "web", "scheduler", "worker")
@@ -128,7 +130,7 @@ def _unreachable(exc: BaseException) -> bool:
 
 def _migrate(settings: Settings) -> Callable[[], bool]:
     from news_harvester.cluster.schema import apply_cluster_schema
-    from news_harvester.store.repository import make_engine, upgrade
+    from news_harvester.store.engine import make_engine, upgrade
 
     def attempt() -> bool:
         engine = make_engine(settings.resolved_database_url)
@@ -258,14 +260,9 @@ async def run_scheduler(settings: Settings) -> None:
 
 
 async def run_worker(settings: Settings) -> None:
-    from procrastinate.worker import Worker
-
-    from news_harvester.cluster.queue import QUEUE, conninfo, instance_name
-    from news_harvester.cluster.worker import ClusterHarvester, ClusterRepository, ClusterWorker, StoryLock
+    from news_harvester.cluster.worker import ClusterWorker
     from news_harvester.harvest.fetch import Fetcher
     from news_harvester.sources.notify import notifiers_from_settings
-    from news_harvester.store.repository import make_engine
-    from news_harvester.stories.classifier import ClassifierSource
     from news_harvester.wiring import fetch_policy
 
     sources = load_sources(settings.sources)
@@ -273,6 +270,40 @@ async def run_worker(settings: Settings) -> None:
     stop = _stop_event()
     if await with_backoff(settings, "worker", _migrate(settings), stop) is None:
         return
+    fetcher = Fetcher(fetch_policy(settings))
+    built = await with_backoff(settings, "worker", _wrap_storage(_build_worker(settings, sources, fetcher)), stop)
+    if built is None:
+        await fetcher.aclose()
+        return
+    repository, classifier, harvester = built
+    app = await _open_app(settings, settings.worker_concurrency + 4, stop, "worker")
+    if app is None:
+        await fetcher.aclose()
+        return
+    worker = ClusterWorker(settings, harvester, repository, classifier, sources, notifiers, app)
+    worker.register()
+    duties = asyncio.create_task(worker.duties(stop))
+    log.info(
+        "news-harvester worker %s started: %d jobs at a time, %d sources enabled",
+        worker.name,
+        settings.worker_concurrency,
+        len(sources.enabled),
+        extra={"stage": "startup"},
+    )
+    await _run_jobs(settings, app, worker, stop)
+    await _stop_worker(worker, repository, harvester, app, duties, fetcher)
+
+
+def _build_worker(
+    settings: Settings, sources: SourcesConfig, fetcher: Fetcher
+) -> Callable[[], tuple[ClusterRepository, ClassifierSource, ClusterHarvester]]:
+    """What a worker runs jobs with (repository, classifier, harvester), built by a call that with_backoff
+    repeats until the database answers."""
+    from news_harvester.cluster.queue import conninfo
+    from news_harvester.cluster.story_lock import StoryLock
+    from news_harvester.cluster.worker import ClusterHarvester, ClusterRepository
+    from news_harvester.store.engine import make_engine
+    from news_harvester.stories.classifier import ClassifierSource
 
     def build() -> tuple[ClusterRepository, ClassifierSource, ClusterHarvester]:
         from datetime import timedelta
@@ -292,26 +323,16 @@ async def run_worker(settings: Settings) -> None:
         harvester.story_lock = repository.story_lock = story_lock
         return repository, classifier, harvester
 
-    fetcher = Fetcher(fetch_policy(settings))
-    built = await with_backoff(settings, "worker", _wrap_storage(build), stop)
-    if built is None:
-        await fetcher.aclose()
-        return
-    repository, classifier, harvester = built
-    app = await _open_app(settings, settings.worker_concurrency + 4, stop, "worker")
-    if app is None:
-        await fetcher.aclose()
-        return
-    worker = ClusterWorker(settings, harvester, repository, classifier, sources, notifiers, app)
-    worker.register()
-    duties = asyncio.create_task(worker.duties(stop))
-    log.info(
-        "news-harvester worker %s started: %d jobs at a time, %d sources enabled",
-        worker.name,
-        settings.worker_concurrency,
-        len(sources.enabled),
-        extra={"stage": "startup"},
-    )
+    return build
+
+
+async def _run_jobs(settings: Settings, app: App, worker: ClusterWorker, stop: asyncio.Event) -> None:
+    """Run procrastinate's worker on the queue until ``stop``; when it loses the job queue, restart it with
+    backoff. A stop lets the running jobs finish within the shutdown budget."""
+    from procrastinate.worker import Worker
+
+    from news_harvester.cluster.queue import QUEUE, instance_name
+
     delay = 1.0
     while not stop.is_set():
         runner = Worker(
@@ -349,6 +370,17 @@ async def run_worker(settings: Settings) -> None:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=delay)
         delay = min(delay * 2, settings.database_retry_max)
+
+
+async def _stop_worker(
+    worker: ClusterWorker,
+    repository: ClusterRepository,
+    harvester: ClusterHarvester,
+    app: App,
+    duties: asyncio.Task[None],
+    fetcher: Fetcher,
+) -> None:
+    """Log the story lock's figures, then stop the duties and close the queue, the fetcher and the locks."""
     log.info(
         "stopping; story lock: %d runs stored new articles, %.1f s waited for the lock, %d articles of other "
         "workers caught up",

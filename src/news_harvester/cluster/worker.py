@@ -28,17 +28,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import psycopg
 from sqlalchemy import Connection, Engine, create_engine, delete, event, func, select, update
 
 from news_harvester.cluster.queue import HARVEST_TASK, HOUSEKEEPING_TASK, QUEUE, instance_name
 from news_harvester.cluster.schema import SOURCE_LOCK_CLASS, STORY_LOCK, harvest_periods, source_lock_key
+from news_harvester.cluster.story_lock import StoryLock
 from news_harvester.config import Settings, SourcesConfig, SourceSpec, load_sources
 from news_harvester.errors import ConfigError
 from news_harvester.harvest.pipeline import Harvester
 from news_harvester.models import Article, FetchState, Outcome, RunSummary, utc_now
 from news_harvester.sources.notify import Notifier, check_and_notify
-from news_harvester.store.repository import Repository, normalize_database_url
+from news_harvester.store.engine import normalize_database_url
+from news_harvester.store.repository import Repository
 from news_harvester.store.schema import articles, fetch_runs
 from news_harvester.store.story_store import DOC_COLUMNS, stored_doc
 from news_harvester.stories.assign import StoryBatch
@@ -138,54 +139,6 @@ class ClusterRepository(Repository):
             index.add(stored_doc(row), int(row.story_id))
         self.caught_up += len(rows)
         return len(rows)
-
-
-class StoryLock:
-    """The cluster-wide story lock as a session advisory lock on a connection of its own, acquired with ``await``
-    so a worker waiting for it keeps fetching and heartbeating; one holder per process (an asyncio lock)."""
-
-    def __init__(self, conninfo: str) -> None:
-        self._conninfo = conninfo
-        self._conn: psycopg.AsyncConnection[Any] | None = None
-        self._local = asyncio.Lock()
-        self.held = False
-        self.wait = 0.0
-
-    async def acquire(self) -> None:
-        await self._local.acquire()
-        started = time.perf_counter()
-        try:
-            if self._conn is None or self._conn.closed:
-                self._conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
-            await self._conn.execute("SELECT pg_advisory_lock(%s)", (STORY_LOCK,))
-        except BaseException:
-            await self._drop()
-            self._local.release()
-            raise
-        self.wait += time.perf_counter() - started
-        self.held = True
-
-    async def release(self) -> None:
-        if not self.held:
-            return
-        try:
-            assert self._conn is not None
-            await self._conn.execute("SELECT pg_advisory_unlock(%s)", (STORY_LOCK,))
-        except BaseException:
-            await self._drop()  # the lock dies with its connection
-            raise
-        finally:
-            self.held = False
-            self._local.release()
-
-    async def _drop(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.close()
-
-    async def close(self) -> None:
-        await self._drop()
 
 
 class ClusterHarvester(Harvester):

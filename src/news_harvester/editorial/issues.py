@@ -11,19 +11,16 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from news_harvester.config import Settings, SourcesConfig, parse_sections
-from news_harvester.editorial.export import (
-    IssueDocument,
-    IssueItem,
-    IssueSection,
-    to_docx,
-    to_html,
-    to_markdown,
-    to_pdf,
-)
-from news_harvester.editorial.summary import draft_summary, style_check
+from news_harvester.editorial.export import IssueDocument, IssueItem, IssueSection
+from news_harvester.editorial.export_docx import to_docx
+from news_harvester.editorial.export_html import to_html
+from news_harvester.editorial.export_markdown import to_markdown
+from news_harvester.editorial.export_pdf import to_pdf
+from news_harvester.editorial.house_style import style_check
+from news_harvester.editorial.summary import draft_summary
 from news_harvester.errors import StorageError
 from news_harvester.parse.sanitize import sanitize_html
-from news_harvester.store.issues_store import IssueRow, SectionSpec
+from news_harvester.store.issue_rows import IssueRow, SectionSpec
 
 if TYPE_CHECKING:
     from news_harvester.store.repository import Repository

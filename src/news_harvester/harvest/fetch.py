@@ -1,13 +1,14 @@
-"""HTTP fetching for every source: the only importer of httpx.
+"""HTTP fetching for every source: with harvest.body (the body's size cap), the only importer of httpx.
 
 One shared ``httpx.AsyncClient``; a global and a per-host concurrency cap plus a minimum delay
 between request starts to one host; connect/read/total timeouts; bounded retries with exponential
 backoff and jitter on connect errors, 429 and 5xx (honouring Retry-After); conditional GET; a
-streamed size cap applied to the *decompressed* body (so a gzip bomb stops early); a redirect cap
-with loop detection; robots.txt per origin. Decoding of the body is delegated to ``decode``; a
-body that is plainly a binary file (PDF, image, archive, Office document) by its leading bytes
-fails as ``decode.binary`` instead of being decoded into noise. Never parses documents, except an
-error page's body, checked for a WAF challenge (``fetch.challenge`` then says more than the status).
+streamed size cap applied to the *decompressed* body (so a gzip bomb stops early: ``body``); a
+redirect cap with loop detection; robots.txt per origin. Decoding of the body is delegated to
+``decode``; a body that is plainly a binary file (PDF, image, archive, Office document) by its
+leading bytes fails as ``decode.binary`` instead of being decoded into noise. Never parses
+documents, except an error page's body, checked for a WAF challenge (``fetch.challenge`` then
+says more than the status).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import random
 import socket
 import time
 import urllib.robotparser
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +28,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from news_harvester.errors import DecodeError, FetchError
+from news_harvester.harvest.body import describe, read_capped
 from news_harvester.harvest.decode import decode_body
 from news_harvester.models import FetchResult, FetchState, NotModified
 from news_harvester.parse.traps import challenge_reason
@@ -249,7 +250,7 @@ class Fetcher:
                 # No status line at all: typically a keep-alive connection the server had already
                 # closed, so one more attempt on a fresh connection is worth it.
                 error = FetchError(
-                    f"server closed the connection without a response: {_describe(exc)}", code="fetch.truncated"
+                    f"server closed the connection without a response: {describe(exc)}", code="fetch.truncated"
                 )
                 if last:
                     raise error from exc
@@ -257,7 +258,7 @@ class Fetcher:
             except httpx.InvalidURL as exc:
                 raise FetchError(f"invalid URL {url!r}: {exc}", code="fetch.invalid_url") from exc
             except httpx.HTTPError as exc:
-                raise FetchError(f"{type(exc).__name__}: {_describe(exc)}", code="fetch.network") from exc
+                raise FetchError(f"{type(exc).__name__}: {describe(exc)}", code="fetch.network") from exc
         if raw.status >= 400 and raw.status != 429 and (challenge := _challenge_error(raw)) is not None:
             raise challenge  # a WAF answering 403 / 503 with its challenge page: retrying cannot pass it
         if raw.status in RETRY_STATUSES:
@@ -278,14 +279,7 @@ class Fetcher:
             response_headers = {k.lower(): v for k, v in response.headers.items()}
             if response.status_code in REDIRECT_STATUSES or response.status_code == 304:
                 return _Raw(response.status_code, response_headers, b"", str(response.url))
-            declared = response_headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > cap:
-                raise FetchError(
-                    f"response of {int(declared)} bytes exceeds the {cap}-byte cap",
-                    code="fetch.too_large",
-                    http_status=response.status_code,
-                )
-            body = await _read_capped(response, response_headers.get("content-encoding", ""), cap)
+            body = await read_capped(response, response_headers, cap)
             return _Raw(response.status_code, response_headers, body, str(response.url))
 
     def _gate(self, host: str) -> _HostGate:
@@ -338,60 +332,6 @@ class Fetcher:
         parser = urllib.robotparser.RobotFileParser()
         parser.parse(raw.body.decode("utf-8", "replace").splitlines())
         return parser, ROBOTS_TTL
-
-
-async def _read_capped(response: httpx.Response, content_encoding: str, cap: int) -> bytes:
-    """Read the body, decompressing gzip/deflate ourselves with a bounded output size."""
-    encoding = content_encoding.strip().lower()
-    decompressor = None
-    if encoding in ("gzip", "x-gzip"):
-        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    elif encoding == "deflate":
-        decompressor = zlib.decompressobj()
-    parts: list[bytes] = []
-    size = received = 0
-    try:
-        async for chunk in response.aiter_raw():
-            received += len(chunk)
-            pieces = [chunk]
-            if decompressor is not None:
-                pieces = _inflate(decompressor, chunk, cap - size + 1)
-            for piece in pieces:
-                size += len(piece)
-                if size > cap:
-                    raise FetchError(
-                        f"response body exceeds the {cap}-byte cap" + (" after decompression" if decompressor else ""),
-                        code="fetch.too_large",
-                        http_status=response.status_code,
-                    )
-                parts.append(piece)
-    except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-        # The status line and headers arrived, the body did not: a clean close before Content-Length
-        # or the last chunk (RemoteProtocolError) and a reset (ReadError) are the same truncation.
-        declared = response.headers.get("content-length")
-        of = f" of {declared}" if declared else ""
-        raise FetchError(
-            f"connection broken mid-body after {received}{of} bytes: {_describe(exc)}",
-            code="fetch.truncated",
-            http_status=response.status_code,
-        ) from exc
-    return b"".join(parts)
-
-
-def _inflate(decompressor: zlib._Decompress, chunk: bytes, room: int) -> list[bytes]:
-    out: list[bytes] = []
-    data = chunk
-    try:
-        while data:
-            piece = decompressor.decompress(data, max(room, 1))
-            out.append(piece)
-            room -= len(piece)
-            if room <= 0:
-                break
-            data = decompressor.unconsumed_tail
-    except zlib.error as exc:
-        raise FetchError(f"corrupt compressed body: {exc}", code="fetch.bad_encoding") from exc
-    return out
 
 
 def binary_kind(body: bytes) -> str | None:
@@ -477,10 +417,6 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
         if isinstance(current, BaseExceptionGroup):
             stack.extend(current.exceptions)
-
-
-def _describe(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
 
 
 def _connect_error(url: str, exc: httpx.ConnectError) -> FetchError:

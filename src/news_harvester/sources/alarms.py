@@ -99,85 +99,117 @@ def detect(
     finished = [r for r in runs if r.outcome in (_OK, _ERROR, _NOT_MODIFIED)]
     fetched = [r for r in finished if r.outcome in (_OK, _ERROR)]
     base: dict[str, Any] = {"source_name": name}
-    found: list[Alarm] = []
     latest = fetched[0] if fetched else None
+    found = (
+        _no_items_alarm(source_id, name, latest, base),
+        _item_drop_alarm(source_id, name, fetched, base),
+        _challenge_alarm(source_id, name, latest, base),
+        _fetch_errors_alarm(source_id, name, finished, base),
+        _stale_alarm(
+            source_id,
+            name,
+            finished,
+            now,
+            base,
+            expected_cadence=expected_cadence,
+            last_new_item_at=last_new_item_at,
+            new_item_times=new_item_times,
+        ),
+    )
+    return [alarm for alarm in found if alarm is not None]
 
-    if latest is not None and (
+
+def _no_items_alarm(source_id: str, name: str, latest: RunFacts | None, base: dict[str, Any]) -> Alarm | None:
+    """``no_items``: the latest run that fetched something found an empty list."""
+    if latest is None or not (
         (latest.outcome == _ERROR and latest.code == NO_ITEMS_CODE)
         or (latest.outcome == _OK and latest.items_seen == 0)
     ):
-        what = f"解析出 0 条（{NO_ITEMS_CODE}）" if latest.outcome == _ERROR else "成功但列表为空（0 条）"
-        found.append(
-            Alarm(
-                source_id,
-                NO_ITEMS,
-                f"{name}：最近一次抓取{what}，列表页或订阅源的结构可能已改变",
-                base
-                | {"code": latest.code, "outcome": latest.outcome, "run_started_at": latest.started_at.isoformat()},
-            )
-        )
+        return None
+    what = f"解析出 0 条（{NO_ITEMS_CODE}）" if latest.outcome == _ERROR else "成功但列表为空（0 条）"
+    return Alarm(
+        source_id,
+        NO_ITEMS,
+        f"{name}：最近一次抓取{what}，列表页或订阅源的结构可能已改变",
+        base | {"code": latest.code, "outcome": latest.outcome, "run_started_at": latest.started_at.isoformat()},
+    )
 
+
+def _item_drop_alarm(source_id: str, name: str, fetched: Sequence[RunFacts], base: dict[str, Any]) -> Alarm | None:
+    """``item_drop``: the last ``ok`` runs saw far fewer items than the ones before them."""
     drop = _item_drop(fetched)
-    if drop is not None:
-        recent, median = drop
-        shown = "、".join(str(n) for n in recent)
-        found.append(
-            Alarm(
-                source_id,
-                ITEM_DROP,
-                f"{name}：最近 {len(recent)} 次抓取的条目数（{shown}）远低于以往的中位数 {median:g}，"
-                "页面结构可能已改变",
-                base | {"recent_items_seen": recent, "history_median": median, "ratio": DROP_RATIO},
-            )
-        )
+    if drop is None:
+        return None
+    recent, median = drop
+    shown = "、".join(str(n) for n in recent)
+    return Alarm(
+        source_id,
+        ITEM_DROP,
+        f"{name}：最近 {len(recent)} 次抓取的条目数（{shown}）远低于以往的中位数 {median:g}，页面结构可能已改变",
+        base | {"recent_items_seen": recent, "history_median": median, "ratio": DROP_RATIO},
+    )
 
-    if latest is not None and latest.outcome == _ERROR and latest.code == CHALLENGE_CODE:
-        found.append(
-            Alarm(
-                source_id,
-                CHALLENGE,
-                f"{name}：网站返回反爬验证页面（{CHALLENGE_CODE}），需要浏览器访问或调整抓取方式",
-                base | {"code": CHALLENGE_CODE, "run_started_at": latest.started_at.isoformat()},
-            )
-        )
 
+def _challenge_alarm(source_id: str, name: str, latest: RunFacts | None, base: dict[str, Any]) -> Alarm | None:
+    """``challenge``: the latest run that fetched something got a WAF / bot-challenge page."""
+    if latest is None or latest.outcome != _ERROR or latest.code != CHALLENGE_CODE:
+        return None
+    return Alarm(
+        source_id,
+        CHALLENGE,
+        f"{name}：网站返回反爬验证页面（{CHALLENGE_CODE}），需要浏览器访问或调整抓取方式",
+        base | {"code": CHALLENGE_CODE, "run_started_at": latest.started_at.isoformat()},
+    )
+
+
+def _fetch_errors_alarm(source_id: str, name: str, finished: Sequence[RunFacts], base: dict[str, Any]) -> Alarm | None:
+    """``fetch_errors``: the last ``ERROR_STREAK`` or more finished runs failed, not all of them for a reason
+    the ``challenge`` / ``no_items`` alarm already gives."""
     streak = _error_streak(finished)
-    if len(streak) >= ERROR_STREAK and not all(r.code in (CHALLENGE_CODE, NO_ITEMS_CODE) for r in streak):
-        codes = list(dict.fromkeys(r.code or "error" for r in streak))
-        shown = "、".join(codes[:3]) + (" 等" if len(codes) > 3 else "")
-        found.append(
-            Alarm(
-                source_id,
-                FETCH_ERRORS,
-                f"{name}：连续 {len(streak)} 次抓取失败（{shown}）",
-                base | {"count": len(streak), "codes": codes, "since": streak[-1].started_at.isoformat()},
-            )
-        )
+    if len(streak) < ERROR_STREAK or all(r.code in (CHALLENGE_CODE, NO_ITEMS_CODE) for r in streak):
+        return None
+    codes = list(dict.fromkeys(r.code or "error" for r in streak))
+    shown = "、".join(codes[:3]) + (" 等" if len(codes) > 3 else "")
+    return Alarm(
+        source_id,
+        FETCH_ERRORS,
+        f"{name}：连续 {len(streak)} 次抓取失败（{shown}）",
+        base | {"count": len(streak), "codes": codes, "since": streak[-1].started_at.isoformat()},
+    )
 
+
+def _stale_alarm(
+    source_id: str,
+    name: str,
+    finished: Sequence[RunFacts],
+    now: datetime,
+    base: dict[str, Any],
+    *,
+    expected_cadence: timedelta | None,
+    last_new_item_at: datetime | None,
+    new_item_times: Sequence[datetime] | None,
+) -> Alarm | None:
+    """``stale``: no new item for longer than the source's expected cadence, and we looked after it."""
     stale = _stale(finished, now, expected_cadence, last_new_item_at, new_item_times)
-    if stale is not None:
-        assert last_new_item_at is not None  # _stale returns None without it
-        threshold, basis, median_interval = stale
-        silent = now - last_new_item_at
-        span = format_span(threshold)
-        why = f"设定的更新周期为 {span}" if basis == "configured" else f"按以往节奏应每 {span}内有更新"
-        found.append(
-            Alarm(
-                source_id,
-                STALE,
-                f"{name}：已 {format_span(silent)}没有新条目（{why}）",
-                base
-                | {
-                    "last_new_item_at": last_new_item_at.isoformat(),
-                    "threshold_seconds": int(threshold.total_seconds()),
-                    "basis": basis,
-                    "median_interval_seconds": (
-                        int(median_interval.total_seconds()) if median_interval is not None else None
-                    ),
-                },
-            )
-        )
-    return found
+    if stale is None:
+        return None
+    assert last_new_item_at is not None  # _stale returns None without it
+    threshold, basis, median_interval = stale
+    silent = now - last_new_item_at
+    span = format_span(threshold)
+    why = f"设定的更新周期为 {span}" if basis == "configured" else f"按以往节奏应每 {span}内有更新"
+    return Alarm(
+        source_id,
+        STALE,
+        f"{name}：已 {format_span(silent)}没有新条目（{why}）",
+        base
+        | {
+            "last_new_item_at": last_new_item_at.isoformat(),
+            "threshold_seconds": int(threshold.total_seconds()),
+            "basis": basis,
+            "median_interval_seconds": (int(median_interval.total_seconds()) if median_interval is not None else None),
+        },
+    )
 
 
 def _item_drop(fetched: Sequence[RunFacts]) -> tuple[list[int], float] | None:

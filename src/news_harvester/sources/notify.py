@@ -29,8 +29,9 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from news_harvester import __version__
-from news_harvester.config import Settings, SourcesConfig, SourceSpec, parse_interval
+from news_harvester.config import Settings, SourcesConfig, SourceSpec
 from news_harvester.errors import ConfigError, HarvesterError
+from news_harvester.source_spec import parse_interval
 from news_harvester.sources.alarms import CADENCE_WINDOW, KIND_LABELS, detect
 from news_harvester.store.alarms_store import OPENED, AlarmQueries, AlarmRow
 

@@ -7,7 +7,6 @@ ordered per section by ``position``; moves renumber the section so positions sta
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -15,6 +14,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from news_harvester.errors import StorageError
+from news_harvester.store.issue_rows import IssueRow, ItemRow, SectionSpec, item_row
 from news_harvester.store.schema import audit_log, issue_items, issues
 from news_harvester.store.transactions import serialized
 
@@ -32,108 +32,6 @@ DRAFT_LOCK = 0x6E68_6472_6674
 
 class IssueLocked(StorageError):
     code = "issue.locked"
-
-
-@dataclass(frozen=True, slots=True)
-class SectionSpec:
-    name: str
-    target: int
-
-
-@dataclass(frozen=True, slots=True)
-class ItemRow:
-    id: int
-    issue_id: int
-    story_id: int | None
-    section: str
-    position: int
-    title: str
-    text: str | None
-    attribution: str | None
-    html: str | None
-    draft: str | None
-    warnings: tuple[dict[str, str], ...]
-    updated_by: str | None
-
-    @property
-    def edited(self) -> bool:
-        """The editor changed the drafted summary (a regeneration must then be asked for explicitly)."""
-        return self.draft is not None and (self.text or "") != self.draft
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "story_id": self.story_id,
-            "section": self.section,
-            "position": self.position,
-            "title": self.title,
-            "text": self.text,
-            "attribution": self.attribution,
-            "html": self.html,
-            "edited": self.edited,
-            "warnings": list(self.warnings),
-        }
-
-
-@dataclass
-class IssueRow:
-    id: int
-    year: int
-    number: int
-    total_number: int | None
-    issue_date: date | None
-    status: str
-    title: str
-    publisher: str
-    sections: tuple[SectionSpec, ...]
-    version: int
-    published_at: datetime | None
-    items: list[ItemRow] = field(default_factory=list)
-
-    @property
-    def label(self) -> str:
-        total = f"（总第 {self.total_number} 期）" if self.total_number else ""
-        return f"{self.year} 年第 {self.number} 期{total}"
-
-    def section_items(self, name: str) -> list[ItemRow]:
-        return [i for i in self.items if i.section == name]
-
-    def to_json(self, *, with_items: bool = True) -> dict[str, Any]:
-        record: dict[str, Any] = {
-            "id": self.id,
-            "year": self.year,
-            "number": self.number,
-            "total_number": self.total_number,
-            "issue_date": self.issue_date.isoformat() if self.issue_date else None,
-            "status": self.status,
-            "title": self.title,
-            "publisher": self.publisher,
-            "version": self.version,
-            "published_at": self.published_at.isoformat() if self.published_at else None,
-            "sections": [
-                {"name": s.name, "target": s.target, "count": len(self.section_items(s.name))} for s in self.sections
-            ],
-        }
-        if with_items:
-            record["items"] = [i.to_json() for i in self.items]
-        return record
-
-
-def _item(row: Any) -> ItemRow:
-    return ItemRow(
-        id=int(row.id),
-        issue_id=int(row.issue_id),
-        story_id=row.story_id,
-        section=row.section,
-        position=int(row.position),
-        title=row.title,
-        text=row.text,
-        attribution=row.attribution,
-        html=row.html,
-        draft=row.draft,
-        warnings=tuple(json.loads(row.warnings)) if row.warnings else (),
-        updated_by=row.updated_by,
-    )
 
 
 class IssueQueries:
@@ -244,7 +142,7 @@ class IssueQueries:
         issue = self._issue(row)
         order = {s.name: n for n, s in enumerate(issue.sections)}
         items = [
-            _item(r)
+            item_row(r)
             for r in conn.execute(
                 select(issue_items).where(issue_items.c.issue_id == issue_id).order_by(issue_items.c.position)
             )
@@ -379,7 +277,7 @@ class IssueQueries:
             row = conn.execute(select(issue_items).where(issue_items.c.id == item_id)).first()
         if row is None:
             raise StorageError(f"条目 #{item_id} 不存在", code="storage.not_found")
-        return _item(row)
+        return item_row(row)
 
     def update_item(self, item_id: int, *, user: str, now: datetime, **values: Any) -> ItemRow:
         """Change title/text/attribution/html/draft/warnings of an item of a draft issue."""
@@ -479,7 +377,7 @@ class IssueQueries:
             row = conn.execute(
                 select(issue_items).where(issue_items.c.issue_id == issue_id, issue_items.c.story_id == story_id)
             ).first()
-        return _item(row) if row is not None else None
+        return item_row(row) if row is not None else None
 
     # ------------------------------------------------------------------ publishing
 

@@ -1,4 +1,4 @@
-"""SQL of the review queue: filtered, paged queue; story detail; editor actions with optimistic concurrency
+"""SQL of the review: story detail and editor actions with optimistic concurrency
 and an audit entry per change (mixed into Repository).
 
 Every action names the candidate ``version`` the editor saw; the UPDATE matches on it, so when two editors
@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, Integer, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from news_harvester.errors import StorageError
 from news_harvester.store.schema import (
@@ -24,7 +23,6 @@ from news_harvester.store.schema import (
     audit_log,
     candidates,
     fetch_runs,
-    stories,
     story_edits,
     story_topics,
 )
@@ -32,13 +30,8 @@ from news_harvester.store.schema import (
 if TYPE_CHECKING:
     from news_harvester.stories.assign import StoryService
 
-OPEN_STATES = ("new", "shortlisted")
-STATES = ("new", "shortlisted", "snoozed", "accepted", "rejected", "used")
 ACTIONS = ("shortlist", "accept", "reject", "snooze", "restore")
 DEFAULT_SECTION = "行业资讯"
-SNIPPET_CHARS = 140
-MIN_INDEXED_QUERY = 3
-"""The trigram index answers queries of at least 3 characters; shorter ones scan titles."""
 
 
 class ConflictError(StorageError):
@@ -49,70 +42,6 @@ class ConflictError(StorageError):
 
 class InvalidAction(StorageError):
     code = "review.invalid"
-
-
-DENSE_WALK_PAGES = 20
-"""Up to this page the queue checks state and topic per visited story; deeper pages use IN lists."""
-
-
-@dataclass(frozen=True, slots=True)
-class QueueFilter:
-    states: tuple[str, ...] = OPEN_STATES
-    topic: str | None = None
-    source: str | None = None
-    text: str | None = None
-    date_from: datetime | None = None
-    date_to: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class QueueItem:
-    id: int
-    title: str
-    harvested_title: str
-    source: str
-    source_id: str
-    other_outlets: tuple[str, ...]
-    published_at: datetime | None
-    topics: tuple[str, ...]
-    score: float | None
-    score_parts: dict[str, float]
-    snippet: str
-    state: str
-    version: int
-    follow_up_of: int | None
-    updated_by: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "harvested_title": self.harvested_title,
-            "source": self.source,
-            "source_id": self.source_id,
-            "other_outlets": list(self.other_outlets),
-            "published_at": self.published_at.isoformat() if self.published_at else None,
-            "topics": list(self.topics),
-            "score": self.score,
-            "score_parts": self.score_parts,
-            "snippet": self.snippet,
-            "state": self.state,
-            "version": self.version,
-            "follow_up_of": self.follow_up_of,
-            "updated_by": self.updated_by,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class QueuePage:
-    items: list[QueueItem]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,228 +137,6 @@ class ReviewQueries:
     engine: Engine
 
     # ------------------------------------------------------------------ queue
-
-    def queue(self, filters: QueueFilter, *, page: int = 1, per_page: int = 50, now: datetime) -> QueuePage:
-        """One page of the queue, best score first. Snoozed stories come back once their date has passed.
-
-        Two steps, so the page stays cheap at 50,000 stories: the ids of the page are found by walking the score
-        index with every filter as an uncorrelated ``IN`` / ``EXISTS`` condition (no sort of all open stories,
-        no title or body read), then only those rows are loaded with their canonical article."""
-        canon = articles.alias("canon")
-        sqlite = self.engine.dialect.name == "sqlite"
-        states = [s for s in filters.states if s in STATES]
-        state_cond: Any = None
-        if states:
-            state_cond = candidates.c.state.in_([s for s in states if s != "snoozed"])
-            if "snoozed" in states:
-                state_cond = or_(state_cond, candidates.c.state == "snoozed")
-            elif "new" in states or "shortlisted" in states:
-                # a snooze that has run out puts the story back in the queue
-                state_cond = or_(state_cond, (candidates.c.state == "snoozed") & (candidates.c.snoozed_until <= now))
-        # Story-id lists of the narrowing filters, most selective first (the count is driven by the first)
-        narrowing: list[Any] = []
-        if filters.text and filters.text.strip():
-            narrowing.append(self._text_hits(filters.text.strip()))
-        if filters.date_from or filters.date_to:
-            dated = articles.alias("dated")
-            when = func.coalesce(dated.c.published_at, dated.c.fetched_at)  # indexed (migration 0008)
-            canonical = select(stories.c.canonical_article_id).where(stories.c.id == dated.c.story_id)
-            window = select(dated.c.story_id).where(dated.c.id == canonical.scalar_subquery())
-            if filters.date_from:
-                window = window.where(when >= filters.date_from)
-            if filters.date_to:
-                window = window.where(when < filters.date_to)
-            narrowing.append(window)
-        if filters.source:
-            member = articles.alias("member")
-            narrowing.append(
-                select(member.c.story_id).where(
-                    or_(member.c.source_id == filters.source, member.c.source_name == filters.source)
-                )
-            )
-        topic_ids = (
-            select(story_topics.c.story_id).where(
-                story_topics.c.topic_id == filters.topic, story_topics.c.rejected.is_(False)
-            )
-            if filters.topic
-            else None
-        )
-
-        def state_exists() -> Any:
-            where = [candidates.c.story_id == stories.c.id] + ([state_cond] if state_cond is not None else [])
-            return select(candidates.c.id).where(*where).exists()
-
-        def topic_exists() -> Any:
-            return (
-                select(story_topics.c.story_id)
-                .where(
-                    story_topics.c.story_id == stories.c.id,
-                    story_topics.c.topic_id == filters.topic,
-                    story_topics.c.rejected.is_(False),
-                )
-                .exists()
-            )
-
-        def state_ids() -> Any:
-            return select(candidates.c.story_id).where(*([state_cond] if state_cond is not None else []))
-
-        # The page walks ix_stories_score and stops after one page. With only state and topic filters (dense:
-        # most stories pass) each visited story is checked by a point lookup (EXISTS on a unique or primary
-        # key). A narrowing filter (text, date, source, or states without "new": few of the best-scored stories
-        # pass) is a list built once per request and shared by the page and its count (a MATERIALIZED common
-        # table expression; a correlated full-text condition took 44 s at 50,000 stories). A deep page (past
-        # ~1,000 stories) visits so many stories that lists are cheaper than lookups for every condition.
-        # On SQLite, "+0" keeps the planner from driving the page from a list (and then sorting every match)
-        # instead of walking the score index.
-        deep = page > DENSE_WALK_PAGES
-        if states and "new" not in states and not narrowing:
-            narrowing.append(state_ids())
-            state_listed = True
-        else:
-            state_listed = False
-        shared = [ids.cte(f"narrow_{k}").prefix_with("MATERIALIZED") for k, ids in enumerate(narrowing)]
-        lists = [select(cte.c.story_id) for cte in shared]
-        story_key: Any = stories.c.id + 0 if sqlite else stories.c.id
-        conditions: list[Any] = [story_key.in_(ids) for ids in lists]
-        if topic_ids is not None:
-            conditions.append(story_key.in_(topic_ids) if lists or deep else topic_exists())
-        if not state_listed:
-            conditions.append(story_key.in_(state_ids()) if deep else state_exists())
-        score_order = stories.c.score.desc()
-        if not sqlite:  # SQLite sorts NULLs last in DESC already (and then uses the index)
-            score_order = score_order.nulls_last()
-        # The count is driven by the most selective list (plain stories.id IN …, looked up by primary key) and
-        # checks the rest per story; with no narrowing filter it reads the state index alone.
-        state_where = [state_cond] if state_cond is not None else []
-        only_state = not narrowing or state_listed
-        if only_state and topic_ids is None:
-            count = select(func.count()).select_from(candidates).where(candidates.c.story_id.is_not(None), *state_where)
-        elif only_state:  # a topic: its rows joined to their candidates, no story row read
-            count = (
-                select(func.count())
-                .select_from(story_topics.join(candidates, candidates.c.story_id == story_topics.c.story_id))
-                .where(story_topics.c.topic_id == filters.topic, story_topics.c.rejected.is_(False), *state_where)
-            )
-        else:
-            drivers = [*lists, topic_ids] if topic_ids is not None else lists
-            count = (
-                select(func.count())
-                .select_from(stories)
-                .where(*[stories.c.id.in_(ids) for ids in drivers], *([] if state_listed else [state_exists()]))
-            )
-        # with shared lists the count is a column of the page query (one statement builds each list once);
-        # an empty page then needs the count on its own
-        total_column = [count.scalar_subquery().label("total")] if shared and not only_state else []
-        ids_query = (
-            select(stories.c.id, *total_column)
-            .where(*conditions)
-            .order_by(score_order, stories.c.id.desc())
-            .limit(per_page)
-            .offset((max(page, 1) - 1) * per_page)
-        )
-        base = stories.outerjoin(canon, canon.c.id == stories.c.canonical_article_id).join(
-            candidates, candidates.c.story_id == stories.c.id
-        )
-        with self.engine.connect() as conn:
-            page_rows = conn.execute(ids_query).all()
-            page_ids = [int(r.id) for r in page_rows]
-            total = int(page_rows[0].total) if total_column and page_rows else int(conn.execute(count).scalar_one())
-            loaded = (
-                {
-                    int(r.id): r
-                    for r in conn.execute(
-                        select(
-                            stories.c.id,
-                            stories.c.score,
-                            stories.c.score_parts,
-                            stories.c.follow_up_of,
-                            canon.c.title,
-                            canon.c.source_id,
-                            canon.c.source_name,
-                            canon.c.published_at,
-                            canon.c.fetched_at,
-                            func.substr(canon.c.body_text, 1, SNIPPET_CHARS).label("snippet"),
-                            candidates.c.state,
-                            candidates.c.version,
-                            candidates.c.editor_title,
-                            candidates.c.editor_summary,
-                            candidates.c.updated_by,
-                        )
-                        .select_from(base)
-                        .where(stories.c.id.in_(page_ids))
-                    )
-                }
-                if page_ids
-                else {}
-            )
-            rows = [loaded[i] for i in page_ids if i in loaded]
-            ids = [int(r.id) for r in rows]
-            topics: dict[int, list[str]] = defaultdict(list)
-            outlets: dict[int, list[str]] = defaultdict(list)
-            if ids:
-                for t in conn.execute(
-                    select(
-                        story_topics.c.story_id, story_topics.c.topic_id, story_topics.c.origin, story_topics.c.rejected
-                    )
-                    .where(story_topics.c.story_id.in_(ids))
-                    .order_by(story_topics.c.confidence.desc())
-                ):
-                    if not t.rejected:
-                        topics[int(t.story_id)].append(t.topic_id)
-                for m in conn.execute(
-                    select(articles.c.story_id, articles.c.source_id, articles.c.source_name)
-                    .where(articles.c.story_id.in_(ids))
-                    .distinct()
-                ):
-                    outlets[int(m.story_id)].append(m.source_name or m.source_id)
-        items = []
-        for r in rows:
-            source = r.source_name or r.source_id
-            items.append(
-                QueueItem(
-                    id=int(r.id),
-                    title=r.editor_title or r.title,
-                    harvested_title=r.title,
-                    source=source,
-                    source_id=r.source_id,
-                    other_outlets=tuple(sorted({o for o in outlets[int(r.id)] if o != source})),
-                    published_at=r.published_at or r.fetched_at,
-                    topics=tuple(dict.fromkeys(topics[int(r.id)])),
-                    score=r.score,
-                    score_parts=(json.loads(r.score_parts).get("parts", {}) if r.score_parts else {}),
-                    snippet=(r.editor_summary or r.snippet or "").replace("\n", " ").strip(),
-                    state=r.state,
-                    version=int(r.version),
-                    follow_up_of=r.follow_up_of,
-                    updated_by=r.updated_by,
-                )
-            )
-        return QueuePage(items, total, max(page, 1), per_page)
-
-    def _text_hits(self, text: str) -> Any:
-        """Ids of the stories with ``text`` in any member's title or body (trigram index), titles only for short
-        queries (on SQLite through the small index of titles, migration 0008)."""
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        member = articles.alias("hit")
-        if len(text) < MIN_INDEXED_QUERY:
-            return select(member.c.story_id).where(member.c.title.like(pattern, escape="\\"))
-        if self.engine.dialect.name == "sqlite":
-            from sqlalchemy import text as sql_text
-
-            phrase = '"' + text.replace('"', '""') + '"'
-            # INDEXED BY: story_id from the small (id, story_id) index of migration 0008, not from the row (on
-            # SQLite, reading that column walks past the stored page and body: 10 ms per 5,000 hits)
-            return (
-                sql_text(
-                    "SELECT story_id FROM articles INDEXED BY search_articles_story "
-                    "WHERE id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH :phrase)"
-                )
-                .bindparams(phrase=phrase)
-                .columns(story_id=Integer)
-            )
-        return select(member.c.story_id).where(
-            or_(member.c.title.ilike(pattern, escape="\\"), member.c.body_text.ilike(pattern, escape="\\"))
-        )
 
     # ------------------------------------------------------------------ detail
 

@@ -36,6 +36,11 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+OPEN_STATES = ("new", "shortlisted")
+"""Candidate states the queue shows by default."""
+STATES = ("new", "shortlisted", "snoozed", "accepted", "rejected", "used")
+"""Every state of a candidate (``candidates.state``)."""
+
 metadata = MetaData(naming_convention=NAMING)
 
 

@@ -24,8 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from news_harvester.errors import StorageError
 from news_harvester.models import Outcome
-from news_harvester.store.review import STATES
-from news_harvester.store.schema import articles, candidates, fetch_runs, source_state, stories
+from news_harvester.store.schema import STATES, articles, candidates, fetch_runs, source_state, stories
 
 DURATION_BUCKETS = (0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 """Upper bounds (seconds) of the fetch-duration histogram; a run covers a list page and its new articles."""

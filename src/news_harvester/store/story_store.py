@@ -9,25 +9,30 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 
 from news_harvester.errors import StorageError
+from news_harvester.models import TopicRow
 from news_harvester.store.schema import articles, candidates, issues, stories, story_topics, topic_models
 from news_harvester.stories.assign import (
     StoryBatch,
     StoryEnricher,
-    StoryMember,
     UsedStory,
     book_titles,
-    canonical_member,
 )
 from news_harvester.stories.dedupe import DedupeDoc, DedupeParams, StoryIndex
-from news_harvester.stories.ranking import StoryFacts
+from news_harvester.stories.refresh import (
+    MemberFacts,
+    StoredStory,
+    StoryRefresh,
+    canonical_members,
+    decide_refresh,
+    needing_classification,
+)
 
 if TYPE_CHECKING:
     from news_harvester.stories.assign import StoryService
@@ -37,89 +42,6 @@ EDITOR_CONFIDENCE = 1.0
 """Confidence of a topic an editor added: editors outrank the classifier."""
 OPEN_STATES = ("new", "shortlisted", "snoozed")
 """Candidate states of stories still waiting for an editor's decision."""
-
-
-@dataclass(frozen=True, slots=True)
-class MemberView:
-    article_id: int
-    url: str
-    source_id: str
-    source: str
-    title: str
-    published_at: datetime | None
-    layer: str | None
-    similarity: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class TopicView:
-    id: str
-    confidence: float
-    origin: str
-
-
-@dataclass(frozen=True, slots=True)
-class StoryView:
-    """One story as the queue and ``stories list`` show it."""
-
-    id: int
-    title: str
-    canonical_url: str | None
-    canonical_source: str | None
-    attribution: str | None
-    published_at: datetime | None
-    score: float | None
-    score_parts: dict[str, Any]
-    topics: tuple[TopicView, ...]
-    classification: dict[str, Any] | None
-    state: str | None
-    outlets: int
-    follow_up_of: int | None
-    used_issue_id: int | None
-    members: tuple[MemberView, ...] = field(default=())
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "canonical_url": self.canonical_url,
-            "attribution": self.attribution,
-            "source": self.canonical_source,
-            "published_at": self.published_at.isoformat() if self.published_at else None,
-            "topics": [t.id for t in self.topics],
-            "topic_confidence": {t.id: round(t.confidence, 3) for t in self.topics},
-            "score": self.score,
-            "score_parts": self.score_parts.get("parts", {}),
-            "state": self.state,
-            "outlets": self.outlets,
-            "follow_up_of": self.follow_up_of,
-            "used_issue_id": self.used_issue_id,
-            "members": [
-                {
-                    "id": m.article_id,
-                    "url": m.url,
-                    "source": m.source,
-                    "source_id": m.source_id,
-                    "title": m.title,
-                    "published_at": m.published_at.isoformat() if m.published_at else None,
-                    "layer": m.layer,
-                    "similarity": m.similarity,
-                }
-                for m in self.members
-            ],
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class LabelRow:
-    """An editor's judgement of a story, for training the learned model."""
-
-    story_id: int
-    title: str
-    body: str
-    topics: frozenset[str]
-    topics_confirmed: bool
-    accepted: bool | None
 
 
 def _doc(article_id: int, title: str, body: str, url: str, published: datetime | None) -> DedupeDoc:
@@ -268,12 +190,28 @@ class StoryQueries:
         self,
         conn: Connection,
         ids: list[int],
-        weights: Any,
+        weights: Mapping[str, float],
         enricher: StoryEnricher,
         now: datetime,
         reclassify: bool,
     ) -> None:
-        members: dict[int, list[Any]] = defaultdict(list)
+        """Read a chunk of stories as records, let stories.refresh decide, write what it decided."""
+        members = self._member_facts(conn, ids)
+        stored = self._stored_stories(conn, ids)
+        canonical = canonical_members(members, weights)
+        to_classify = needing_classification(stored, canonical, enricher.digest, reclassify)
+        texts: dict[int, tuple[str, str]] = {}
+        if to_classify:
+            story_of = {canonical[s]: s for s in to_classify}
+            for r in conn.execute(
+                select(articles.c.id, articles.c.title, articles.c.body_text).where(articles.c.id.in_(sorted(story_of)))
+            ):
+                texts[story_of[int(r.id)]] = (r.title, r.body_text)
+        self._write_refreshes(conn, decide_refresh(stored, members, canonical, texts, enricher, weights, now), now)
+
+    @staticmethod
+    def _member_facts(conn: Connection, ids: list[int]) -> dict[int, list[MemberFacts]]:
+        members: dict[int, list[MemberFacts]] = defaultdict(list)
         for row in conn.execute(
             select(
                 articles.c.story_id,
@@ -285,9 +223,34 @@ class StoryQueries:
                 articles.c.fetched_at,
             ).where(articles.c.story_id.in_(ids))
         ):
-            members[int(row.story_id)].append(row)
-        current = {
-            int(r.id): r
+            members[int(row.story_id)].append(
+                MemberFacts(
+                    int(row.id), row.source_id, row.source_name, row.source_weight, row.published_at, row.fetched_at
+                )
+            )
+        return members
+
+    @staticmethod
+    def _stored_stories(conn: Connection, ids: list[int]) -> dict[int, StoredStory]:
+        states = {
+            int(r.story_id): r.state
+            for r in conn.execute(
+                select(candidates.c.story_id, candidates.c.state).where(candidates.c.story_id.in_(ids))
+            )
+        }
+        topic_rows: dict[int, list[TopicRow]] = defaultdict(list)
+        for r in conn.execute(select(story_topics).where(story_topics.c.story_id.in_(ids))):
+            topic_rows[int(r.story_id)].append(TopicRow(r.topic_id, float(r.confidence), r.origin, bool(r.rejected)))
+        return {
+            int(r.id): StoredStory(
+                story_id=int(r.id),
+                canonical_article_id=r.canonical_article_id,
+                taxonomy_digest=r.taxonomy_digest,
+                classification=json.loads(r.classification) if r.classification else None,
+                used=r.used_issue_id is not None,
+                state=states.get(int(r.id)),
+                topics=tuple(topic_rows[int(r.id)]),
+            )
             for r in conn.execute(
                 select(
                     stories.c.id,
@@ -298,122 +261,39 @@ class StoryQueries:
                 ).where(stories.c.id.in_(ids))
             )
         }
-        states = {
-            int(r.story_id): r.state
-            for r in conn.execute(
-                select(candidates.c.story_id, candidates.c.state).where(candidates.c.story_id.in_(ids))
-            )
-        }
-        topic_rows: dict[int, list[Any]] = defaultdict(list)
-        for r in conn.execute(select(story_topics).where(story_topics.c.story_id.in_(ids))):
-            topic_rows[int(r.story_id)].append(r)
 
-        canonical: dict[int, int] = {}
-        for story_id, group in members.items():
-            canonical[story_id] = canonical_member(
-                (StoryMember(int(m.id), m.source_id, m.published_at, m.fetched_at, m.source_weight) for m in group),
-                weights,
-            )
-        digest = enricher.digest
-        to_classify = [
-            sid
-            for sid, cid in canonical.items()
-            if digest is not None
-            and (reclassify or current[sid].canonical_article_id != cid or current[sid].taxonomy_digest != digest)
-        ]
-        texts = {}
-        if to_classify:
-            texts = {
-                int(r.id): (r.title, r.body_text)
-                for r in conn.execute(
-                    select(articles.c.id, articles.c.title, articles.c.body_text).where(
-                        articles.c.id.in_([canonical[s] for s in to_classify])
-                    )
-                )
-            }
-        classifications: dict[int, dict[str, Any]] = {}
-        fresh_rows: list[dict[str, Any]] = []
-        for sid in to_classify:
-            title, body = texts[canonical[sid]]
-            result = enricher.classify(title, body)
-            if result is None:
-                continue
-            fresh_explanation = result.to_json()
-            if result.accept is not None:  # the editors' model's P(accept), read in the same pass
-                fresh_explanation["relevance"] = round(result.accept, 4)
-            classifications[sid] = fresh_explanation
-            editor_ids = {r.topic_id for r in topic_rows[sid] if r.origin == "editor"}
-            fresh = [
-                _TopicRow(t.topic_id, t.confidence, "auto", False)
-                for t in result.topics
-                if t.topic_id not in editor_ids
-            ]
-            fresh_rows += [
-                {"story_id": sid, "topic_id": t.topic_id, "confidence": t.confidence, "origin": "auto"} for t in fresh
-            ]
-            topic_rows[sid] = [r for r in topic_rows[sid] if r.origin == "editor"] + fresh
-        if classifications:  # one DELETE and one executemany for the chunk, not two statements per story
+    @staticmethod
+    def _write_refreshes(conn: Connection, refreshes: list[StoryRefresh], now: datetime) -> None:
+        classified = sorted(r.story_id for r in refreshes if r.classification is not None)
+        if classified:  # one DELETE and one executemany for the chunk, not two statements per story
             conn.execute(
-                delete(story_topics).where(
-                    story_topics.c.story_id.in_(sorted(classifications)), story_topics.c.origin == "auto"
-                )
+                delete(story_topics).where(story_topics.c.story_id.in_(classified), story_topics.c.origin == "auto")
             )
+        fresh_rows = [
+            {"story_id": r.story_id, "topic_id": t.topic_id, "confidence": t.confidence, "origin": "auto"}
+            for r in refreshes
+            if r.classification is not None
+            for t in r.auto_topics
+        ]
         if fresh_rows:
             conn.execute(insert(story_topics), fresh_rows)
-
         updates: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-        for story_id, group in members.items():
-            story_row = current[story_id]
-            explanation: dict[str, Any] | None = classifications.get(story_id)
-            if explanation is None and story_row.classification:
-                explanation = json.loads(story_row.classification)
-            effective = _effective_topics(topic_rows[story_id])
-            outlets = len({m.source_name or m.source_id for m in group})
-            canon = next(m for m in group if int(m.id) == canonical[story_id])
-            facts = StoryFacts(
-                topic_confidence=max((t.confidence for t in effective), default=0.0),
-                off_topic=(digest is not None or explanation is not None) and not effective,
-                source_weight=canon.source_weight
-                if canon.source_weight is not None
-                else weights.get(canon.source_id, 1.0),
-                outlets=outlets,
-                published_at=min(m.published_at or m.fetched_at for m in group),
-                used=story_row.used_issue_id is not None,
-                rejected=states.get(story_id) == "rejected",
-                relevance=(explanation or {}).get("relevance"),
-                brief_probability=(explanation or {}).get("brief_probability"),
-            )
-            score = enricher.score(facts, now)
+        for r in refreshes:
             values: dict[str, Any] = {
-                "canonical_article_id": canonical[story_id],
-                "score": score.total,
-                "score_parts": json.dumps(
-                    {
-                        "parts": score.parts,
-                        "facts": {
-                            "topic_confidence": round(facts.topic_confidence, 4),
-                            "source_weight": facts.source_weight,
-                            "outlets": facts.outlets,
-                            "published_at": facts.published_at.isoformat(),
-                            "used": facts.used,
-                            "rejected": facts.rejected,
-                            "relevance": facts.relevance,
-                            "brief_probability": facts.brief_probability,
-                        },
-                    },
-                    ensure_ascii=False,
-                ),
+                "canonical_article_id": r.canonical_article_id,
+                "score": r.score,
+                "score_parts": json.dumps(r.score_parts, ensure_ascii=False),
                 "scored_at": now,
-                "outlets": outlets,
+                "outlets": r.outlets,
                 "updated_at": now,
             }
-            if story_id in classifications:
+            if r.classification is not None:
                 values |= {
-                    "classification": json.dumps(classifications[story_id], ensure_ascii=False),
-                    "taxonomy_digest": digest,
+                    "classification": json.dumps(r.classification, ensure_ascii=False),
+                    "taxonomy_digest": r.taxonomy_digest,
                     "classified_at": now,
                 }
-            updates[tuple(sorted(values))].append(values | {"sid": story_id})
+            updates[tuple(sorted(values))].append(values | {"sid": r.story_id})
         for keys, rows in updates.items():
             conn.execute(
                 update(stories).where(stories.c.id == bindparam("sid")).values({k: bindparam(k) for k in keys}), rows
@@ -562,45 +442,6 @@ class StoryQueries:
                 raise StorageError(f"no candidate for story {story_id}", code="storage.not_found")
             self._refresh_stories(conn, [story_id], service.begin(), now)
 
-    def topic_labels(self) -> list[LabelRow]:
-        """Stories an editor judged: accepted/rejected/used candidates and stories with topic corrections."""
-        with self.engine.connect() as conn:
-            judged = {
-                int(r.story_id): r.state
-                for r in conn.execute(
-                    select(candidates.c.story_id, candidates.c.state).where(
-                        candidates.c.story_id.is_not(None), candidates.c.state.in_(["accepted", "rejected", "used"])
-                    )
-                )
-            }
-            topic_rows: dict[int, list[Any]] = defaultdict(list)
-            for r in conn.execute(select(story_topics)):
-                topic_rows[int(r.story_id)].append(r)
-            corrected = {sid for sid, rows in topic_rows.items() if any(r.origin == "editor" for r in rows)}
-            ids = sorted(set(judged) | corrected)
-            out: list[LabelRow] = []
-            for start in range(0, len(ids), CHUNK):
-                chunk = ids[start : start + CHUNK]
-                for r in conn.execute(
-                    select(stories.c.id, articles.c.title, articles.c.body_text)
-                    .select_from(stories.join(articles, articles.c.id == stories.c.canonical_article_id))
-                    .where(stories.c.id.in_(chunk))
-                ):
-                    sid = int(r.id)
-                    state = judged.get(sid)
-                    out.append(
-                        LabelRow(
-                            story_id=sid,
-                            title=r.title,
-                            body=r.body_text,
-                            topics=frozenset(t.topic_id for t in _effective_topics(topic_rows[sid])),
-                            # accepted stories confirm their topics; a correction confirms them too
-                            topics_confirmed=sid in corrected or state in ("accepted", "used"),
-                            accepted={"accepted": True, "used": True, "rejected": False}.get(state or ""),
-                        )
-                    )
-        return out
-
     def save_topic_model(self, blob: bytes, *, digest: str, examples: int, info: dict[str, Any], now: datetime) -> int:
         with self.engine.begin() as conn:
             return int(
@@ -628,164 +469,5 @@ class StoryQueries:
 
     # ------------------------------------------------------------------ reading stories
 
-    def list_stories(
-        self,
-        *,
-        limit: int = 50,
-        offset: int = 0,
-        topic: str | None = None,
-        states: Sequence[str] | None = None,
-        story_ids: Sequence[int] | None = None,
-        with_members: bool = True,
-    ) -> list[StoryView]:
-        """Stories by score (best first), each with its canonical article, topics and members."""
-        canon = articles.alias("canon")
-        query = (
-            select(
-                stories.c.id,
-                stories.c.score,
-                stories.c.score_parts,
-                stories.c.classification,
-                stories.c.outlets,
-                stories.c.follow_up_of,
-                stories.c.used_issue_id,
-                canon.c.title,
-                canon.c.url,
-                canon.c.source_id,
-                canon.c.source_name,
-                canon.c.attribution,
-                canon.c.published_at,
-                canon.c.fetched_at,
-                candidates.c.state,
-            )
-            .select_from(
-                stories.outerjoin(canon, canon.c.id == stories.c.canonical_article_id).outerjoin(
-                    candidates, candidates.c.story_id == stories.c.id
-                )
-            )
-            .order_by(stories.c.score.desc().nulls_last(), stories.c.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-        if states:
-            query = query.where(candidates.c.state.in_(list(states)))
-        if story_ids is not None:
-            query = query.where(stories.c.id.in_(list(story_ids)))
-        if topic:
-            query = query.where(
-                stories.c.id.in_(
-                    select(story_topics.c.story_id).where(
-                        story_topics.c.topic_id == topic, story_topics.c.rejected.is_(False)
-                    )
-                )
-            )
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-            ids = [int(r.id) for r in rows]
-            topic_rows: dict[int, list[Any]] = defaultdict(list)
-            member_rows: dict[int, list[MemberView]] = defaultdict(list)
-            if ids:
-                for r in conn.execute(select(story_topics).where(story_topics.c.story_id.in_(ids))):
-                    topic_rows[int(r.story_id)].append(r)
-                if with_members:
-                    for r in conn.execute(
-                        select(
-                            articles.c.story_id,
-                            articles.c.id,
-                            articles.c.url,
-                            articles.c.source_id,
-                            articles.c.source_name,
-                            articles.c.title,
-                            articles.c.published_at,
-                            articles.c.story_layer,
-                            articles.c.story_similarity,
-                        )
-                        .where(articles.c.story_id.in_(ids))
-                        .order_by(func.coalesce(articles.c.published_at, articles.c.fetched_at), articles.c.id)
-                    ):
-                        member_rows[int(r.story_id)].append(
-                            MemberView(
-                                int(r.id),
-                                r.url,
-                                r.source_id,
-                                r.source_name or r.source_id,
-                                r.title,
-                                r.published_at,
-                                r.story_layer,
-                                r.story_similarity,
-                            )
-                        )
-        return [
-            StoryView(
-                id=int(r.id),
-                title=r.title or "",
-                canonical_url=r.url,
-                canonical_source=r.source_name or r.source_id,
-                attribution=r.attribution or r.source_name,
-                published_at=r.published_at or r.fetched_at,
-                score=r.score,
-                score_parts=json.loads(r.score_parts) if r.score_parts else {},
-                topics=tuple(
-                    TopicView(t.topic_id, t.confidence, t.origin)
-                    for t in sorted(_effective_topics(topic_rows[int(r.id)]), key=lambda t: -t.confidence)
-                ),
-                classification=json.loads(r.classification) if r.classification else None,
-                state=r.state,
-                outlets=r.outlets or len(member_rows[int(r.id)]),
-                follow_up_of=r.follow_up_of,
-                used_issue_id=r.used_issue_id,
-                members=tuple(member_rows[int(r.id)]),
-            )
-            for r in rows
-        ]
 
-    def stories_for_reclassification(self, since: datetime | None = None) -> Iterator[tuple[int, str, str, list[str]]]:
-        """``(story_id, canonical title, canonical body, current topic ids)`` of stored stories, oldest first."""
-        query = (
-            select(stories.c.id, articles.c.title, articles.c.body_text)
-            .select_from(stories.join(articles, articles.c.id == stories.c.canonical_article_id))
-            .order_by(stories.c.id)
-        )
-        if since is not None:
-            query = query.where(func.coalesce(articles.c.published_at, articles.c.fetched_at) >= since)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-            for start in range(0, len(rows), CHUNK):
-                chunk = rows[start : start + CHUNK]
-                topic_rows: dict[int, list[Any]] = defaultdict(list)
-                for r in conn.execute(
-                    select(story_topics).where(story_topics.c.story_id.in_([int(c.id) for c in chunk]))
-                ):
-                    topic_rows[int(r.story_id)].append(r)
-                for r in chunk:
-                    yield (
-                        int(r.id),
-                        r.title,
-                        r.body_text,
-                        sorted(t.topic_id for t in _effective_topics(topic_rows[int(r.id)])),
-                    )
-
-
-@dataclass(frozen=True, slots=True)
-class _TopicRow:
-    topic_id: str
-    confidence: float
-    origin: str
-    rejected: bool
-
-
-def _effective_topics(rows: Iterable[Any]) -> list[_TopicRow]:
-    """Classifier topics, minus those an editor removed, plus those an editor added."""
-    rows = list(rows)
-    removed = {r.topic_id for r in rows if r.origin == "editor" and r.rejected}
-    out: dict[str, _TopicRow] = {}
-    for r in rows:
-        if r.rejected or (r.topic_id in removed and r.origin != "editor"):
-            continue
-        previous = out.get(r.topic_id)
-        if previous is None or r.origin == "editor":
-            out[r.topic_id] = _TopicRow(r.topic_id, float(r.confidence), r.origin, False)
-    return list(out.values())
-
-
-__all__ = ["LabelRow", "MemberView", "StoryQueries", "StoryView", "TopicView"]
+__all__ = ["StoryQueries"]

@@ -1,8 +1,8 @@
 """SQL of users, web sessions and login attempts (mixed into Repository as ``UserQueries``).
 
-The policy (hashing, throttling limits, session lifetime, CSRF) lives in news_harvester.web.auth; this
-module only stores and reads its facts. Session ids are SHA-256 hashes of the cookie token, computed by the
-caller, so nothing here ever sees a usable credential.
+The policy (hashing, throttling limits, session lifetime, CSRF) lives in news_harvester.web.accounts and
+news_harvester.web.auth; this module only stores and reads its facts. Session ids are SHA-256 hashes of the cookie
+token, computed by the caller, so nothing here ever sees a usable credential.
 """
 
 from __future__ import annotations

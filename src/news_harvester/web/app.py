@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from news_harvester import __version__
 from news_harvester.config import Settings, SourcesConfig
-from news_harvester.web import admin, assembly, auth, pages
+from news_harvester.web import admin, assembly, auth, pages, review_api, source_health
 from news_harvester.web.context import HERE, WebContext
 
 if TYPE_CHECKING:
@@ -37,7 +37,6 @@ CSP = (
 )
 
 
-"""A database id in a URL: larger numbers are a 422, not an integer overflow in the database driver."""
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -112,8 +111,36 @@ def create_app(
     banner_ttl: float = 0.0,
 ) -> FastAPI:
     """The app; without a repository only the health endpoints exist (used by minimal deployments/tests)."""
-    # the schema is served to signed-in users only (pages.api_schema); Swagger UI would need a CDN the CSP forbids
+    # the schema is served to signed-in users only (review_api.api_schema); Swagger UI would need a CDN the CSP forbids
     app = FastAPI(title="news_harvester", version=__version__, openapi_url=None, docs_url=None, redoc_url=None)
+    _add_health(app, database_ok, scheduler_ok)
+    if repository is None or stories is None:
+
+        @app.get("/api/sources")
+        def sources_json() -> list[dict[str, Any]]:
+            """Every configured source with its health, as ``sources list --json`` prints it."""
+            return sources_health()
+
+        return app
+
+    _add_error_handling(app)
+    app.state.ctx = WebContext(
+        repository,
+        stories,
+        sources_health,
+        session_hours,
+        settings=settings or Settings.model_validate({}),
+        sources=sources or (lambda: None),
+        run_now=run_now,
+        banner_ttl=banner_ttl,
+        templates=_templates(),
+    )
+    _mount_views(app)
+    return app
+
+
+def _add_health(app: FastAPI, database_ok: Callable[[], bool], scheduler_ok: Callable[[], bool]) -> None:
+    """``/healthz`` and ``/readyz``, served by every app (a minimal one too)."""
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -127,14 +154,10 @@ def create_app(
         status = 200 if all(checks.values()) else 503
         return JSONResponse({"ready": status == 200, "checks": checks}, status_code=status)
 
-    if repository is None or stories is None:
 
-        @app.get("/api/sources")
-        def sources_json() -> list[dict[str, Any]]:
-            """Every configured source with its health, as ``sources list --json`` prints it."""
-            return sources_health()
-
-        return app
+def _add_error_handling(app: FastAPI) -> None:
+    """The security headers on every answer, and every error (unexpected, invalid input, HTTP) in the app's own
+    shapes: JSON under ``/api/``, a Chinese page otherwise."""
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -191,28 +214,24 @@ def create_app(
             request, "error.html", {"user": user, "message": message}, status_code=exc.status_code, headers=headers
         )
 
-    ctx_templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+def _templates() -> Jinja2Templates:
+    """The pages' templates, with the filters they use."""
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
     # audit values as editors read them (行业资讯, not \u884c…); the result is still autoescaped
-    ctx_templates.env.filters["json_zh"] = lambda value: json.dumps(value, ensure_ascii=False)
-    ctx_templates.env.filters["http_url"] = http_url
-    ctx = WebContext(
-        repository,
-        stories,
-        sources_health,
-        session_hours,
-        settings=settings or Settings.model_validate({}),
-        sources=sources or (lambda: None),
-        run_now=run_now,
-        banner_ttl=banner_ttl,
-        templates=ctx_templates,
-    )
-    app.state.ctx = ctx
+    templates.env.filters["json_zh"] = lambda value: json.dumps(value, ensure_ascii=False)
+    templates.env.filters["http_url"] = http_url
+    return templates
+
+
+def _mount_views(app: FastAPI) -> None:
+    """Static files, the sign-in handlers and every view's routes (in this order: the first matching route wins)."""
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     auth.install(app)
     app.include_router(auth.router)
     app.include_router(pages.router)
-    app.include_router(pages.api)
+    app.include_router(source_health.router)
+    app.include_router(review_api.api)
     app.include_router(assembly.router)
     app.include_router(assembly.api)
     app.include_router(admin.router)
-    return app

@@ -1,9 +1,9 @@
-"""Sign-in for the review app: passwords, sessions, login throttling, CSRF and the role checks routes depend on.
+"""Sign-in for the review app: sessions, CSRF, the role checks routes depend on, and the login routes.
 
 Why it looks the way it does:
 
-* Passwords are argon2id hashes (argon2-cffi defaults); a hash made with older parameters is replaced at the
-  next successful login, so raising the cost needs no migration.
+* Passwords, user-name rules and the login throttle live in news_harvester.web.accounts (the CLI shares them);
+  refusals and their redirect targets in news_harvester.web.denials. Both are re-exported here.
 * A session is a random cookie token (``nh_session``, HttpOnly, SameSite=Lax, Secure over HTTPS). The database
   keeps only its SHA-256, so a copied database hands out no live sessions. Each session has its own CSRF
   token; every state-changing route depends on :func:`check_csrf`, which wants it back in the
@@ -28,15 +28,11 @@ import math
 import re
 import secrets
 import time
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
@@ -44,39 +40,90 @@ from starlette.concurrency import run_in_threadpool
 from starlette.formparsers import MultiPartException
 
 from news_harvester.errors import StorageError
+from news_harvester.web.accounts import (
+    ADDRESS_FAILURES,
+    HASHER,
+    MAX_NAME_LENGTH,
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    NAME_FAILURES,
+    ROLES,
+    THROTTLE_WINDOW,
+    hash_password,
+    name_problem,
+    normalize_name,
+    password_problem,
+    throttle_wait,
+    verify_password,
+)
+from news_harvester.web.denials import (
+    MSG_CSRF,
+    MSG_FORBIDDEN,
+    MSG_REQUIRED,
+    AuthError,
+    CsrfRejected,
+    Forbidden,
+    LoginRequired,
+    is_api,
+    login_url,
+    return_path,
+    safe_next,
+)
 
 if TYPE_CHECKING:
     from news_harvester.store.repository import Repository
     from news_harvester.web.context import WebContext
+
+# the accounts and refusals are part of this module's interface: views, tests and the CLI import them from here
+__all__ = [
+    "ADDRESS_FAILURES",
+    "COOKIE_NAME",
+    "CSRF_FIELD",
+    "CSRF_HEADER",
+    "HASHER",
+    "MAX_NAME_LENGTH",
+    "MAX_PASSWORD_LENGTH",
+    "MIN_PASSWORD_LENGTH",
+    "MSG_CSRF",
+    "MSG_FORBIDDEN",
+    "MSG_REQUIRED",
+    "NAME_FAILURES",
+    "ROLES",
+    "THROTTLE_WINDOW",
+    "AuthError",
+    "CsrfRejected",
+    "CurrentUser",
+    "Forbidden",
+    "LoginRequired",
+    "check_csrf",
+    "cross_site",
+    "hash_password",
+    "install",
+    "login_url",
+    "name_problem",
+    "normalize_name",
+    "optional_user",
+    "password_problem",
+    "require_admin",
+    "require_editor",
+    "router",
+    "safe_next",
+]
 
 log = logging.getLogger(__name__)
 
 COOKIE_NAME = "nh_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
-ROLES = ("editor", "admin")
-MIN_PASSWORD_LENGTH = 8
-MAX_PASSWORD_LENGTH = 1024
-"""Long enough for any passphrase, short enough that nobody makes the server hash megabytes."""
-MAX_NAME_LENGTH = 64
-"""Width of ``users.name``."""
-NAME_FAILURES = 5
-ADDRESS_FAILURES = 20
-THROTTLE_WINDOW = timedelta(minutes=15)
 ATTEMPT_RETENTION = timedelta(days=1)
 TOUCH_INTERVAL = timedelta(minutes=1)
 HOUSEKEEPING_SECONDS = 600.0
 """How often (at most) a request also deletes expired sessions and day-old login attempts."""
 
-MSG_REQUIRED = "未登录或会话已过期"
-MSG_FORBIDDEN = "没有权限"
-MSG_CSRF = "请求校验失败（页面可能已过期），请刷新页面后重试"
 MSG_BAD_LOGIN = "用户名或密码错误"
 MSG_DISABLED = "该账号已停用，请联系管理员"
 MSG_MISSING = "请输入用户名和密码"
 MSG_THROTTLED = "尝试次数过多，请 {minutes} 分钟后再试"
-
-HASHER = PasswordHasher()
 
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _USER_ATTR = "nh_auth_user"
@@ -103,33 +150,6 @@ class CurrentUser:
 # --------------------------------------------------------------------------- denials
 
 
-class AuthError(Exception):
-    """A request refused by authentication or authorisation; :func:`install` turns it into a response."""
-
-    status_code = 403
-    code = "auth.forbidden"
-    message = MSG_FORBIDDEN
-
-
-class LoginRequired(AuthError):
-    """No valid session: 401 for the API, a redirect to the login page for pages."""
-
-    status_code = 401
-    code = "auth.required"
-    message = MSG_REQUIRED
-
-
-class Forbidden(AuthError):
-    """Signed in, but the role does not allow this."""
-
-
-class CsrfRejected(AuthError):
-    """A state-changing request without the session's CSRF token (or a cross-site login post)."""
-
-    code = "auth.csrf"
-    message = MSG_CSRF
-
-
 _ERROR_PAGE = """{% extends "base.html" %}
 {% block title %}{{ title }}{% endblock %}
 {% block content %}
@@ -145,10 +165,10 @@ async def _handle_auth_error(request: Request, exc: Exception) -> Response:
     """JSON under ``/api/``; otherwise a redirect to the login page (no session) or an error page."""
     assert isinstance(exc, AuthError)
     response: Response
-    if _is_api(request):
+    if is_api(request):
         response = JSONResponse({"error": exc.message, "code": exc.code}, status_code=exc.status_code)
     elif isinstance(exc, LoginRequired):
-        response = RedirectResponse(login_url(_return_path(request)), status_code=303)
+        response = RedirectResponse(login_url(return_path(request)), status_code=303)
     else:
         title = "请求无效" if isinstance(exc, CsrfRejected) else "没有权限"
         message = exc.message if isinstance(exc, CsrfRejected) else "您的账号没有权限访问此页面。"
@@ -169,106 +189,11 @@ def install(app: FastAPI) -> None:
     setattr(app.state, _HOUSEKEEPING_ATTR, None)
 
 
-# --------------------------------------------------------------------------- names and passwords
-
-
-def normalize_name(name: str) -> str:
-    """The form a user name is stored and looked up in: trimmed, NFC (so a name typed on any system matches)."""
-    return unicodedata.normalize("NFC", name.strip())
-
-
-def name_problem(name: str) -> str | None:
-    """Why ``name`` (already normalised) cannot be a user name, or None."""
-    if not name:
-        return "用户名不能为空 (the name must not be empty)"
-    if len(name) > MAX_NAME_LENGTH:
-        return f"用户名最多 {MAX_NAME_LENGTH} 个字符 (the name must be at most {MAX_NAME_LENGTH} characters)"
-    if any(ch.isspace() or unicodedata.category(ch).startswith("C") for ch in name):
-        return "用户名不能包含空白或控制字符 (the name must not contain spaces or control characters)"
-    return None
-
-
-def password_problem(password: str) -> str | None:
-    """Why ``password`` is not acceptable, or None."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return (
-            f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符 "
-            f"(the password must be at least {MIN_PASSWORD_LENGTH} characters)"
-        )
-    if len(password) > MAX_PASSWORD_LENGTH:
-        return f"密码最多 {MAX_PASSWORD_LENGTH} 个字符 (the password must be at most {MAX_PASSWORD_LENGTH} characters)"
-    return None
-
-
-def hash_password(password: str) -> str:
-    """The argon2 hash to store; ValueError (with a printable reason) when the password is too short/long."""
-    problem = password_problem(password)
-    if problem is not None:
-        raise ValueError(problem)
-    return HASHER.hash(password)
-
-
-@cache
-def _dummy_hash() -> str:
-    """A hash nobody's password matches, verified for unknown names so they cost as much as known ones."""
-    return HASHER.hash(secrets.token_urlsafe(16))
-
-
-def _verify(stored_hash: str | None, password: str) -> bool:
-    try:
-        HASHER.verify(stored_hash or _dummy_hash(), password)
-    except (VerificationError, InvalidHashError):
-        return False
-    return stored_hash is not None
+# --------------------------------------------------------------------------- sessions
 
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-# --------------------------------------------------------------------------- redirects
-
-
-def safe_next(value: str | None) -> str:
-    """``value`` if it is a path on this site, else ``/``: never an open redirect.
-
-    Refuses absolute URLs, scheme-relative ``//host``, backslashes (browsers read ``/\\host`` as ``//host``)
-    and control characters (browsers drop tabs and newlines, turning ``/\\t/host`` into ``//host``).
-    """
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return "/"
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
-        return "/"
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc or parts.path in ("/login", "/logout"):
-        return "/"
-    return value
-
-
-def login_url(next_path: str) -> str:
-    """The login page that returns to ``next_path`` afterwards."""
-    target = safe_next(next_path)
-    return "/login" if target == "/" else "/login?next=" + quote(target, safe="/")
-
-
-def _return_path(request: Request) -> str:
-    """Where to come back to after signing in: the page itself for a GET; for a form post that found the
-    session gone, the page it was posted from (a GET of the post's URL would not show anything useful)."""
-    if request.method in ("GET", "HEAD"):
-        query = request.url.query
-        return request.url.path + (f"?{query}" if query else "")
-    referer = urlsplit(request.headers.get("referer", ""))
-    if referer.netloc and referer.netloc == request.url.netloc:
-        return safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
-    return "/"
-
-
-def _is_api(request: Request) -> bool:
-    path = request.url.path
-    return path == "/api" or path.startswith("/api/")
-
-
-# --------------------------------------------------------------------------- sessions
 
 
 def _ctx(request: Request) -> WebContext:
@@ -416,20 +341,6 @@ def _client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _throttle_wait(repository: Repository, name: str, address: str, now: datetime) -> timedelta | None:
-    """How long until this name and address may try again, or None when they may now."""
-    since = now - THROTTLE_WINDOW
-    waits = []
-    checks = [(repository.recent_failures(address=address, since=since), ADDRESS_FAILURES)]
-    if name:
-        checks.append((repository.recent_failures(name=name, since=since), NAME_FAILURES))
-    for times, limit in checks:
-        if len(times) >= limit:
-            # allowed again once enough of the window's failures have aged out to fall below the limit
-            waits.append(times[len(times) - limit] + THROTTLE_WINDOW - now)
-    return max(waits) if waits else None
-
-
 def _attempt_login(request: Request, name: str, password: str) -> _Outcome:
     """Check one login and open a session; blocking (argon2 and SQL), run in a thread."""
     ctx = _ctx(request)
@@ -443,7 +354,7 @@ def _attempt_login(request: Request, name: str, password: str) -> _Outcome:
     # as a harmless key: NUL and other control characters would make PostgreSQL refuse the query.
     valid_name = name_problem(name) is None
     name = name if valid_name else _CONTROL_RE.sub("\ufffd", name)[:MAX_NAME_LENGTH]
-    wait = _throttle_wait(repository, name, address, now)
+    wait = throttle_wait(repository, name, address, now)
     if wait is not None:
         seconds = max(1, math.ceil(wait.total_seconds()))
         log.warning("login throttled for %r from %s", name, address, extra={"stage": "auth"})
@@ -454,9 +365,9 @@ def _attempt_login(request: Request, name: str, password: str) -> _Outcome:
             retry_after=seconds,
         )
     user = repository.get_user_by_name(name) if valid_name else None
-    if user is None or not _verify(user.password_hash, password):
+    if user is None or not verify_password(user.password_hash, password):
         if user is None:
-            _verify(None, password)
+            verify_password(None, password)
         repository.record_login_attempt(name, address, False, now)
         log.info("failed login for %r from %s", name, address, extra={"stage": "auth"})
         return _Outcome(status=401, code="auth.invalid", error=MSG_BAD_LOGIN)

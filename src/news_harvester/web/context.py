@@ -1,7 +1,7 @@
 """What the web app's views share: the context object on ``app.state.ctx`` and the row-id path type.
 
-The views (pages, assembly, admin, auth) import this module, never web.app: the app imports the views to
-mount them, and views that imported the app would close a circle.
+The views (pages, review_api, assembly, admin, source_health, auth) import this module, never web.app: the
+app imports the views to mount them, and views that imported the app would close a circle.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ HERE = FilePath(__file__).resolve().parent
 """The web package's folder: templates/ and static/ are beside this file."""
 
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+"""A database id in a URL: larger numbers are a 422, not an integer overflow in the database driver."""
 
 
 @dataclass

@@ -1,0 +1,170 @@
+"""What the review queue's pages (news_harvester.web.pages) and its JSON API (news_harvester.web.review_api)
+share: the editors' time zone and input limits, queue filters from query parameters, the freshness banner's data,
+and the actions whose side effects both apply (accepting puts a story into the draft issue, bulk actions).
+
+Not a view: it mounts no routes. Errors in the input are HTTPException 422 with a Chinese message.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, HTTPException, Request
+
+from news_harvester.errors import StorageError
+from news_harvester.models import utc_now
+from news_harvester.sources.alarms import KIND_LABELS
+from news_harvester.store.queue import QueueFilter
+from news_harvester.store.review import DEFAULT_SECTION
+from news_harvester.store.schema import OPEN_STATES, STATES
+from news_harvester.web.auth import CurrentUser, require_editor
+from news_harvester.web.context import WebContext
+
+EDITOR_ZONE = ZoneInfo("Asia/Shanghai")
+PER_PAGE = 50
+MIN_YEAR = 1900
+MAX_YEAR = 2999
+MAX_TITLE = 300
+MAX_SUMMARY = 2000
+MAX_REASON = 500
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+Editor = Annotated[CurrentUser, Depends(require_editor)]
+
+
+def web_context(request: Request) -> WebContext:
+    """What the routes need, from ``app.state.ctx``."""
+    ctx: WebContext = request.app.state.ctx
+    return ctx
+
+
+def topic_names(ctx: WebContext) -> dict[str, str]:
+    taxonomy = ctx.stories.enricher.taxonomy
+    return {t.id: t.name for t in taxonomy.topics} if taxonomy else {}
+
+
+def local_time(when: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return when.astimezone(EDITOR_ZONE).strftime(fmt) if when else "—"
+
+
+def day_start(value: str | None, *, end: bool = False) -> datetime | None:
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(422, detail=f"日期格式应为 YYYY-MM-DD：{value}") from None
+    if not MIN_YEAR <= day.year <= MAX_YEAR:  # the database drivers overflow near year 1 and 9999
+        raise HTTPException(422, detail=f"日期超出范围（{MIN_YEAR}–{MAX_YEAR} 年）：{value}")
+    start = datetime.combine(day, time.min, tzinfo=EDITOR_ZONE)
+    return start + timedelta(days=1) if end else start
+
+
+def queue_filter(
+    state: list[str] | None,
+    topic: str | None,
+    source: str | None,
+    q: str | None,
+    date_from: str | None,
+    date_to: str | None,
+) -> QueueFilter:
+    states = tuple(s for s in (state or []) if s in STATES) or OPEN_STATES
+    if q is not None and len(q) > 200:
+        raise HTTPException(422, detail="搜索词过长（最多 200 字）")
+    for name, value in (("搜索词", q), ("主题", topic), ("来源", source)):
+        # NUL ends a string early in SQLite's FTS5 query parser (an error) and in LIKE (matches everything),
+        # and PostgreSQL refuses it outright: control characters are never part of a real search
+        if value and (len(value) > 200 or _CONTROL_CHARS.search(value)):
+            raise HTTPException(422, detail=f"{name}包含无效字符或过长")
+    return QueueFilter(
+        states=states,
+        topic=topic or None,
+        source=source or None,
+        text=(q or "").strip() or None,
+        date_from=day_start(date_from),
+        date_to=day_start(date_to, end=True),
+    )
+
+
+def freshness(ctx: WebContext, health: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """When the last harvest ran (stale after 6 hours), the failing sources and the open alarms: the queue page's
+    banner and ``/api/status``."""
+    last = ctx.repository.last_harvest_at()
+    failing = [s for s in (health if health is not None else ctx.sources_health()) if s.get("health") == "failing"]
+    return {
+        "last_harvest_at": last.isoformat() if last else None,
+        "last_harvest_local": local_time(last),
+        "stale": last is None or utc_now() - last > timedelta(hours=6),
+        "failing_sources": [
+            {"id": s.get("id"), "name": s.get("name"), "error": s.get("last_error_code")} for s in failing
+        ],
+        "alarms": [
+            {
+                "source_id": a.source_id,
+                "source": a.source_name,
+                "kind": a.kind,
+                "label": KIND_LABELS.get(a.kind, a.kind),
+                "message": a.message,
+                "since": a.first_seen_at.isoformat(),
+            }
+            for a in ctx.repository.open_alarms()
+        ],
+    }
+
+
+def sync_issue(ctx: WebContext, story_id: int, action: str, user: CurrentUser, section: str | None = None) -> str:
+    """Accepting puts the story into the current draft issue (summary drafted); rejecting or restoring takes it
+    out again. Returns a note for the editor ("" when nothing to say)."""
+    from news_harvester.editorial import issues
+
+    now = utc_now()
+    if action == "accept":
+        try:
+            issues.add_story(
+                ctx.repository,
+                ctx.settings,
+                ctx.sources(),
+                story_id,
+                user=user.name,
+                now=now,
+                section=section or DEFAULT_SECTION,
+            )
+        except StorageError as exc:
+            # a conflict is fine only when the story is in the draft already (a double click, another editor)
+            draft = ctx.repository.current_draft_id() if exc.code == "storage.conflict" else None
+            if draft is None or ctx.repository.item_for_story(draft, story_id) is None:
+                return f"（未能放入本期草稿：{exc}）"
+        return "，已放入本期草稿"
+    if action in ("reject", "restore"):
+        draft = ctx.repository.current_draft_id()
+        item = ctx.repository.item_for_story(draft, story_id) if draft else None
+        if item is not None:
+            ctx.repository.remove_item(item.id, user=user.name, now=now)
+            return "，已从本期草稿移出"
+    return ""
+
+
+def bulk_actions(
+    ctx: WebContext, user: CurrentUser, action: str, ids: list[int], reason: str | None
+) -> list[dict[str, Any]]:
+    """One action on up to 500 stories, each kept in step with the draft issue; one result per story."""
+    results: list[dict[str, Any]] = []
+    for story_id in ids[:500]:
+        try:
+            ctx.repository.apply_action(
+                story_id,
+                action,
+                user=user.name,
+                expected_version=None,
+                service=ctx.stories,
+                now=utc_now(),
+                reason=reason,
+            )
+            sync_issue(ctx, story_id, action, user)
+            results.append({"id": story_id, "ok": True})
+        except StorageError as exc:
+            results.append({"id": story_id, "ok": False, "error": str(exc), "code": exc.code})
+    return results
