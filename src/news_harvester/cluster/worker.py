@@ -36,13 +36,12 @@ from news_harvester.cluster.story_lock import StoryLock
 from news_harvester.config import Settings, SourcesConfig, SourceSpec, load_sources
 from news_harvester.errors import ConfigError
 from news_harvester.harvest.pipeline import Harvester
-from news_harvester.models import Article, FetchState, Outcome, RunSummary, utc_now
+from news_harvester.models import Article, Outcome, RunSummary, utc_now
 from news_harvester.sources.notify import Notifier, check_and_notify
 from news_harvester.store.engine import normalize_database_url
 from news_harvester.store.repository import Repository
 from news_harvester.store.schema import articles, fetch_runs
 from news_harvester.store.story_store import DOC_COLUMNS, stored_doc
-from news_harvester.stories.assign import StoryBatch
 from news_harvester.stories.classifier import ClassifierSource
 from news_harvester.stories.dedupe import StoryIndex
 
@@ -97,19 +96,15 @@ class ClusterRepository(Repository):
                 conn.execute(select(func.pg_advisory_unlock(STORY_LOCK)))
                 conn.commit()
 
-    def _save_articles(
-        self, conn: Connection, items: Sequence[Article], now: datetime, story_batch: StoryBatch | None = None
-    ) -> int:
-        if items and story_batch is not None:
-            if self.story_lock is None or not self.story_lock.held:
-                # not through ClusterHarvester (which took the lock without blocking the event loop): take it here
-                self.catch_up(conn, story_batch.index, now)  # most of it outside the lock
-                started = time.perf_counter()
-                conn.execute(select(func.pg_advisory_xact_lock(STORY_LOCK)))
-                self.lock_wait += time.perf_counter() - started
-            self.stores += 1
-            self.catch_up(conn, story_batch.index, now)
-        return super()._save_articles(conn, items, now, story_batch)
+    def before_story_assignment(self, conn: Connection, index: StoryIndex, now: datetime) -> None:
+        if self.story_lock is None or not self.story_lock.held:
+            # not through ClusterHarvester (which took the lock without blocking the event loop): take it here
+            self.catch_up(conn, index, now)  # most of it outside the lock
+            started = time.perf_counter()
+            conn.execute(select(func.pg_advisory_xact_lock(STORY_LOCK)))
+            self.lock_wait += time.perf_counter() - started
+        self.stores += 1
+        self.catch_up(conn, index, now)
 
     def catch_up(self, conn: Connection, index: StoryIndex, now: datetime) -> int:
         """Add the articles other workers stored since the last look to ``index``; returns how many.
@@ -147,16 +142,15 @@ class ClusterHarvester(Harvester):
     story_lock: StoryLock | None = None
     _holder: asyncio.Task[Any] | None = None
 
-    async def _collect(self, spec: SourceSpec, state: FetchState) -> Any:
-        collected = await super()._collect(spec, state)
-        if collected is not None and collected.articles and self.story_lock is not None:
-            repository = self.repository
-            if isinstance(repository, ClusterRepository):  # fingerprint others' articles before waiting
-                with repository.engine.connect() as conn:
-                    repository.catch_up(conn, self.stories.index, self.clock())
-            await self.story_lock.acquire()
-            self._holder = asyncio.current_task()
-        return collected
+    async def before_store(self, articles: Sequence[Article]) -> None:
+        if self.story_lock is None:
+            return
+        repository = self.repository
+        if isinstance(repository, ClusterRepository):  # fingerprint others' articles before waiting
+            with repository.engine.connect() as conn:
+                repository.catch_up(conn, self.stories.index, self.clock())
+        await self.story_lock.acquire()
+        self._holder = asyncio.current_task()
 
     async def harvest(self, spec: SourceSpec, *, force: bool = False) -> RunSummary:
         try:

@@ -1,6 +1,6 @@
 """Harvest one source end to end, and never let an error escape.
 
-Stages, in order (one call each in ``Harvester._collect``):
+Stages, in order (one call each in ``Harvester._collect``; ``before_store`` is the hook between them and storing):
   1. fetch the source URL with a conditional GET       (Reader.read_listing → fetch.Fetcher.get)
      - a JavaScript / meta-refresh redirect page is followed once, a WAF challenge is fetch.challenge
      - two-step JSON sources: read the data-source id from the page, then fetch the JSON
@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -105,6 +105,8 @@ class Harvester:
         started = time.monotonic()
         try:
             collected = await self._collect(spec, state.fetch_state)
+            if collected is not None and collected.articles:
+                await self.before_store(collected.articles)
         except asyncio.CancelledError:
             self._finish(
                 run_id,
@@ -156,6 +158,10 @@ class Harvester:
             fetch_state=collected.fetch_state,
             fetched=fetched,
         )
+
+    async def before_store(self, articles: Sequence[Article]) -> None:
+        """Hook: a run has new or changed ``articles`` to store, and its store step comes next. Does nothing here;
+        the cluster worker takes its story lock here without blocking the event loop."""
 
     async def _collect(self, spec: SourceSpec, state: FetchState) -> _Collected | None:
         listing = await self.reader.read_listing(spec, state)

@@ -31,7 +31,7 @@ from news_harvester.store.story_store import DOC_COLUMNS, StoryQueries, stored_d
 from news_harvester.store.story_views import StoryViewQueries
 from news_harvester.store.users import UserQueries
 from news_harvester.stories.assign import StoryBatch
-from news_harvester.stories.dedupe import DedupeDoc
+from news_harvester.stories.dedupe import DedupeDoc, StoryIndex
 
 RECENT_RUNS = 10
 
@@ -241,11 +241,17 @@ class Repository(StoryQueries, StoryViewQueries, QueueQueries, ReviewQueries, Us
         else:
             conn.execute(update(source_state).where(source_state.c.source_id == summary.source_id).values(**values))
 
+    def before_story_assignment(self, conn: Connection, index: StoryIndex, now: datetime) -> None:
+        """Hook: articles are about to be assigned to stories in ``conn``'s transaction. Does nothing here; the
+        cluster worker serialises story assignment and adds other workers' articles to ``index`` here."""
+
     def _save_articles(
         self, conn: Connection, items: Sequence[Article], now: datetime, story_batch: StoryBatch | None = None
     ) -> int:
         if not items:
             return 0
+        if story_batch is not None:
+            self.before_story_assignment(conn, story_batch.index, now)
         existing = {
             row.url: row
             for row in conn.execute(
