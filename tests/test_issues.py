@@ -352,3 +352,38 @@ def _all_at_once(work, args: list[int]) -> None:
     for t in threads:
         t.join()
 
+
+
+def test_act_on_story_files_withdraws_and_says_what_it_could_not_file(settings, any_repository):
+    """The one use case behind the app's accept/reject and `issue add`: the action, then the draft kept in step;
+    a story accepted into a locked (published) issue is reported as not filed, the action itself stands."""
+    from news_harvester.editorial.story_actions import DraftChange, act_on_story, follow_in_draft
+
+    repository = any_repository
+    now = datetime.now(UTC)
+    first, second = _distinct_stories(repository, now, TOPIC_WORDS[:2])
+    service = StoryService.load(repository, window_days=90, now=now, weights={}, enricher=None)
+
+    accepted = act_on_story(repository, settings, None, service, first, "accept", user="editor1", now=now)
+    draft = repository.current_draft_id()
+    assert accepted.state.state == "accepted" and accepted.draft.change is DraftChange.FILED
+    item = repository.item_for_story(draft, first)
+    assert item is not None and accepted.draft.item_id == item.id
+    assert " 月 " in item.text[:8] and item.attribution == "（来源：商务部网站）"  # drafted in house style
+    again = follow_in_draft(repository, settings, None, first, "accept", user="editor2", now=now)
+    assert again.change is DraftChange.FILED and again.item_id is None  # already there: no second item
+    assert len(repository.get_issue(draft).items) == 1
+
+    rejected = act_on_story(
+        repository, settings, None, service, first, "reject", user="editor1", now=now, reason="重复"
+    )
+    assert rejected.state.state == "rejected" and rejected.draft.change is DraftChange.WITHDRAWN
+    assert repository.item_for_story(draft, first) is None
+
+    repository.set_issue_status(draft, "published", user="editor1", now=now)
+    locked = act_on_story(
+        repository, settings, None, service, second, "accept", user="editor1", now=now, issue_id=draft
+    )
+    assert locked.state.state == "accepted"  # the action stands
+    assert locked.draft.change is DraftChange.NOT_FILED and locked.draft.problem
+    assert repository.item_for_story(draft, second) is None

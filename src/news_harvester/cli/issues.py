@@ -127,21 +127,36 @@ def issue_show(obj: CliContext, issue_id: int, as_json: bool) -> None:
 def issue_add(obj: CliContext, story_id: int, section: str, issue_id: int | None) -> None:
     """Accept a story into the draft, drafting its summary in house style."""
     from news_harvester.editorial import issues
+    from news_harvester.editorial.story_actions import DraftChange, act_on_story
     from news_harvester.wiring import story_service
 
     settings = obj.settings()
     repository = _repo(obj)
     now = datetime.now(UTC)
     target = issue_id or issues.current_draft(repository, settings, user=CLI_USER, now=now)
-    candidate = repository.candidate_state(story_id)
-    if candidate.state != "accepted":
+    if repository.candidate_state(story_id).state != "accepted":
+        # the review app's accept: the same use case, filing into the chosen issue
         service = story_service(settings, obj.sources(), repository, load_index=False)
-        repository.apply_action(
-            story_id, "accept", user=CLI_USER, expected_version=None, service=service, now=now, section=section
+        outcome = act_on_story(
+            repository,
+            settings,
+            obj.sources(),
+            service,
+            story_id,
+            "accept",
+            user=CLI_USER,
+            now=now,
+            section=section,
+            issue_id=target,
         )
-    item_id = issues.add_story(
-        repository, settings, obj.sources(), story_id, user=CLI_USER, now=now, section=section, issue_id=target
-    )
+        if outcome.draft.change is DraftChange.NOT_FILED:
+            fail(f"story #{story_id} was accepted but not filed in issue #{target}: {outcome.draft.problem}")
+        found = repository.item_for_story(target, story_id)
+        item_id = outcome.draft.item_id or (found.id if found else 0)
+    else:
+        item_id = issues.add_story(
+            repository, settings, obj.sources(), story_id, user=CLI_USER, now=now, section=section, issue_id=target
+        )
     item = repository.get_item(item_id)
     click.echo(f"added story #{story_id} to issue #{target} as item {item_id} in {section}")
     for warning in item.warnings:

@@ -28,12 +28,13 @@ from news_harvester.web.review import (
     MAX_TITLE,
     PER_PAGE,
     Editor,
+    act,
     bulk_actions,
     day_start,
+    draft_note,
     freshness,
     local_time,
     queue_filter,
-    sync_issue,
     topic_names,
     web_context,
 )
@@ -207,23 +208,14 @@ def story_action_form(
     ctx = web_context(request)
     try:
         until_at = day_start(until) if until else None
-        ctx.repository.apply_action(
-            story_id,
-            action,
-            user=user.name,
-            expected_version=version,
-            service=ctx.stories,
-            now=utc_now(),
-            reason=reason,
-            section=section,
-            until=until_at,
+        outcome = act(
+            ctx, story_id, action, user, expected_version=version, reason=reason, section=section, until=until_at
         )
     except HTTPException as exc:
         return _back(story_id, str(exc.detail), "error")
     except StorageError as exc:
         return _back(story_id, str(exc), "error")
-    note = sync_issue(ctx, story_id, action, user, section)
-    return _back(story_id, f"已{ACTION_NAMES.get(action, action)}{note}")
+    return _back(story_id, f"已{ACTION_NAMES.get(action, action)}{draft_note(outcome.draft)}")
 
 
 @router.post("/stories/{story_id}/edit", dependencies=[Depends(check_csrf)])

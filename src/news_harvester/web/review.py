@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Depends, HTTPException, Request
 
+from news_harvester.editorial.story_actions import ActionOutcome, DraftChange, DraftOutcome, act_on_story
 from news_harvester.errors import StorageError
 from news_harvester.models import utc_now
 from news_harvester.sources.alarms import KIND_LABELS
 from news_harvester.store.queue import QueueFilter
-from news_harvester.store.review import DEFAULT_SECTION
 from news_harvester.store.schema import OPEN_STATES, STATES
 from news_harvester.web.auth import CurrentUser, require_editor
 from news_harvester.web.context import WebContext
@@ -115,36 +115,43 @@ def freshness(ctx: WebContext, health: list[dict[str, Any]] | None = None) -> di
     }
 
 
-def sync_issue(ctx: WebContext, story_id: int, action: str, user: CurrentUser, section: str | None = None) -> str:
-    """Accepting puts the story into the current draft issue (summary drafted); rejecting or restoring takes it
-    out again. Returns a note for the editor ("" when nothing to say)."""
-    from news_harvester.editorial import issues
-
-    now = utc_now()
-    if action == "accept":
-        try:
-            issues.add_story(
-                ctx.repository,
-                ctx.settings,
-                ctx.sources(),
-                story_id,
-                user=user.name,
-                now=now,
-                section=section or DEFAULT_SECTION,
-            )
-        except StorageError as exc:
-            # a conflict is fine only when the story is in the draft already (a double click, another editor)
-            draft = ctx.repository.current_draft_id() if exc.code == "storage.conflict" else None
-            if draft is None or ctx.repository.item_for_story(draft, story_id) is None:
-                return f"（未能放入本期草稿：{exc}）"
+def draft_note(draft: DraftOutcome) -> str:
+    """What an action did to the draft issue, as the note after "已接受" etc. ("" when nothing to say)."""
+    if draft.change is DraftChange.FILED:
         return "，已放入本期草稿"
-    if action in ("reject", "restore"):
-        draft = ctx.repository.current_draft_id()
-        item = ctx.repository.item_for_story(draft, story_id) if draft else None
-        if item is not None:
-            ctx.repository.remove_item(item.id, user=user.name, now=now)
-            return "，已从本期草稿移出"
+    if draft.change is DraftChange.WITHDRAWN:
+        return "，已从本期草稿移出"
+    if draft.change is DraftChange.NOT_FILED:
+        return f"（未能放入本期草稿：{draft.problem}）"
     return ""
+
+
+def act(
+    ctx: WebContext,
+    story_id: int,
+    action: str,
+    user: CurrentUser,
+    *,
+    expected_version: int | None = None,
+    reason: str | None = None,
+    section: str | None = None,
+    until: datetime | None = None,
+) -> ActionOutcome:
+    """The editor's action and its consequence for the draft issue (editorial.story_actions)."""
+    return act_on_story(
+        ctx.repository,
+        ctx.settings,
+        ctx.sources(),
+        ctx.stories,
+        story_id,
+        action,
+        user=user.name,
+        now=utc_now(),
+        expected_version=expected_version,
+        reason=reason,
+        section=section,
+        until=until,
+    )
 
 
 def bulk_actions(
@@ -154,16 +161,7 @@ def bulk_actions(
     results: list[dict[str, Any]] = []
     for story_id in ids[:500]:
         try:
-            ctx.repository.apply_action(
-                story_id,
-                action,
-                user=user.name,
-                expected_version=None,
-                service=ctx.stories,
-                now=utc_now(),
-                reason=reason,
-            )
-            sync_issue(ctx, story_id, action, user)
+            act(ctx, story_id, action, user, reason=reason)
             results.append({"id": story_id, "ok": True})
         except StorageError as exc:
             results.append({"id": story_id, "ok": False, "error": str(exc), "code": exc.code})

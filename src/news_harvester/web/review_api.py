@@ -26,10 +26,11 @@ from news_harvester.web.review import (
     MAX_TITLE,
     PER_PAGE,
     Editor,
+    act,
     bulk_actions,
+    draft_note,
     freshness,
     queue_filter,
-    sync_issue,
     topic_names,
     web_context,
 )
@@ -133,21 +134,19 @@ def api_action(request: Request, story_id: RowId, body: ActionIn, user: Editor) 
         return JSONResponse({"error": f"未知操作：{body.action}", "code": "review.invalid"}, status_code=422)
     until = datetime.combine(body.until, time.min, tzinfo=EDITOR_ZONE) if body.until else None
     try:
-        after = ctx.repository.apply_action(
+        outcome = act(
+            ctx,
             story_id,
             body.action,
-            user=user.name,
+            user,
             expected_version=body.version,
-            service=ctx.stories,
-            now=utc_now(),
             reason=body.reason,
             section=body.section,
             until=until,
         )
     except StorageError as exc:
         return _fail(exc)
-    note = sync_issue(ctx, story_id, body.action, user, body.section)
-    return JSONResponse(after.to_json() | {"note": note.lstrip("，")})
+    return JSONResponse(outcome.state.to_json() | {"note": draft_note(outcome.draft).lstrip("，")})
 
 
 @api.patch("/stories/{story_id}", dependencies=[Depends(check_csrf)])
