@@ -7,6 +7,8 @@ ordered per section by ``position``; moves renumber the section so positions sta
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -167,11 +169,25 @@ class IssueQueries:
             published_at=row.published_at,
         )
 
+    @contextmanager
+    def _changing_items(self) -> Iterator[Connection]:
+        """The transaction of a change to an issue's items. On SQLite it takes the write lock first (BEGIN
+        IMMEDIATE): the driver would otherwise run the reads that decide positions (the section's last position,
+        its order) before the transaction starts, and an add racing a removal took a stale position, leaving a
+        gap. On PostgreSQL the issue's row, locked by ``_draft_only``, serialises them."""
+        if self.engine.dialect.name == "sqlite":
+            with serialized(self.engine, DRAFT_LOCK) as conn:
+                yield conn
+        else:
+            with self.engine.begin() as conn:
+                yield conn
+
     @staticmethod
     def _draft_only(conn: Connection, issue_id: int) -> None:
         """Refuse changes to a published issue. Every change to an issue's items starts here, and the issue's row
-        stays locked until the transaction ends (PostgreSQL; SQLite has one writer anyway): two editors' changes
-        renumbering the same section in different orders deadlocked, two adds could take the same position."""
+        stays locked until the transaction ends (PostgreSQL; on SQLite ``_changing_items`` holds the write lock):
+        two editors' changes renumbering the same section in different orders deadlocked, two adds could take the
+        same position."""
         status = conn.execute(select(issues.c.status).where(issues.c.id == issue_id).with_for_update()).scalar()
         if status is None:
             raise StorageError(f"第 {issue_id} 号期刊不存在", code="storage.not_found")
@@ -225,7 +241,7 @@ class IssueQueries:
         draft: str | None = None,
         warnings: list[dict[str, str]] | None = None,
     ) -> int:
-        with self.engine.begin() as conn:
+        with self._changing_items() as conn:
             self._draft_only(conn, issue_id)
             if story_id is not None:
                 existing = conn.execute(
@@ -311,7 +327,7 @@ class IssueQueries:
     ) -> ItemRow:
         """Move up (offset -1) or down (+1) within its section, or to the end of another section."""
         item = self.get_item(item_id)
-        with self.engine.begin() as conn:
+        with self._changing_items() as conn:
             self._draft_only(conn, item.issue_id)
             target = section or item.section
             siblings = [
@@ -362,7 +378,7 @@ class IssueQueries:
 
     def remove_item(self, item_id: int, *, user: str, now: datetime) -> ItemRow:
         item = self.get_item(item_id)
-        with self.engine.begin() as conn:
+        with self._changing_items() as conn:
             self._draft_only(conn, item.issue_id)
             conn.execute(delete(issue_items).where(issue_items.c.id == item_id))
             self._renumber(conn, item.issue_id, item.section)
