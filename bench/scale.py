@@ -67,9 +67,9 @@ def _wait_drained(conn: Any, poll: float) -> None:
 
 
 def _enqueue_all(url: str, source_ids: list[str]) -> None:
+    from news_harvester.clock import utc_now
     from news_harvester.cluster.queue import Enqueuer, make_app
     from news_harvester.config import load_settings
-    from news_harvester.models import utc_now
 
     settings = load_settings(overrides={"database_url": url}, environ={})
 

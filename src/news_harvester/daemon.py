@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 from sqlalchemy import Connection
 
+from news_harvester.clock import utc_now
 from news_harvester.config import Settings, SourcesConfig, is_packaged_default, load_sources
 from news_harvester.errors import ConfigError
 from news_harvester.harvest.fetch import Fetcher
 from news_harvester.harvest.schedule import SourceScheduler
-from news_harvester.models import utc_now
 from news_harvester.ops.metrics import HarvestCollector, metrics_router, overdue_seconds
 from news_harvester.sources.health import source_report
 from news_harvester.sources.notify import check_and_notify, notifiers_from_settings

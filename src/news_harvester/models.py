@@ -1,4 +1,5 @@
-"""Frozen records handed between stages, and the small pure rules for health and backoff.
+"""Frozen records handed between stages, and the small pure rules on them (health, backoff, a story's effective
+topics).
 
 No I/O, no clock: callers pass ``now``.
 """
@@ -9,7 +10,7 @@ import enum
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 
@@ -208,11 +209,6 @@ def backoff_delay(
 
 def is_due(next_due_at: datetime | None, now: datetime) -> bool:
     return next_due_at is None or next_due_at <= now
-
-
-def utc_now() -> datetime:
-    """The one clock of the harvest and the shells (aware, UTC); pure code takes ``now`` as an argument."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)

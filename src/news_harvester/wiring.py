@@ -96,7 +96,7 @@ def story_service(
     """The story service of a command that changes stories (ingest, topics apply/train, issue add/publish):
     the configured source weights and the current classifier, so canonical members and scores come out as
     the harvester would compute them. ``load_index`` only where articles are assigned to stories (ingest)."""
-    from news_harvester.models import utc_now
+    from news_harvester.clock import utc_now
     from news_harvester.stories.assign import StoryService
     from news_harvester.stories.classifier import ClassifierSource
     from news_harvester.stories.dedupe import StoryIndex
@@ -117,7 +117,7 @@ def add_story_jobs(
 ) -> None:
     """Housekeeping beside the source jobs: follow topics.yaml and the learned model, and re-score the
     window's stories (recency ages; a changed taxonomy re-classifies them)."""
-    from news_harvester.models import utc_now
+    from news_harvester.clock import utc_now
 
     async def check_classifier() -> None:
         enricher = await asyncio.to_thread(classifier.check)
@@ -143,8 +143,8 @@ async def harvest_once(
     progress: Callable[[int, int, RunSummary], None] | None = None,
 ) -> list[RunSummary]:
     """One pass over the enabled sources (or ``only`` those ids, enabled or not), concurrently."""
+    from news_harvester.clock import utc_now
     from news_harvester.harvest.fetch import Fetcher
-    from news_harvester.models import utc_now
 
     repository = open_repository(settings)
     specs: list[SourceSpec] = [s for s in sources.sources if s.id in only] if only else list(sources.enabled)

@@ -200,10 +200,10 @@ def query(database_url: str, sql: str, *params: Any) -> list[dict[str, Any]]:
 
 def enqueue_housekeeping(database_url: str, name: str) -> int | None:
     """Queue one cluster-wide housekeeping job (``__rescore__``, ``__alarms__``, ``__prune__``) for this minute."""
+    from news_harvester.clock import utc_now
     from news_harvester.cluster.periods import aligned_period
     from news_harvester.cluster.queue import Enqueuer, make_app
     from news_harvester.config import load_settings
-    from news_harvester.models import utc_now
 
     settings = load_settings(overrides={"database_url": database_url}, environ={})
 
@@ -221,9 +221,9 @@ def enqueue_housekeeping(database_url: str, name: str) -> int | None:
 
 def enqueue(database_url: str, source_id: str, *, period: Any = None) -> int | None:
     """Queue a harvest job the way a scheduler or web instance does (Enqueuer through procrastinate)."""
+    from news_harvester.clock import utc_now
     from news_harvester.cluster.queue import Enqueuer, make_app
     from news_harvester.config import load_settings
-    from news_harvester.models import utc_now
 
     settings = load_settings(overrides={"database_url": database_url}, environ={})
 

@@ -151,8 +151,11 @@ def issue_add(obj: CliContext, story_id: int, section: str, issue_id: int | None
         )
         if outcome.draft.change is DraftChange.NOT_FILED:
             fail(f"story #{story_id} was accepted but not filed in issue #{target}: {outcome.draft.problem}")
-        found = repository.item_for_story(target, story_id)
-        item_id = outcome.draft.item_id or (found.id if found else 0)
+        item_id = outcome.draft.item_id
+        if item_id is None:  # it was in the issue already (another editor filed it a moment ago)
+            found = repository.item_for_story(target, story_id)
+            assert found is not None  # FILED without a new item means the issue holds it
+            item_id = found.id
     else:
         item_id = issues.add_story(
             repository, settings, obj.sources(), story_id, user=CLI_USER, now=now, section=section, issue_id=target

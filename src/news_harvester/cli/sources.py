@@ -38,7 +38,7 @@ def sources() -> None:
 @guard
 def sources_list(obj: CliContext, as_json: bool) -> None:
     """Every source with its health, last success, last error and next due time."""
-    from news_harvester.models import utc_now
+    from news_harvester.clock import utc_now
     from news_harvester.sources.health import source_report
     from news_harvester.wiring import open_repository
 
@@ -121,9 +121,9 @@ def sources_test(obj: CliContext, source_id: str, as_json: bool) -> None:
 
 
 async def _preview(settings: Settings, spec: SourceSpec) -> Preview:
+    from news_harvester.clock import utc_now
     from news_harvester.harvest.fetch import Fetcher
     from news_harvester.harvest.read import Reader, preview_source
-    from news_harvester.models import utc_now
     from news_harvester.wiring import fetch_policy
 
     fetcher = Fetcher(fetch_policy(settings))

@@ -166,10 +166,10 @@ async def _open_app(settings: Settings, pool_size: int, stop: asyncio.Event, wha
 
 
 async def run_web(settings: Settings) -> None:
+    from news_harvester.clock import utc_now
     from news_harvester.cluster.queue import Enqueuer
     from news_harvester.cluster.schema import apply_cluster_schema
     from news_harvester.daemon import run_daemon
-    from news_harvester.models import utc_now
 
     load_sources(settings.sources)  # an invalid file stops the instance before anything waits
     stop = _stop_event()
@@ -195,11 +195,11 @@ async def run_web(settings: Settings) -> None:
 
 
 async def run_scheduler(settings: Settings) -> None:
+    from news_harvester.clock import utc_now
     from news_harvester.cluster.periods import aligned_period, cluster_trigger, period_of
     from news_harvester.cluster.queue import Enqueuer
     from news_harvester.config import SourceSpec
     from news_harvester.harvest.schedule import SourceScheduler
-    from news_harvester.models import utc_now
 
     sources = load_sources(settings.sources)
     stop = _stop_event()

@@ -30,13 +30,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, delete, event, func, select, update
 
+from news_harvester.clock import utc_now
 from news_harvester.cluster.queue import HARVEST_TASK, HOUSEKEEPING_TASK, QUEUE, instance_name
 from news_harvester.cluster.schema import SOURCE_LOCK_CLASS, STORY_LOCK, harvest_periods, source_lock_key
 from news_harvester.cluster.story_lock import StoryLock
 from news_harvester.config import Settings, SourcesConfig, SourceSpec, load_sources
 from news_harvester.errors import ConfigError
 from news_harvester.harvest.pipeline import Harvester
-from news_harvester.models import Article, Outcome, RunSummary, utc_now
+from news_harvester.models import Article, Outcome, RunSummary
 from news_harvester.sources.notify import Notifier, check_and_notify
 from news_harvester.store.engine import normalize_database_url
 from news_harvester.store.repository import Repository

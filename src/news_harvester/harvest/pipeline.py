@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from news_harvester.clock import utc_now
 from news_harvester.config import SourceSpec
 from news_harvester.errors import HarvesterError
 from news_harvester.harvest.fetch import Fetcher
@@ -38,7 +39,6 @@ from news_harvester.models import (
     RunSummary,
     backoff_delay,
     is_due,
-    utc_now,
 )
 from news_harvester.parse.clean import canonical_url
 from news_harvester.store.repository import Repository, RunResult

@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from news_harvester.clock import utc_now
 from news_harvester.errors import StorageError
-from news_harvester.models import utc_now
 from news_harvester.parse.sanitize import sanitize_html, text_to_html
 from news_harvester.store.queue import QueueFilter
 from news_harvester.store.review import DEFAULT_SECTION

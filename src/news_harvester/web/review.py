@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Depends, HTTPException, Request
 
+from news_harvester.clock import utc_now
 from news_harvester.editorial.story_actions import ActionOutcome, DraftChange, DraftOutcome, act_on_story
 from news_harvester.errors import StorageError
-from news_harvester.models import utc_now
 from news_harvester.sources.alarms import KIND_LABELS
 from news_harvester.store.queue import QueueFilter
 from news_harvester.store.schema import OPEN_STATES, STATES

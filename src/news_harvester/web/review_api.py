@@ -14,8 +14,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from news_harvester.clock import utc_now
 from news_harvester.errors import StorageError
-from news_harvester.models import utc_now
 from news_harvester.store.review import ACTIONS, DEFAULT_SECTION, ConflictError, InvalidAction
 from news_harvester.web.auth import check_csrf
 from news_harvester.web.context import RowId, WebContext

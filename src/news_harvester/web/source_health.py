@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from news_harvester.models import utc_now
+from news_harvester.clock import utc_now
 from news_harvester.sources.alarms import KIND_LABELS
 from news_harvester.web.auth import CurrentUser, require_admin
 from news_harvester.web.context import WebContext
