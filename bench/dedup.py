@@ -1,4 +1,8 @@
-"""Dedupe benchmark: StoryIndex (MinHash-LSH) on 100,000 docs, and brute-force pairwise Jaccard on a subset.
+"""Dedupe benchmark: the in-memory StoryIndex on 100,000 docs, and brute-force pairwise Jaccard on a subset.
+
+The product's own index lives in the database since migration 0010: bench/story_index.py measures that one
+(insert+match against the in-memory peer, and daemon start-up at 20,000 and 200,000 stored articles). This one
+measures the matching rules themselves at scale (the in-memory index runs the same decider).
 
 Run:  .venv/bin/python bench/dedup.py                       (100,000 docs, 2,000-doc brute-force subset)
       .venv/bin/python bench/dedup.py --docs 10000 --subset 500   (quick)
@@ -90,6 +94,8 @@ def generate(n: int, fixtures: Path, seed: int = 11) -> list[Item]:
     flashes: list[tuple[int, str]] = []
     stories = 0
     for i in range(n):
+        if i and i % 10_000 == 0:
+            print(f"  generated {i:,} of {n:,} docs", flush=True)
         when = T0 + timedelta(minutes=i)  # ~70 days for 100,000 docs
         url = f"https://site{i % 97}.invalid/{i}.html"
         r = rng.random()
@@ -188,6 +194,7 @@ def main() -> int:
         return 1
     params = DedupeParams()
 
+    print("loading the fixture articles and headlines (about a minute) ...", flush=True)
     start = time.perf_counter()
     items = generate(args.docs, fixtures)
     gen_s = time.perf_counter() - start
@@ -201,10 +208,12 @@ def main() -> int:
     index = StoryIndex(params)
     predicted: dict[int, int] = {}
     layers: dict[str, int] = defaultdict(int)
-    for it in items:
+    for n, it in enumerate(items, start=1):
         decision = index.assign(it.doc, it.doc.id)
         predicted[it.doc.id] = decision.story_id if decision.story_id is not None else it.doc.id
         layers[decision.layer or "new"] += 1
+        if n % 10_000 == 0:
+            print(f"  indexed {n:,} of {len(items):,} docs ({time.perf_counter() - start:.0f} s)", flush=True)
     insert_s = time.perf_counter() - start
     rss_after = peak_rss_mb()
     precision, recall = pair_recall({it.doc.id: it.story for it in items}, predicted)

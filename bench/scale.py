@@ -7,10 +7,11 @@ Run:  NEWS_HARVESTER_TEST_PG=postgresql://postgres@127.0.0.1:5432/test .venv/bin
 For each worker count: a fresh database ``nh_cluster_bench_*`` (dropped afterwards), the workers started and
 registered, then one harvest job per source queued at once (as a scheduler tick would) and timed until the
 queue is empty. Every item is a distinct story, so each article goes the whole way (clean, dedupe under the
-cluster-wide story lock, classify, rank, store). Reported: wall time, articles/s, speed-up over one worker, CPU
-seconds of the workers and of PostgreSQL's server processes, and how busy the machine's CPUs were, which says
-where scaling stops. Politeness is set out of the way (``per_host_concurrency=16``, no per-host delay): with the
-shipped defaults the per-host limits, which apply per worker process, set the pace (see the README's sizing).
+key locks of the stored story index, classify, rank, store). Reported: wall time, articles/s, speed-up over one
+worker, CPU seconds of the workers and of PostgreSQL's server processes, and how busy the machine's CPUs were,
+which says where scaling stops. Politeness is set out of the way (``per_host_concurrency=16``, no per-host
+delay): with the shipped defaults the per-host limits, which apply per worker process, set the pace (see the
+README's sizing).
 """
 
 from __future__ import annotations
@@ -175,11 +176,11 @@ def run_once(args: argparse.Namespace, port: int, workers: int) -> dict[str, Any
                 p.kill()
         with psycopg.connect(args.admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    waited = 0.0  # each worker logs its wait for the cluster-wide story lock when it stops
+    waited = 0.0  # each worker logs its waits for story key locks (shared keys: reprints) when it stops
     for k in range(workers):
         for line in (tmp / f"worker{k}.log").read_text().splitlines():
-            if "s waited for the lock" in line:
-                waited += float(line.split(" s waited for the lock")[0].rsplit(" ", 1)[1])
+            if "s waited for story key locks" in line:
+                waited += float(line.split(" s waited for story key locks")[0].rsplit(" ", 1)[1])
     n_articles = int(articles[0]) if articles else 0
     return {
         "workers": workers,
@@ -228,7 +229,7 @@ def main() -> None:
                 f"{result['articles_per_s']:.0f} articles/s, x{result['articles_per_s'] / base:.2f}; "
                 f"CPU: workers {result['worker_cpu_s']:.1f} s, PostgreSQL {result['postgres_cpu_s']:.1f} s, "
                 f"machine {result['cpu_busy'] * 100:.0f} % busy with them; "
-                f"waits for the story lock {result['lock_wait_s']:.1f} s in all; "
+                f"waits for story key locks {result['lock_wait_s']:.1f} s in all; "
                 f"steady state (nothing new): {result['steady_runs_per_s']:.0f} runs/s, "
                 f"{result['steady_cpu_ms_per_run']:.0f} ms worker CPU per run",
                 flush=True,

@@ -14,7 +14,6 @@ from pytest_httpserver import HTTPServer
 from conftest import ROOT
 from news_harvester.config import load_sources
 from news_harvester.stories.assign import StoryService
-from news_harvester.stories.dedupe import StoryIndex
 from news_harvester.web.app import create_app
 
 LIST_PAGE = (
@@ -45,7 +44,7 @@ def admin(settings, repository, httpserver: HTTPServer):
         scheduler_ok=lambda: True,
         sources_health=lambda: [],
         repository=repository,
-        stories=StoryService(StoryIndex(), window=timedelta(days=90)),
+        stories=StoryService(window=timedelta(days=90)),
         settings=settings,
     )
     client = TestClient(app, follow_redirects=False)
@@ -158,7 +157,7 @@ def test_run_now_starts_a_harvest_of_that_source(settings, repository):
 
     repository.add_user("boss", PasswordHasher().hash("admin-password"), "admin", datetime.now(UTC))
     app = create_app(database_ok=lambda: True, scheduler_ok=lambda: True, sources_health=lambda: [],
-                     repository=repository, stories=StoryService(StoryIndex(), window=timedelta(days=90)),
+                     repository=repository, stories=StoryService(window=timedelta(days=90)),
                      settings=settings, run_now=run_now)
     with TestClient(app, follow_redirects=False) as client:
         token = client.post("/login", json={"name": "boss", "password": "admin-password"}).json()["csrf_token"]

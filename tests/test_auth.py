@@ -24,7 +24,6 @@ from news_harvester.errors import StorageError
 from news_harvester.store.schema import login_attempts, users, web_sessions
 from news_harvester.store.users import UserRecord
 from news_harvester.stories.assign import StoryService
-from news_harvester.stories.dedupe import StoryIndex
 from news_harvester.web import auth
 from news_harvester.web.app import create_app
 from news_harvester.web.context import WebContext
@@ -35,7 +34,7 @@ BAD_LOGIN = "用户名或密码错误"
 
 
 def _stories() -> StoryService:
-    return StoryService(StoryIndex(), window=timedelta(days=90))
+    return StoryService(window=timedelta(days=90))
 
 
 def make_app(repository, session_hours: float = 12.0) -> FastAPI:

@@ -162,3 +162,20 @@ def test_quality_on_evaluation_set() -> None:
     for part in ("long", "short"):
         sub = dedupe_eval.evaluate(docs, only=part)
         assert sub.precision >= 0.97 and sub.recall >= 0.90, (part, sub.precision, sub.recall)
+
+
+def test_permutations_and_banding_are_datasketchs() -> None:
+    """The product derives datasketch's "affine32" permutations and its optimal LSH split itself (importing
+    datasketch loads scipy at every start); both must stay exactly datasketch's, or stored keys would change."""
+    from datasketch import MinHash, MinHashLSH
+
+    from news_harvester.stories.dedupe import affine32_permutations, optimal_bands
+
+    for num_perm, seed in ((128, 1), (64, 7), (256, 42)):
+        a, b = affine32_permutations(num_perm, seed)
+        reference = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+        assert (a == reference[0]).all() and (b == reference[1]).all()
+    for threshold in (0.3, 0.5, 0.8):
+        for num_perm in (64, 128):
+            lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+            assert optimal_bands(threshold, num_perm) == (lsh.b, lsh.r), (threshold, num_perm)

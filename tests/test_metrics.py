@@ -17,7 +17,6 @@ from news_harvester.ops.metrics import DURATION_BUCKETS, HarvestCollector, metri
 from news_harvester.store.repository import Repository, RunResult
 from news_harvester.store.schema import fetch_runs
 from news_harvester.stories.assign import StoryService
-from news_harvester.stories.dedupe import StoryIndex
 from news_harvester.web.app import create_app
 
 NOW = datetime.now(UTC)
@@ -94,7 +93,7 @@ def run(
 
 def test_scrape_reports_runs_errors_durations_articles_and_queue(any_repository):
     repository = any_repository
-    stories = StoryService(StoryIndex(), window=timedelta(days=90))
+    stories = StoryService(window=timedelta(days=90))
     # mofcom: two runs cached (started two hours ago), three counted afresh (started now)
     run(repository, "mofcom", Outcome.OK, 100, articles=[article(0, "mofcom"), article(1, "mofcom")], stories=stories)
     run(repository, "mofcom", Outcome.NOT_MODIFIED, 200)
@@ -219,7 +218,7 @@ def test_empty_database_and_unreachable_database(repository, tmp_path):
 def test_metrics_need_no_sign_in_in_the_review_app(repository):
     """Mounted on the real app (with its sign-in and security headers), /metrics answers scrapers without a
     session, and two apps in one process each have their own registry."""
-    stories = StoryService(StoryIndex(), window=timedelta(days=90))
+    stories = StoryService(window=timedelta(days=90))
     for _ in range(2):
         app = create_app(
             database_ok=lambda: True,

@@ -240,7 +240,7 @@ def test_rolled_back_run_leaves_index_and_database_unchanged(
                 pass
             else:
                 raise AssertionError("finish_run should have failed")
-            return len(harvester.stories.index)
+            return any_repository.story_index_size()
         finally:
             await fetcher.aclose()
 
@@ -249,7 +249,11 @@ def test_rolled_back_run_leaves_index_and_database_unchanged(
     assert (counts["articles"], counts["stories"]) == (0, 0)
 
 
-def test_index_is_rebuilt_only_from_the_window(httpserver: HTTPServer, any_settings, any_repository, write_sources):
+def test_the_index_holds_what_was_stored_within_the_window(
+    httpserver: HTTPServer, any_settings, any_repository, write_sources
+):
+    """An article stays matchable for story_window_days after it was stored (its fetch time), whatever date the
+    page shows: one stored five days ago is out of a two-day window, and the next prune deletes its keys."""
     base = httpserver.url_for("").rstrip("/")
     old = [{"title": "商务部等九部门印发推动数字贸易高质量发展若干措施", "link": f"{base}/old/1.html",
             "date": _when(24 * 5), "description": f"<p>{ORIGINAL_BODY}</p>"}]
@@ -261,8 +265,23 @@ def test_index_is_rebuilt_only_from_the_window(httpserver: HTTPServer, any_setti
     config = load_sources(any_settings.sources)
     specs = {s.id: s for s in config.sources}
     narrow = any_settings.model_copy(update={"story_window_days": 2})
-    _run(narrow, any_repository, config, [specs["old"]])
-    _run(narrow, any_repository, config, [specs["new"]])  # restarted with a 2-day window: the old one is gone
+
+    async def go():
+        fetcher = Fetcher(fetch_policy(narrow))
+        try:
+            harvester = build_harvester(narrow, config, fetcher, any_repository)
+            harvester.clock = lambda: datetime.now(UTC) - timedelta(days=5)  # stored five days ago
+            await harvester.harvest(specs["old"], force=True)
+            assert any_repository.story_index_size() == 1
+            harvester.clock = lambda: datetime.now(UTC)
+            harvester.stories._pruned_at = None  # the hourly prune is due
+            await harvester.harvest(specs["new"], force=True)
+        finally:
+            await fetcher.aclose()
+
+    asyncio.run(go())
     rows = _by_url(any_repository)
     assert any_repository.story_of(rows["old/1.html"].url)[0] != any_repository.story_of(rows["new/1.html"].url)[0]
     assert any_repository.counts()["stories"] == 2
+    assert any_repository.story_index_size() == 1  # the old article's keys were pruned
+    assert any_repository.indexed_story(rows["old/1.html"].id) is None

@@ -325,7 +325,7 @@ def test_content_change_updates_the_index_and_the_classification(any_settings, a
     # the index holds the new text: a reprint of the new text joins this story
     stored = _ingest(repo, service, [record("https://r.example.com/1.html", "AI城市排行出炉", AI_REPORT, "转载网")])
     assert stored[0][2] == story_id
-    assert service.index.story_of(article_id) == story_id
+    assert repo.indexed_story(article_id) == story_id
 
 
 def test_topics_test_previews_and_apply_reclassifies(cli_home):
@@ -437,7 +437,7 @@ def test_upgrade_from_0002_gives_each_story_its_candidate_and_backfills(any_sett
                 backfilled = conn.execute(select(articles.c.story_id).where(articles.c.id == ids[2])).scalar()
                 cand = conn.execute(select(candidates.c.story_id).where(candidates.c.article_id == ids[2])).scalar()
             assert backfilled is not None and backfilled != story and cand == backfilled
-            assert len(service.index) == 3
+            assert repo.story_index_size() == 3
             [old] = repo.list_stories(story_ids=[story])
             assert old.state == "new" and len(old.members) == 2
         finally:

@@ -23,7 +23,6 @@ from news_harvester.ops.metrics import HarvestCollector, metrics_router, overdue
 from news_harvester.sources.health import source_report
 from news_harvester.sources.notify import check_and_notify, notifiers_from_settings
 from news_harvester.stories.classifier import ClassifierSource
-from news_harvester.stories.dedupe import preload as preload_story_index
 from news_harvester.web.app import create_app
 from news_harvester.wiring import add_story_jobs, build_harvester, fetch_policy, open_repository
 
@@ -96,13 +95,11 @@ async def run_daemon(
     _log_configuration(settings)
     notifiers = notifiers_from_settings(settings)  # a half-configured notifier is a ConfigError at start
     listener = listen(settings.bind) if web else None
-    if harvest:
-        preload_story_index()  # the import cost at start-up, not inside the first runs
     repository = open_repository(settings, also=also_migrate)
     _check_repository(repository, web=web, mark_interrupted=queue is None)
     fetcher = Fetcher(fetch_policy(settings))
     classifier = ClassifierSource(settings.topics, repository)
-    # --web-only: no story index (its rebuild costs time and memory proportional to the window's articles)
+    # --web-only: no one-time backfill of the stored story index (a harvesting process does it)
     harvester = build_harvester(settings, sources, fetcher, repository, classifier, load_index=harvest)
     last_runs = {sid: st.last_run_at for sid, st in repository.all_source_states().items()}
     scheduler = SourceScheduler(

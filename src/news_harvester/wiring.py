@@ -74,7 +74,7 @@ def build_harvester(
     *,
     load_index: bool = True,
 ) -> Harvester:
-    """The process's Harvester, its story index rebuilt from the last ``story_window_days`` of articles.
+    """The process's Harvester (``load_index``: the stored story index is checked for unindexed articles first).
     Raises ConfigError when topics.yaml is invalid (there is no last valid taxonomy at start-up)."""
     from news_harvester.harvest.pipeline import Harvester
     from news_harvester.stories.classifier import ClassifierSource
@@ -99,7 +99,6 @@ def story_service(
     from news_harvester.clock import utc_now
     from news_harvester.stories.assign import StoryService
     from news_harvester.stories.classifier import ClassifierSource
-    from news_harvester.stories.dedupe import StoryIndex
 
     enricher = ClassifierSource(settings.topics, repository).load()
     weights = {s.id: s.weight for s in sources.sources}
@@ -107,9 +106,7 @@ def story_service(
         return StoryService.load(
             repository, window_days=settings.story_window_days, now=utc_now(), weights=weights, enricher=enricher
         )
-    return StoryService(
-        StoryIndex(), window=timedelta(days=settings.story_window_days), weights=weights, enricher=enricher
-    )
+    return StoryService(window=timedelta(days=settings.story_window_days), weights=weights, enricher=enricher)
 
 
 def add_story_jobs(

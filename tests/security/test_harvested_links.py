@@ -17,7 +17,6 @@ from security_support import PASSWORD
 from conftest import source
 from news_harvester.config import load_sources
 from news_harvester.stories.assign import StoryService
-from news_harvester.stories.dedupe import StoryIndex
 from news_harvester.web.app import create_app, http_url
 
 HOSTILE = [
@@ -66,7 +65,7 @@ def test_script_urls_among_attachments_are_not_links(
         scheduler_ok=lambda: True,
         sources_health=lambda: [],
         repository=repository,
-        stories=StoryService(StoryIndex(), window=timedelta(days=90)),
+        stories=StoryService(window=timedelta(days=90)),
         settings=settings,
         sources=lambda: load_sources(settings.sources),
     )

@@ -29,8 +29,8 @@ class _StoryContext:
 
 
 def _open(obj: CliContext, *, load_index: bool = False) -> _StoryContext:
-    """Repository and a story service with the configured weights and classifier; the story index (rebuilt
-    from the window's articles) only for commands that assign articles to stories."""
+    """Repository and a story service with the configured weights and classifier; ``load_index`` (the stored
+    index checked for unindexed articles first) only for commands that assign articles to stories."""
     from news_harvester.wiring import open_repository, story_service
 
     settings = obj.settings()
@@ -65,7 +65,7 @@ def ingest(obj: CliContext, file: Any, as_json: bool) -> None:
     def flush() -> None:
         if not chunk:
             return
-        batch = ctx.service.begin()
+        batch = ctx.service.begin(now)
         stored = ctx.repository.store_articles(chunk, batch, now)
         ctx.service.commit(batch, now)
         totals["new"] += len(stored)

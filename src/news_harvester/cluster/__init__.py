@@ -5,7 +5,7 @@ one PostgreSQL database, the harvest work spread by procrastinate (a PostgreSQL-
   once under the migration lock, and the advisory-lock keys;
 - ``periods``: epoch-aligned schedule periods, identical in every scheduler instance;
 - ``queue``: the procrastinate app, and the enqueuer that turns each (source, period) into exactly one job;
-- ``worker``: the worker process (jobs, per-source locks, stalled-job retry, cross-worker story index);
+- ``worker``: the worker process (jobs, per-source locks, stalled-job retry);
 - ``roles``: role validation and the entry point of ``run --role``.
 
 Everything here needs PostgreSQL; the default role ``all`` (one machine, SQLite or PostgreSQL, no queue) never

@@ -299,8 +299,6 @@ def _build_worker(
 ) -> Callable[[], tuple[ClusterRepository, ClassifierSource, ClusterHarvester]]:
     """What a worker runs jobs with (repository, classifier, harvester), built by a call that with_backoff
     repeats until the database answers."""
-    from news_harvester.cluster.queue import conninfo
-    from news_harvester.cluster.story_lock import StoryLock
     from news_harvester.cluster.worker import ClusterHarvester, ClusterRepository
     from news_harvester.store.engine import make_engine
     from news_harvester.stories.classifier import ClassifierSource
@@ -311,16 +309,13 @@ def _build_worker(
         engine = make_engine(settings.resolved_database_url)
         repository = ClusterRepository(engine, timedelta(days=settings.story_window_days))
         classifier = ClassifierSource(settings.topics, repository)
-        with repository.priming():
-            harvester = ClusterHarvester(
-                fetcher,
-                repository,
-                source_weights={s.id: s.weight for s in sources.sources},
-                story_window_days=settings.story_window_days,
-                enricher=classifier.load(),
-            )
-        story_lock = StoryLock(conninfo(settings, search_path=None))
-        harvester.story_lock = repository.story_lock = story_lock
+        harvester = ClusterHarvester(
+            fetcher,
+            repository,
+            source_weights={s.id: s.weight for s in sources.sources},
+            story_window_days=settings.story_window_days,
+            enricher=classifier.load(),
+        )
         return repository, classifier, harvester
 
     return build
@@ -380,13 +375,11 @@ async def _stop_worker(
     duties: asyncio.Task[None],
     fetcher: Fetcher,
 ) -> None:
-    """Log the story lock's figures, then stop the duties and close the queue, the fetcher and the locks."""
+    """Log the story figures, then stop the duties and close the queue, the fetcher and the locks."""
     log.info(
-        "stopping; story lock: %d runs stored new articles, %.1f s waited for the lock, %d articles of other "
-        "workers caught up",
+        "stopping; %d runs stored new articles, %.1f s waited for story key locks",
         repository.stores,
-        repository.lock_wait + (harvester.story_lock.wait if harvester.story_lock else 0.0),
-        repository.caught_up,
+        repository.key_lock_seconds,
         extra={"stage": "shutdown"},
     )
     duties.cancel()
@@ -394,8 +387,6 @@ async def _stop_worker(
         await duties
     await app.close_async()
     await fetcher.aclose()
-    if harvester.story_lock is not None:
-        await harvester.story_lock.close()
     worker.locks.dispose()
     repository.engine.dispose()
     log.info("stopped cleanly", extra={"stage": "shutdown"})

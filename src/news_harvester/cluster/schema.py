@@ -28,8 +28,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 
 SCHEMA = "nh_cluster"
-STORY_LOCK = 0x6E68_7374_6F72
-"""Transaction-level advisory lock serialising story assignment across workers ('nhstor')."""
 SOURCE_LOCK_CLASS = 0x4E48
 """First key of the per-source session advisory locks (second key: crc32 of the source id)."""
 

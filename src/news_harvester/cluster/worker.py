@@ -9,12 +9,11 @@
   (:meth:`ClusterWorker.retry_stalled`, run by every worker every ``heartbeat_interval``). Its run, left
   ``running`` in ``fetch_runs``, is marked interrupted by the retried job under the source lock — instead of
   ``mark_interrupted_runs`` at start-up, which in a cluster would also hit the live runs of other workers.
-- Cross-worker stories: every worker keeps its own in-memory story index. :class:`ClusterRepository` takes a
-  transaction-level advisory lock (one key for the cluster) before a run's articles are stored and assigned to
-  stories, and first adds to the index every article other workers stored since it last looked (ids above a
-  watermark, re-checking a margin below it; every worker's story-assigning insert happens under this lock, so
-  ids and commit order agree). Most of that catch-up is done just before taking the lock, the rest under it.
-  Two reprints harvested at the same moment by two workers therefore still become one story.
+- Cross-worker stories: the story index is in the database (news_harvester.store.story_index), so every worker
+  sees every committed article. A run's transaction first takes PostgreSQL advisory locks on the LSH band and
+  title keys of its new articles, in ascending order: two reprints harvested at the same moment by two workers
+  share keys, so the second waits for the first to commit and then joins its story; runs without shared keys
+  never wait for each other.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,19 +30,16 @@ from sqlalchemy import Connection, Engine, create_engine, delete, event, func, s
 
 from news_harvester.clock import utc_now
 from news_harvester.cluster.queue import HARVEST_TASK, HOUSEKEEPING_TASK, QUEUE, instance_name
-from news_harvester.cluster.schema import SOURCE_LOCK_CLASS, STORY_LOCK, harvest_periods, source_lock_key
-from news_harvester.cluster.story_lock import StoryLock
-from news_harvester.config import Settings, SourcesConfig, SourceSpec, load_sources
+from news_harvester.cluster.schema import SOURCE_LOCK_CLASS, harvest_periods, source_lock_key
+from news_harvester.config import Settings, SourcesConfig, load_sources
 from news_harvester.errors import ConfigError
 from news_harvester.harvest.pipeline import Harvester
-from news_harvester.models import Article, Outcome, RunSummary
+from news_harvester.models import Outcome
 from news_harvester.sources.notify import Notifier, check_and_notify
 from news_harvester.store.engine import normalize_database_url
 from news_harvester.store.repository import Repository
-from news_harvester.store.schema import articles, fetch_runs
-from news_harvester.store.story_store import DOC_COLUMNS, stored_doc
+from news_harvester.store.schema import fetch_runs
 from news_harvester.stories.classifier import ClassifierSource
-from news_harvester.stories.dedupe import StoryIndex
 
 if TYPE_CHECKING:
     from procrastinate import App, JobContext
@@ -56,8 +51,6 @@ KEEP_JOBS_HOURS = 7 * 24
 """Finished jobs are deleted from the queue after a week (``__prune__``, daily)."""
 KEEP_PERIODS_DAYS = 90
 """``harvest_periods`` rows are kept this long (the record of what ran when)."""
-CATCH_UP_MARGIN = 500
-"""Article ids below the watermark that are re-checked, for ids committed out of order."""
 USED_REFRESH = timedelta(seconds=60)
 
 
@@ -69,98 +62,21 @@ class SourceBusy(Exception):
 
 
 class ClusterRepository(Repository):
-    """Repository whose story assignment is serialised cluster-wide and sees other workers' articles first."""
+    """Repository of a worker: the story index is in the database, so workers need no cluster-wide story lock;
+    a run's transaction locks only the band and title keys of its own articles (news_harvester.store.story_index).
+    Counts the runs that stored new articles (logged at stop)."""
 
     def __init__(self, engine: Engine, window: timedelta) -> None:
         super().__init__(engine)
         self.window = window
-        self.watermark = 0
-        self.caught_up = 0
-        """Articles of other workers added to the index so far (for logs and tests)."""
-        self._seen: set[int] = set()
-        self.story_lock: StoryLock | None = None
         self.stores = 0
-        self.lock_wait = 0.0
-        """Runs stored with new articles, and seconds spent waiting for the story lock (logged at stop)."""
 
-    @contextlib.contextmanager
-    def priming(self) -> Iterator[None]:
-        """Hold the story lock while the process builds its index, and start the watermark at the newest
-        article it can contain, so nothing stored meanwhile is missed or counted twice."""
-        with self.engine.connect() as conn:
-            conn.execute(select(func.pg_advisory_lock(STORY_LOCK)))
-            try:
-                self.watermark = int(conn.execute(select(func.coalesce(func.max(articles.c.id), 0))).scalar_one())
-                conn.commit()
-                yield
-            finally:
-                conn.execute(select(func.pg_advisory_unlock(STORY_LOCK)))
-                conn.commit()
-
-    def before_story_assignment(self, conn: Connection, index: StoryIndex, now: datetime) -> None:
-        if self.story_lock is None or not self.story_lock.held:
-            # not through ClusterHarvester (which took the lock without blocking the event loop): take it here
-            self.catch_up(conn, index, now)  # most of it outside the lock
-            started = time.perf_counter()
-            conn.execute(select(func.pg_advisory_xact_lock(STORY_LOCK)))
-            self.lock_wait += time.perf_counter() - started
+    def before_story_assignment(self, conn: Connection, now: datetime) -> None:
         self.stores += 1
-        self.catch_up(conn, index, now)
-
-    def catch_up(self, conn: Connection, index: StoryIndex, now: datetime) -> int:
-        """Add the articles other workers stored since the last look to ``index``; returns how many.
-
-        Reads the ids above ``watermark - CATCH_UP_MARGIN`` (an index-only scan) and fetches only those neither
-        seen nor in the index: an id committed out of order (an ``ingest`` beside the workers, which does not
-        take the story lock) is still picked up. No window filter: the index holds what this process stored
-        itself whatever its date (pruned hourly by StoryService.commit); another worker's article counts the same.
-        """
-        low = self.watermark - CATCH_UP_MARGIN
-        ids = (
-            conn.execute(select(articles.c.id).where(articles.c.id > low, articles.c.story_id.is_not(None)))
-            .scalars()
-            .all()
-        )
-        missing = [int(i) for i in ids if i not in self._seen and i not in index]
-        self._seen.update(int(i) for i in ids)
-        if ids:
-            self.watermark = max(self.watermark, max(int(i) for i in ids))
-            self._seen = {i for i in self._seen if i > self.watermark - CATCH_UP_MARGIN}
-        if not missing:
-            return 0
-        rows = conn.execute(
-            select(*DOC_COLUMNS, articles.c.story_id).where(articles.c.id.in_(missing)).order_by(articles.c.id)
-        ).all()
-        for row in rows:
-            index.add(stored_doc(row), int(row.story_id))
-        self.caught_up += len(rows)
-        return len(rows)
 
 
 class ClusterHarvester(Harvester):
-    """The pipeline's Harvester, taking the story lock once a run has articles to store, before its store step."""
-
-    story_lock: StoryLock | None = None
-    _holder: asyncio.Task[Any] | None = None
-
-    async def before_store(self, articles: Sequence[Article]) -> None:
-        if self.story_lock is None:
-            return
-        repository = self.repository
-        if isinstance(repository, ClusterRepository):  # fingerprint others' articles before waiting
-            with repository.engine.connect() as conn:
-                repository.catch_up(conn, self.stories.index, self.clock())
-        await self.story_lock.acquire()
-        self._holder = asyncio.current_task()
-
-    async def harvest(self, spec: SourceSpec, *, force: bool = False) -> RunSummary:
-        try:
-            return await super().harvest(spec, force=force)
-        finally:
-            if self._holder is not None and self._holder is asyncio.current_task():
-                self._holder = None
-                assert self.story_lock is not None
-                await asyncio.shield(self.story_lock.release())
+    """The pipeline's Harvester as a worker runs it (one per worker process)."""
 
 
 # --------------------------------------------------------------------------- per-source locks

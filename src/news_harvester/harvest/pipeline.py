@@ -1,6 +1,6 @@
 """Harvest one source end to end, and never let an error escape.
 
-Stages, in order (one call each in ``Harvester._collect``; ``before_store`` is the hook between them and storing):
+Stages, in order (one call each in ``Harvester._collect``, then the store step):
   1. fetch the source URL with a conditional GET       (Reader.read_listing → fetch.Fetcher.get)
      - a JavaScript / meta-refresh redirect page is followed once, a WAF challenge is fetch.challenge
      - two-step JSON sources: read the data-source id from the page, then fetch the JSON
@@ -11,7 +11,8 @@ Stages, in order (one call each in ``Harvester._collect``; ``before_store`` is t
      - redirect pages followed once, challenges detected, same-site iframed tables appended
   5. clean each item into an Article                    (clean.build_article)
   6. store articles, their stories, candidates, fetch state and the run in one transaction
-     (Repository.finish_run with a stories.StoryBatch), then add the stored articles to the story index
+     (Repository.finish_run with a stories.StoryBatch; the story index is in the database, indexed in that
+     same transaction)
 A failing article page costs that item (or just its full text) with a warning on the run, never
 the source; a failing source costs that source's run, never the pass. Stages 1, 2 and 4 live in
 ``reader`` (which stores nothing); this module adds the due check, storage and run records.
@@ -22,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -43,7 +44,6 @@ from news_harvester.models import (
 from news_harvester.parse.clean import canonical_url
 from news_harvester.store.repository import Repository, RunResult
 from news_harvester.stories.assign import StoryEnricher, StoryService
-from news_harvester.stories.dedupe import StoryIndex
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,8 @@ class Harvester:
     ) -> None:
         """``source_weights`` (source id → ``SourceSpec.weight``) pick each story's canonical article; a
         source harvested later updates its entry. ``enricher`` classifies and scores stories (none: stories
-        are clustered but not classified). The story index is rebuilt here from the database."""
+        are clustered but not classified). ``load_index``: index the window's articles the stored story index
+        lacks (a one-time backfill after an upgrade; a web-only process skips it)."""
         self.fetcher = fetcher
         self.reader = Reader(fetcher)
         self.repository = repository
@@ -84,9 +85,9 @@ class Harvester:
             self.stories = StoryService.load(
                 repository, window_days=story_window_days, now=clock(), weights=source_weights, enricher=enricher
             )
-        else:  # a web-only process never assigns stories: classification and scoring need no index
+        else:  # a web-only process never assigns stories: it skips the one-time index backfill
             self.stories = StoryService(
-                StoryIndex(), window=timedelta(days=story_window_days), weights=source_weights, enricher=enricher
+                window=timedelta(days=story_window_days), weights=source_weights, enricher=enricher
             )
 
     async def harvest(self, spec: SourceSpec, *, force: bool = False) -> RunSummary:
@@ -105,8 +106,6 @@ class Harvester:
         started = time.monotonic()
         try:
             collected = await self._collect(spec, state.fetch_state)
-            if collected is not None and collected.articles:
-                await self.before_store(collected.articles)
         except asyncio.CancelledError:
             self._finish(
                 run_id,
@@ -158,10 +157,6 @@ class Harvester:
             fetch_state=collected.fetch_state,
             fetched=fetched,
         )
-
-    async def before_store(self, articles: Sequence[Article]) -> None:
-        """Hook: a run has new or changed ``articles`` to store, and its store step comes next. Does nothing here;
-        the cluster worker takes its story lock here without blocking the event loop."""
 
     async def _collect(self, spec: SourceSpec, state: FetchState) -> _Collected | None:
         listing = await self.reader.read_listing(spec, state)
@@ -216,7 +211,7 @@ class Harvester:
             charset_declared=fetched.charset_declared if fetched else None,
             charset_used=fetched.charset_used if fetched else None,
         )
-        batch = self.stories.begin()
+        batch = self.stories.begin(finished)
         new = self.repository.finish_run(run_id, result, stories=batch)
         self.stories.commit(batch, finished)  # only after the transaction committed
         level = logging.WARNING if summary.outcome == Outcome.ERROR else logging.INFO

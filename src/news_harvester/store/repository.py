@@ -9,8 +9,9 @@ that were not stored.
 from __future__ import annotations
 
 import json
+import time
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,11 +28,12 @@ from news_harvester.store.issues_store import IssueQueries
 from news_harvester.store.queue import QueueQueries
 from news_harvester.store.review import ReviewQueries
 from news_harvester.store.schema import articles, candidates, fetch_runs, source_state, stories
-from news_harvester.store.story_store import DOC_COLUMNS, StoryQueries, stored_doc
+from news_harvester.store.story_index import StoryIndexStore
+from news_harvester.store.story_store import NewArticle, StoryQueries
 from news_harvester.store.story_views import StoryViewQueries
 from news_harvester.store.users import UserQueries
 from news_harvester.stories.assign import StoryBatch
-from news_harvester.stories.dedupe import DedupeDoc, StoryIndex
+from news_harvester.stories.dedupe import DedupeDoc, Fingerprint
 
 RECENT_RUNS = 10
 
@@ -91,9 +93,22 @@ class RunResult:
     charset_used: str | None = None
 
 
+def _dedupe_doc(article_id: int, article: Article) -> DedupeDoc:
+    """The dedupe document of an article about to be stored (undated: its fetch time)."""
+    return DedupeDoc(
+        id=article_id,
+        url=article.url,
+        title=article.title,
+        body=article.body_text,
+        published_at=article.published_at or article.fetched_at,
+    )
+
+
 class Repository(StoryQueries, StoryViewQueries, QueueQueries, ReviewQueries, UserQueries, IssueQueries, AlarmQueries):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.key_lock_seconds = 0.0
+        """Seconds this process waited for story key locks (PostgreSQL; see news_harvester.store.story_index)."""
 
     # ------------------------------------------------------------------ source state and runs
 
@@ -241,17 +256,28 @@ class Repository(StoryQueries, StoryViewQueries, QueueQueries, ReviewQueries, Us
         else:
             conn.execute(update(source_state).where(source_state.c.source_id == summary.source_id).values(**values))
 
-    def before_story_assignment(self, conn: Connection, index: StoryIndex, now: datetime) -> None:
-        """Hook: articles are about to be assigned to stories in ``conn``'s transaction. Does nothing here; the
-        cluster worker serialises story assignment and adds other workers' articles to ``index`` here."""
+    def before_story_assignment(self, conn: Connection, now: datetime) -> None:
+        """Hook: articles are about to be assigned to stories in ``conn``'s transaction (after the key locks).
+        Does nothing here; the cluster worker counts its stores."""
 
     def _save_articles(
         self, conn: Connection, items: Sequence[Article], now: datetime, story_batch: StoryBatch | None = None
     ) -> int:
         if not items:
             return 0
+        fingerprints: dict[str, Fingerprint] = {}
         if story_batch is not None:
-            self.before_story_assignment(conn, story_batch.index, now)
+            # fingerprints first, then the claims on their keys before any lookup (see store.story_index); the
+            # hourly prune goes first, as it clears the claims that have done their job
+            fingerprints = {a.url: story_batch.fingerprint(_dedupe_doc(0, a)) for a in items}
+            if story_batch.prune_before is not None:
+                StoryIndexStore.prune(conn, story_batch.prune_before)
+            started = time.perf_counter()
+            StoryIndexStore.lock_keys(
+                conn, (k for fp in fingerprints.values() for k in (*fp.band_keys, *fp.title_keys))
+            )
+            self.key_lock_seconds += time.perf_counter() - started
+            self.before_story_assignment(conn, now)
         existing = {
             row.url: row
             for row in conn.execute(
@@ -272,19 +298,7 @@ class Repository(StoryQueries, StoryViewQueries, QueueQueries, ReviewQueries, Us
             new = [(inserted[url], article) for url, article in fresh.items() if url in inserted]
             new_ids = [article_id for article_id, _ in new]
             if story_batch is not None:
-                docs = [
-                    (
-                        article_id,
-                        DedupeDoc(
-                            id=article_id,
-                            url=a.url,
-                            title=a.title,
-                            body=a.body_text,
-                            published_at=a.published_at or a.fetched_at,
-                        ),
-                    )
-                    for article_id, a in new
-                ]
+                docs = [NewArticle(_dedupe_doc(i, a), a.fetched_at, fingerprints.get(a.url)) for i, a in new]
                 # one candidate per story: only the article that starts a story brings one
                 founders = self._assign_stories(conn, docs, story_batch, now)
                 self._link_candidates(conn, founders, now, fresh=True)
@@ -321,24 +335,6 @@ class Repository(StoryQueries, StoryViewQueries, QueueQueries, ReviewQueries, Us
         )
 
     # ------------------------------------------------------------------ stories (see story_store.py)
-
-    def story_records(self, since: datetime) -> Iterator[tuple[DedupeDoc, int]]:
-        """``(doc, story_id)`` of the stored articles published (else fetched) since ``since`` that have a
-        story, oldest id first: what ``StoryIndex.from_records`` rebuilds the index from."""
-        query = (
-            select(*DOC_COLUMNS, articles.c.story_id)
-            .where(articles.c.story_id.is_not(None))
-            .where(
-                or_(
-                    articles.c.published_at >= since,
-                    and_(articles.c.published_at.is_(None), articles.c.fetched_at >= since),
-                )
-            )
-            .order_by(articles.c.id)
-        )
-        with self.engine.connect() as conn:
-            for row in conn.execution_options(yield_per=500).execute(query):
-                yield stored_doc(row), int(row.story_id)
 
     def story_of(self, url: str) -> tuple[int | None, str | None, float | None]:
         """``(story_id, story_layer, story_similarity)`` of the article at ``url``."""

@@ -423,3 +423,55 @@ Index(
     sqlite_where=alarms.c.resolved_at.is_(None),
     postgresql_where=alarms.c.resolved_at.is_(None),
 )
+
+# ---------------------------------------------------------------- the story index (migration 0010)
+# What news_harvester.store.story_index matches new articles against: one fingerprint per indexed article and
+# its LSH band keys and title keys, so every process and worker sees every committed article and nothing is
+# rebuilt at start-up. Times are whole seconds since the epoch (these tables hold millions of rows).
+
+story_fingerprints = Table(
+    "story_fingerprints",
+    metadata,
+    Column(
+        "article_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("articles.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    # when the article entered the index (its fetch time): it stays matchable for story_window_days after that
+    Column("stored_at", BigInteger, nullable=False, index=True),
+    # published_at, else fetched_at: what the title layer's 48-hour window compares
+    Column("published_at", BigInteger, nullable=False),
+    # SHA-256 of the dedupe-normalised body (not articles.content_hash, which folds less)
+    Column("content_hash", String(64), index=True),
+    Column("minhash", LargeBinary),  # num_perm little-endian uint32, NULL for a short body
+    Column("band_keys", LargeBinary, nullable=False),  # little-endian int64 per band (empty for a short body)
+    Column("title_keys", LargeBinary, nullable=False),  # little-endian int64 per title bigram
+    Column("version", Integer, nullable=False),  # dedupe.index_version of the parameters the keys come from
+)
+
+story_bands = Table(
+    "story_bands",
+    metadata,
+    Column("key", BigInteger, primary_key=True),
+    Column("article_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    sqlite_with_rowid=False,
+)
+
+story_title_keys = Table(
+    "story_title_keys",
+    metadata,
+    Column("key", BigInteger, primary_key=True),
+    Column("published_at", BigInteger, primary_key=True),
+    Column("article_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    sqlite_with_rowid=False,
+)
+
+# PostgreSQL only (empty on SQLite): a run's transaction claims the keys of its new articles here first, so that
+# two runs storing reprints of one new story at once take turns (news_harvester.store.story_index.lock_keys);
+# committed rows have done their job and are deleted by the hourly prune
+story_key_claims = Table(
+    "story_key_claims",
+    metadata,
+    Column("key", BigInteger, primary_key=True),
+)

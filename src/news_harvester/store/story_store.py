@@ -8,23 +8,33 @@ their results, inside the caller's transaction where one is given.
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 
 from news_harvester.errors import StorageError
 from news_harvester.models import TopicRow
-from news_harvester.store.schema import articles, candidates, issues, stories, story_topics, topic_models
+from news_harvester.store.schema import (
+    articles,
+    candidates,
+    issues,
+    stories,
+    story_fingerprints,
+    story_topics,
+    topic_models,
+)
+from news_harvester.store.story_index import IndexEntry, StoredStoryLookup, StoryIndexStore
 from news_harvester.stories.assign import (
     StoryBatch,
     StoryEnricher,
     UsedStory,
     book_titles,
 )
-from news_harvester.stories.dedupe import DedupeDoc, DedupeParams, StoryIndex
+from news_harvester.stories.dedupe import DedupeDoc, DedupeParams, Fingerprint, StoryIndex, fingerprint, index_version
 from news_harvester.stories.refresh import (
     MemberFacts,
     StoredStory,
@@ -36,6 +46,8 @@ from news_harvester.stories.refresh import (
 
 if TYPE_CHECKING:
     from news_harvester.stories.assign import StoryService
+
+log = logging.getLogger(__name__)
 
 CHUNK = 500
 EDITOR_CONFIDENCE = 1.0
@@ -64,22 +76,56 @@ def stored_doc(row: Any) -> DedupeDoc:
     return _doc(int(row.id), row.title, row.body_text, row.url, row.published_at or row.fetched_at)
 
 
+class NewArticle(NamedTuple):
+    """An article just inserted, about to be given a story: its dedupe document (``id`` is the article's id),
+    its fetch time (from when it stays in the story index) and its fingerprint when already computed."""
+
+    doc: DedupeDoc
+    fetched_at: datetime
+    fingerprint: Fingerprint | None = None
+
+
+def index_entry(article_id: int, fp: Fingerprint, version: int, stored_at: datetime) -> IndexEntry:
+    """What the stored index keeps of an article's fingerprint (undated: dated by when it was stored)."""
+    return IndexEntry(
+        article_id=article_id,
+        stored_at=stored_at,
+        published_at=fp.published_at or stored_at,
+        content_hash=fp.content_hash,
+        minhash=None if fp.minhash is None else fp.minhash.astype("<u4").tobytes(),
+        band_keys=fp.band_keys,
+        title_keys=fp.title_keys,
+        version=version,
+    )
+
+
 class StoryQueries:
     engine: Engine
 
     # ------------------------------------------------------------------ assignment (inside a run's transaction)
 
     def _assign_stories(
-        self, conn: Connection, new: Sequence[tuple[int, DedupeDoc]], batch: StoryBatch, now: datetime
+        self,
+        conn: Connection,
+        new: Sequence[NewArticle],
+        batch: StoryBatch,
+        now: datetime,
     ) -> list[tuple[int, int]]:
-        """Give each new article a story; returns ``(article_id, story_id)`` of the articles that started one.
+        """Give each article just inserted in ``conn``'s transaction a story and index it; returns
+        ``(article_id, story_id)`` of the articles that started one.
 
         Every touched story gets its canonical member, topics and score recomputed before returning."""
         touched: set[int] = set()
         founders: list[tuple[int, int]] = []
         placed: list[dict[str, Any]] = []
-        for article_id, doc in new:
-            decision, fp = batch.decide(doc)
+        entries: list[IndexEntry] = []
+        fresh = {a.doc.id: a.doc.url for a in new}
+        stored = StoredStoryLookup(conn, batch.version, now - batch.window, fresh=fresh)
+        fps = [a.fingerprint or batch.fingerprint(a.doc) for a in new]
+        stored.prefetch((fp.content_hash for fp in fps), (k for fp in fps for k in fp.band_keys))
+        for article, known in zip(new, fps, strict=True):
+            doc = article.doc
+            decision, fp = batch.decide(doc, stored, known)
             layer: str | None
             similarity: float | None
             if decision.story_id is None:
@@ -92,11 +138,12 @@ class StoryQueries:
                     ).scalar_one()
                 )
                 layer, similarity = "new", None
-                founders.append((article_id, story_id))
+                founders.append((doc.id, story_id))
             else:
                 story_id, layer, similarity = decision.story_id, decision.layer, decision.similarity
-            placed.append({"aid": article_id, "sid": story_id, "layer": layer, "similarity": similarity})
+            placed.append({"aid": doc.id, "sid": story_id, "layer": layer, "similarity": similarity})
             batch.record(doc, story_id, fp)
+            entries.append(index_entry(doc.id, fp, batch.version, article.fetched_at))
             touched.add(story_id)
         if placed:  # one executemany: a statement per article costs more than deciding its story
             conn.execute(
@@ -107,6 +154,7 @@ class StoryQueries:
                 ),
                 placed,
             )
+            StoryIndexStore.add(conn, entries)
         if touched:
             self._refresh_stories(conn, touched, batch, now)
         return founders
@@ -126,8 +174,57 @@ class StoryQueries:
             )
             batch.replace(doc, int(story_id))
             story_ids.add(int(story_id))
+            fetched = conn.execute(select(articles.c.fetched_at).where(articles.c.id == article_id)).scalar_one()
+            entry = index_entry(article_id, batch.fingerprint(doc), batch.version, fetched)
+            StoryIndexStore.remove(conn, [article_id])
+            StoryIndexStore.add(conn, [entry])
         if story_ids:
             self._refresh_stories(conn, story_ids, batch, now, reclassify=True)
+
+    def prepare_story_index(self, service: StoryService, now: datetime) -> int:
+        """Index the window's articles the stored index lacks, a batch per transaction with progress in the log;
+        returns how many. Nothing to do on a database whose articles were all stored with the index in it; the
+        first start after migration 0010 (or after the dedupe parameters changed) fills it in."""
+        version = index_version(service.params)
+        since = now - service.window
+        with self.engine.begin() as conn:
+            if StoryIndexStore.stale(conn, version):
+                log.warning("story index: keys of other dedupe parameters found, rebuilding the index")
+                StoryIndexStore.clear(conn)
+            missing = StoryIndexStore.unindexed(conn, since)
+        if missing:
+            log.info("story index: indexing %d stored articles of the window", len(missing))
+        done = 0
+        for start in range(0, len(missing), CHUNK):
+            with self.engine.begin() as conn:
+                rows = conn.execute(
+                    select(*DOC_COLUMNS).where(
+                        articles.c.id.in_(missing[start : start + CHUNK]), articles.c.fetched_at >= since
+                    )
+                ).all()
+                docs = [stored_doc(r) for r in rows]
+                fetched = {int(r.id): r.fetched_at for r in rows}
+                entries = [index_entry(d.id, fingerprint(d, service.params), version, fetched[d.id]) for d in docs]
+                StoryIndexStore.add(conn, entries)
+            done += len(rows)
+            if (start // CHUNK) % 10 == 9 or start + CHUNK >= len(missing):
+                log.info("story index: %d of %d articles indexed", min(start + CHUNK, len(missing)), len(missing))
+        return done
+
+    def story_index_size(self) -> int:
+        """How many articles the stored story index holds."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(story_fingerprints)).scalar_one())
+
+    def indexed_story(self, article_id: int) -> int | None:
+        """The story of an article as the stored index has it, or None when the article is not indexed."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(articles.c.story_id)
+                .select_from(story_fingerprints.join(articles, articles.c.id == story_fingerprints.c.article_id))
+                .where(story_fingerprints.c.article_id == article_id)
+            ).scalar()
+        return None if found is None else int(found)
 
     def backfill_stories(self, service: StoryService, now: datetime) -> int:
         """Assign stories to articles stored before stories existed (oldest first); returns how many."""
@@ -139,8 +236,8 @@ class StoryQueries:
                 ).all()
                 if not rows:
                     return done
-                batch = service.begin()
-                new = [(int(r.id), stored_doc(r)) for r in rows]
+                batch = service.begin(now)
+                new = [NewArticle(stored_doc(r), r.fetched_at) for r in rows]
                 founders = self._assign_stories(conn, new, batch, now)
                 self._link_candidates(conn, founders, now)
             service.commit(batch, now)

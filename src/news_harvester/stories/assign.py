@@ -1,17 +1,17 @@
 """Stories: which earlier article each new article repeats or reprints, decided by the pure
-:class:`~news_harvester.stories.dedupe.StoryIndex` and written by the store in the run's own transaction.
+:func:`~news_harvester.stories.dedupe.match_fingerprint` and written by the store in the run's own transaction.
 
-One :class:`StoryService` per process (the Harvester's). It is rebuilt at construction from the database's
-articles of the last ``story_window_days`` (by ``published_at``, else ``fetched_at``) and changes only after
-a run's transaction committed:
+The index of the story window (the articles stored in the last ``story_window_days``) lives in the database
+(news_harvester.store.story_index): every process and every worker sees every committed article, and a process
+starts without rebuilding anything. One :class:`StoryService` per process holds the settings:
 
-1. ``batch = service.begin()``: a :class:`StoryBatch` that matches new articles against the index and
-   against the articles earlier in the same batch (a run may carry an article and its reprint);
+1. ``batch = service.begin(now)``: a :class:`StoryBatch` that matches new articles against the stored index
+   (through the run's transaction) and against the articles earlier in the same batch;
 2. ``Repository.finish_run(..., stories=batch)`` inserts the articles, asks the batch for each new
    article's decision, inserts a ``stories`` row for a new story, records the article's story, layer and
-   similarity, and recomputes the canonical member of every touched story, all in one transaction;
-3. ``service.commit(batch, now)`` adds the stored articles to the index (skipped when step 2 raised, so a
-   rolled-back run leaves the index as it was).
+   similarity, indexes the article, and recomputes the canonical member of every touched story, all in one
+   transaction (a rolled-back run leaves the index as it was);
+3. ``service.commit(batch, now)`` after the commit (it only notes when the window was last pruned).
 
 Articles are never deleted or hidden here; the canonical member (highest source weight, then earliest
 ``published_at``, falling back to ``fetched_at``, then lowest id) is only a pointer on the story.
@@ -35,7 +35,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from news_harvester.stories.dedupe import DedupeDecision, DedupeDoc, Fingerprint, StoryIndex, normalise_for_dedupe
+from news_harvester.stories.dedupe import (
+    DedupeDecision,
+    DedupeDoc,
+    DedupeParams,
+    Fingerprint,
+    StoryIndex,
+    StoryLookup,
+    index_version,
+    match_fingerprint,
+    normalise_for_dedupe,
+)
 from news_harvester.stories.ranking import RankingParams, Score, StoryFacts, score_story
 from news_harvester.stories.topics import Classification, Taxonomy, classify
 
@@ -167,23 +177,39 @@ def follow_up_of(fp: Fingerprint, titles: frozenset[str], used: Iterable[UsedSto
 
 @dataclass
 class StoryBatch:
-    """The story decisions of one run, staged until its transaction commits."""
+    """The story decisions of one run, staged in its transaction.
 
-    index: StoryIndex
+    Matching asks the stored index (a :class:`~news_harvester.stories.dedupe.StoryLookup` over the run's
+    transaction, given by the store) and the articles earlier in this batch (a run may carry an article and its
+    reprint). ``prune_before``: the store also drops what fell out of the window, once an hour."""
+
+    params: DedupeParams
+    window: timedelta
     weights: Mapping[str, float]
     enricher: StoryEnricher = field(default_factory=StoryEnricher)
     used: Mapping[int, UsedStory] = field(default_factory=dict)
+    prune_before: datetime | None = None
     pending: StoryIndex = field(init=False)
     added: list[tuple[DedupeDoc, int, Fingerprint]] = field(init=False, default_factory=list)
     replaced: list[tuple[DedupeDoc, int]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
-        self.pending = StoryIndex(self.index.params)
+        self.pending = StoryIndex(self.params)
 
-    def decide(self, doc: DedupeDoc) -> tuple[DedupeDecision, Fingerprint]:
-        """Match ``doc`` against the index and this batch's earlier articles; the closer match wins."""
-        fp = self.index.fingerprint(doc)
-        decision = self.index.match(doc, fp)
+    @property
+    def version(self) -> int:
+        """The version of the parameters the index keys come from (``dedupe.index_version``)."""
+        return index_version(self.params)
+
+    def fingerprint(self, doc: DedupeDoc) -> Fingerprint:
+        return self.pending.fingerprint(doc)
+
+    def decide(
+        self, doc: DedupeDoc, stored: StoryLookup, fp: Fingerprint | None = None
+    ) -> tuple[DedupeDecision, Fingerprint]:
+        """Match ``doc`` against the stored index and this batch's earlier articles; the closer match wins."""
+        fp = fp or self.fingerprint(doc)
+        decision = match_fingerprint(doc.id, fp, stored, self.params)
         local = self.pending.match(doc, fp)
         if local.kind != "new_story" and (decision.kind == "new_story" or local.similarity > decision.similarity):
             decision = local
@@ -196,7 +222,7 @@ class StoryBatch:
         return follow_up_of(fp, book_titles(doc.title, doc.body), self.used.values())
 
     def replace(self, doc: DedupeDoc, story_id: int) -> None:
-        """A stored article's content changed: its fingerprint is replaced at commit."""
+        """A stored article's content changed: the store re-indexes it under its new fingerprint."""
         self.replaced.append((doc, story_id))
 
     def record(self, doc: DedupeDoc, story_id: int, fp: Fingerprint) -> None:
@@ -205,17 +231,18 @@ class StoryBatch:
 
 
 class StoryService:
-    """The process's story index and the source weights that pick canonical members."""
+    """The process's story settings: dedupe parameters, window, source weights and classifier. The index itself
+    is in the database (news_harvester.store.story_index), shared by every process."""
 
     def __init__(
         self,
-        index: StoryIndex,
+        params: DedupeParams | None = None,
         *,
         window: timedelta,
         weights: Mapping[str, float] | None = None,
         enricher: StoryEnricher | None = None,
     ) -> None:
-        self.index = index
+        self.params = params or DedupeParams()
         self.window = window
         self.weights: dict[str, float] = dict(weights or {})
         self.enricher = enricher or StoryEnricher()
@@ -232,11 +259,11 @@ class StoryService:
         weights: Mapping[str, float] | None = None,
         enricher: StoryEnricher | None = None,
     ) -> StoryService:
-        """Rebuild the index from the database's articles of the window. Articles stored before stories
-        existed (no story yet) are given one first, in id order, so the index covers them too."""
-        window = timedelta(days=window_days)
-        index = StoryIndex.from_records(repository.story_records(now - window))
-        service = cls(index, window=window, weights=weights, enricher=enricher)
+        """The service of a process that assigns stories: indexes the window's articles the index lacks (those
+        stored before the index moved into the database: a one-time backfill in batches; nothing otherwise),
+        then gives articles stored before stories existed a story, in id order."""
+        service = cls(window=timedelta(days=window_days), weights=weights, enricher=enricher)
+        repository.prepare_story_index(service, now)
         service.refresh_used(repository, now)
         repository.backfill_stories(service, now)
         service._pruned_at = now
@@ -244,18 +271,15 @@ class StoryService:
 
     def refresh_used(self, repository: Repository, now: datetime) -> None:
         """Reload the used stories of the window (an issue may have been published by another process)."""
-        self.used = {u.story_id: u for u in repository.used_stories(now - self.window, self.index.params)}
+        self.used = {u.story_id: u for u in repository.used_stories(now - self.window, self.params)}
 
-    def begin(self) -> StoryBatch:
-        return StoryBatch(self.index, self.weights, self.enricher, self.used)
+    def begin(self, now: datetime | None = None) -> StoryBatch:
+        """A batch for one transaction; with ``now``, it also prunes the index when the last prune is an hour old."""
+        due = now is not None and (self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY)
+        prune_before = now - self.window if now is not None and due else None
+        return StoryBatch(self.params, self.window, self.weights, self.enricher, self.used, prune_before)
 
     def commit(self, batch: StoryBatch, now: datetime) -> None:
-        """The batch's transaction committed: its articles join the index; the window moves hourly."""
-        for doc, story_id, fp in batch.added:
-            self.index.add(doc, story_id, fp)
-        for doc, story_id in batch.replaced:
-            self.index.remove(doc.id)
-            self.index.add(doc, story_id)
-        if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
-            self.index.remove_older_than(now - self.window)
+        """The batch's transaction committed (its rows are in the stored index already)."""
+        if batch.prune_before is not None:
             self._pruned_at = now

@@ -1,21 +1,24 @@
 """Cross-source dedupe: exact fingerprints, MinHash-LSH near-duplicates and title similarity for flashes.
 
 A pure stage (no DB, no network, no clock): values in, :class:`DedupeDecision` out. Articles are never
-dropped here; a match names the story (cluster) the article should join. datasketch is imported only here, on
-first use (it loads scipy: half a second a CLI command that never matches a story should not pay).
+dropped here; a match names the story (cluster) the article should join. :func:`match_fingerprint` decides; it
+asks a :class:`StoryLookup` for earlier articles: the database's index (news_harvester.store.story_index: every
+process sees every committed article) or the in-memory :class:`StoryIndex` (a run's own batch, tests, evaluation).
 
-Layers, tried in order by :meth:`StoryIndex.match`:
+Layers, tried in order by :func:`match_fingerprint`:
 
 1. ``url``: the canonical URL (the caller passes ``clean.canonical_url`` output) was seen before →
    ``exact_duplicate``. Re-harvesting an article is therefore idempotent.
 2. ``content_hash``: SHA-256 of :func:`normalise_for_dedupe` (body) equals a known one → ``exact_duplicate``
    (only for normalised bodies of at least ``MIN_HASH_CHARS`` characters, so empty or stub bodies never collide).
 3. ``minhash``: for bodies of at least ``SHORT_BODY_CHARS`` normalised characters, MinHash over character
-   k-shingles of the normalised body, candidates from a datasketch ``MinHashLSH``, then verified on the MinHash
+   k-shingles of the normalised body; candidates are the documents sharing one of its LSH band keys
+   (:func:`band_keys`: datasketch's banding, 37 bands x 3 rows at the defaults), then verified on the MinHash
    Jaccard estimate ≥ ``accept_threshold`` → ``same_story``.
 4. ``title``: for short items (flashes, normalised body < ``SHORT_BODY_CHARS``): Jaccard of the character-bigram
-   sets of the normalised titles ≥ ``title_threshold`` and ``published_at`` within ``title_window`` of each other
-   → ``same_story``. Items without ``published_at`` never match on the title alone.
+   sets of the normalised titles (as 64-bit :func:`title_keys`) ≥ ``title_threshold`` and ``published_at``
+   within ``title_window`` of each other → ``same_story``. Items without ``published_at`` never match on the
+   title alone.
 
 Normalisation (:func:`normalise_for_dedupe`): NFKC (folds full-/half-width forms), traditional → simplified
 folding, casefold, then only letters and digits are kept (whitespace, punctuation and symbols dropped).
@@ -50,25 +53,29 @@ parameter               value    measurement (1,090 docs: 69 articles x 10 varia
 ======================  =======  ===========================================================================
 
 Result on the whole set with these defaults (``tests/test_dedupe.py`` asserts precision ≥ 0.97, recall ≥ 0.90):
-precision 1.000, recall 0.995 over 3,405 same-story pairs (articles: 1.000 / 0.994 over 3,205 pairs; the 18
-misses are two half-length excerpts, each unmatched to its 9 partners; flashes: 1.000 / 1.000 over 200 pairs).
-The set is extracted with the current ``parse.article``, so these figures move slightly with the extractor.
+precision 1.000, recall 0.995 over 3,405 same-story pairs when the parameters were chosen (2026-11); 1.000 /
+0.990 on 2026-12-04 with the extractor of that day (3,371 of 3,405 pairs; the misses are half-length excerpts),
+the same before and after the index moved into the database. The set is extracted with the current
+``parse.article``, so these figures move slightly with the extractor.
 
-Memory: datasketch picks 37 bands x 3 rows for threshold 0.3 at 128 permutations, and its dict storage keeps a
-set per bucket, so the index costs roughly 10-15 kB per long article (see bench/dedup.py for measured RSS).
+MinHash values and the banding are datasketch's (its "affine32" permutations and its optimal split for the
+threshold, both derived here without importing it: it loads scipy at every start; tests/test_dedupe.py checks
+both against datasketch itself).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import unicodedata
+import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeAlias
 
 import numpy as np
 
@@ -78,8 +85,12 @@ __all__ = [
     "DedupeParams",
     "Fingerprint",
     "StoryIndex",
+    "StoryLookup",
+    "TitleCandidate",
     "content_hash",
     "fingerprint",
+    "index_version",
+    "match_fingerprint",
     "normalise_for_dedupe",
     "shingle_hashes",
     "title_bigrams",
@@ -89,6 +100,10 @@ SHORT_BODY_CHARS = 200
 """Normalised bodies shorter than this are flashes: matched on the title layer, not on MinHash."""
 MIN_HASH_CHARS = 20
 """Normalised bodies shorter than this get no content hash (an empty body must not match every empty body)."""
+
+MinHashValues: TypeAlias = "np.ndarray[Any, np.dtype[np.uint32]]"
+KEY_SCHEME = 2
+"""Version of how band and title keys are derived (bump when :func:`band_keys` or :func:`title_keys` change)."""
 
 Layer = Literal["url", "content_hash", "minhash", "title"]
 Kind = Literal["exact_duplicate", "same_story", "new_story"]
@@ -111,6 +126,10 @@ def _traditional_fold() -> dict[int, str]:
 _FOLD = _traditional_fold()
 
 
+_NOT_ALNUM = re.compile(r"[\W_]+")
+r"""Everything ``str.isalnum`` rejects (``\w`` is alphanumerics plus ``_``): one C loop instead of a Python one."""
+
+
 def normalise_for_dedupe(text: str) -> str:
     """Fold ``text`` to the form every fingerprint is taken from.
 
@@ -118,7 +137,7 @@ def normalise_for_dedupe(text: str) -> str:
     casefold, and only letters and digits kept: whitespace, punctuation and symbols are dropped.
     """
     folded = unicodedata.normalize("NFKC", text).translate(_FOLD).casefold()
-    return "".join(ch for ch in folded if ch.isalnum())
+    return _NOT_ALNUM.sub("", folded)
 
 
 def content_hash(normalised: str) -> str | None:
@@ -156,7 +175,10 @@ def shingle_hashes(normalised: str, k: int) -> np.ndarray[Any, np.dtype[np.uint3
 
 def title_bigrams(title: str) -> frozenset[str]:
     """Character bigrams of the normalised title (a one-character title is its own unigram)."""
-    norm = normalise_for_dedupe(title)
+    return _bigrams(normalise_for_dedupe(title))
+
+
+def _bigrams(norm: str) -> frozenset[str]:
     if len(norm) < 2:
         return frozenset((norm,)) if norm else frozenset()
     return frozenset(norm[i : i + 2] for i in range(len(norm) - 1))
@@ -199,6 +221,10 @@ class Fingerprint:
     minhash: np.ndarray[Any, np.dtype[np.uint32]] | None
     title_bigrams: frozenset[str]
     published_at: datetime | None
+    band_keys: tuple[int, ...] = ()
+    """One LSH bucket key per band of the MinHash (empty for a short body): see :func:`band_keys`."""
+    title_keys: frozenset[int] = frozenset()
+    """One 64-bit key per title bigram: what the title layer looks up."""
 
     @property
     def is_short(self) -> bool:
@@ -230,16 +256,50 @@ class DedupeDecision:
         return cls("new_story")
 
 
+def affine32_permutations(num_perm: int, seed: int) -> tuple[MinHashValues, MinHashValues]:
+    """The ``(a, b)`` of the ``num_perm`` permutations h → a·h + b mod 2^32 that datasketch's ``MinHash`` derives
+    for ``seed`` under its "affine32" scheme (an odd ``a`` makes each a bijection): the same draws from
+    ``RandomState(seed)``, so MinHash values equal datasketch's (tests/test_dedupe.py compares them). Derived here
+    because importing datasketch loads scipy: half a second and ~40 MiB at every start of every process."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+def _area(curve: Any, low: float, high: float, points: int = 401) -> float:
+    """Composite Simpson's rule: error below 1e-9 for the smooth polynomials of :func:`optimal_bands`."""
+    if high <= low:
+        return 0.0
+    s = np.linspace(low, high, points)
+    y = curve(s)
+    h = (high - low) / (points - 1)
+    return float(h / 3 * (y[0] + y[-1] + 4 * y[1:-1:2].sum() + 2 * y[2:-1:2].sum()))
+
+
+def optimal_bands(threshold: float, num_perm: int) -> tuple[int, int]:
+    """``(bands, rows)`` minimising the false-positive area below ``threshold`` plus the false-negative area above
+    it, weighted equally: the split datasketch's ``MinHashLSH(threshold=…)`` picks (tests/test_dedupe.py checks)."""
+    best, best_error = (1, 1), float("inf")
+    for bands in range(1, num_perm + 1):
+        for rows in range(1, num_perm // bands + 1):
+
+            def caught(s: Any, b: int = bands, r: int = rows) -> Any:
+                return 1 - (1 - s**r) ** b
+
+            false_positive = _area(caught, 0.0, threshold)
+            false_negative = _area(lambda s, c=caught: 1 - c(s), threshold, 1.0)
+            error = 0.5 * false_positive + 0.5 * false_negative
+            if error < best_error:
+                best, best_error = (bands, rows), error
+    return best
+
+
 class _Hasher:
-    """MinHash of shingle hashes with datasketch's permutations, computed in one vectorised step."""
+    """MinHash of shingle hashes with datasketch's "affine32" permutations, computed in one vectorised step."""
 
     def __init__(self, num_perm: int, seed: int) -> None:
-        from datasketch import MinHash  # type: ignore[import-untyped]  # scipy behind it: ~0.5 s, on first use
-
-        template = MinHash(num_perm=num_perm, seed=seed, scheme="affine32")
-        a, b = template.permutations
-        self.a = np.asarray(a, dtype=np.uint32)
-        self.b = np.asarray(b, dtype=np.uint32)
+        self.a, self.b = affine32_permutations(num_perm, seed)
         self.num_perm = num_perm
         self.seed = seed
 
@@ -252,33 +312,66 @@ class _Hasher:
             np.minimum(out, block.min(axis=0), out=out)
         return out
 
-    def minhash(self, values: np.ndarray[Any, np.dtype[np.uint32]]) -> Any:
-        from datasketch import MinHash  # type: ignore[import-untyped]
-
-        return MinHash(seed=self.seed, hashvalues=values, permutations=(self.a, self.b), scheme="affine32")
-
-
-def preload() -> None:
-    """Load datasketch now: the daemon calls this at start-up, before it claims any run, so that its first
-    run does not pay the half second of importing it (and scipy) in the middle of a harvest."""
-    import datasketch  # type: ignore[import-untyped]  # noqa: F401
-
 
 @functools.cache
 def _hasher(num_perm: int, seed: int) -> _Hasher:
-    """Permutations are derived once per (num_perm, seed): building them costs ~40 ms, and every run's batch
-    index needs the same ones."""
+    """Permutations are derived once per (num_perm, seed): every run's batch needs the same ones."""
     return _Hasher(num_perm, seed)
 
 
 @functools.cache
 def _lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
-    """datasketch's optimal (bands, rows) for the threshold; it integrates false-positive/negative areas for
-    every split, ~50 ms, so it is done once rather than for every run's batch index."""
-    from datasketch import MinHashLSH  # type: ignore[import-untyped]
+    """:func:`optimal_bands`, once per process (it integrates two areas for each of ~600 splits)."""
+    return optimal_bands(threshold, num_perm)
 
-    probe = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    return int(probe.b), int(probe.r)
+
+@functools.cache
+def index_version(params: DedupeParams) -> int:
+    """A positive 31-bit number naming the parameters band and title keys depend on: keys stored under another
+    version can never match and are rebuilt (news_harvester.store.story_index)."""
+    bands, rows = _lsh_bands(params.lsh_threshold, params.num_perm)
+    tag = f"{KEY_SCHEME}:{params.shingle_size}:{params.num_perm}:{params.seed}:{bands}x{rows}"
+    return zlib.crc32(tag.encode("ascii")) & 0x7FFFFFFF
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def _mix64(x: np.ndarray[Any, np.dtype[np.uint64]]) -> np.ndarray[Any, np.dtype[np.uint64]]:
+    """SplitMix64's finaliser, vectorised (a bijection of 64-bit words; uint64 arithmetic wraps)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _MIX1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _MIX2
+    return x ^ (x >> np.uint64(31))
+
+
+def band_keys(values: MinHashValues, bands: int, rows: int, version: int) -> tuple[int, ...]:
+    """One signed 64-bit key per LSH band, mixed from the version, the band number and the band's ``rows``
+    MinHash values. Two documents share a bucket when a band's values are equal (datasketch's MinHashLSH banding),
+    and otherwise only by a ~2^-64 chance (which costs one verified candidate, never a wrong match). Vectorised:
+    a per-band cryptographic hash cost more than the MinHash itself. The key fits a BIGINT column."""
+    table = values[: bands * rows].astype(np.uint64).reshape(bands, rows)
+    acc = _mix64(np.arange(bands, dtype=np.uint64) * _GOLDEN + np.uint64(version))
+    for j in range(rows):
+        acc = _mix64(acc ^ table[:, j])
+    return tuple(acc.view(np.int64).tolist())
+
+
+def title_keys(normalised_title: str, version: int) -> frozenset[int]:
+    """One signed 64-bit key per distinct character bigram of a normalised title (the title layer's postings):
+    the two code points (21 bits each) side by side, mixed with the version. A one-character title is its own
+    key, as in :func:`title_bigrams`; the count of keys equals the count of distinct bigrams."""
+    if not normalised_title:
+        return frozenset()
+    codes = np.frombuffer(normalised_title.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    if len(codes) == 1:
+        pairs = (codes << np.uint64(21)) | np.uint64(0x1FFFFF)  # not a code point: never equal to a bigram
+    else:
+        pairs = np.unique((codes[:-1] << np.uint64(21)) | codes[1:])
+    return frozenset(_mix64(pairs ^ (np.uint64(version) << np.uint64(42))).view(np.int64).tolist())
 
 
 def fingerprint(doc: DedupeDoc, params: DedupeParams | None = None) -> Fingerprint:
@@ -289,18 +382,104 @@ def fingerprint(doc: DedupeDoc, params: DedupeParams | None = None) -> Fingerpri
 
 def _fingerprint(doc: DedupeDoc, params: DedupeParams, hasher: _Hasher) -> Fingerprint:
     body = normalise_for_dedupe(doc.body)
+    version = index_version(params)
     values = None
+    bands: tuple[int, ...] = ()
     if len(body) >= params.short_body_chars:
         values = hasher.values(shingle_hashes(body, params.shingle_size))
+        bands = band_keys(values, *_lsh_bands(params.lsh_threshold, params.num_perm), version)
+    title = normalise_for_dedupe(doc.title)
+    grams = _bigrams(title)
     return Fingerprint(
         doc_id=doc.id,
         url=doc.url.strip(),
         content_hash=content_hash(body),
         body_chars=len(body),
         minhash=values,
-        title_bigrams=title_bigrams(doc.title),
+        title_bigrams=grams,
         published_at=doc.published_at,
+        band_keys=bands,
+        title_keys=title_keys(title, version),
     )
+
+
+TitleCandidate: TypeAlias = tuple[int, int, int, int, datetime]
+"""``(doc_id, story_id, shared, grams, published_at)`` of an indexed document sharing title bigrams with the one
+being matched: ``shared`` of the matched title's keys are among its ``grams`` keys."""
+
+
+class StoryLookup(Protocol):
+    """Where :func:`match_fingerprint` looks for earlier articles: the in-memory :class:`StoryIndex` (a run's own
+    batch, tests, the evaluation) or the database's index (news_harvester.store.story_index). Every method
+    answers from the indexed documents only, which are the documents of the story window."""
+
+    def story_of(self, doc_id: int) -> int | None:
+        """The story of an indexed document, or None when it is not indexed."""
+        ...
+
+    def by_url(self, url: str) -> tuple[int, int] | None:
+        """``(doc_id, story_id)`` of the earliest indexed document with this canonical URL."""
+        ...
+
+    def by_content_hash(self, digest: str) -> tuple[int, int] | None:
+        """``(doc_id, story_id)`` of the earliest indexed document with this normalised-body hash."""
+        ...
+
+    def band_candidates(self, keys: Sequence[int]) -> Iterable[tuple[int, int, MinHashValues]]:
+        """``(doc_id, story_id, minhash)`` of the indexed documents sharing at least one LSH band key."""
+        ...
+
+    def title_candidates(self, keys: frozenset[int], around: datetime, window: timedelta) -> Iterable[TitleCandidate]:
+        """Indexed documents dated within ``window`` of ``around`` sharing at least one title key."""
+        ...
+
+
+def match_fingerprint(doc_id: int, fp: Fingerprint, lookup: StoryLookup, params: DedupeParams) -> DedupeDecision:
+    """Decide whether the document repeats a known article, reprints a known story, or starts a new one.
+
+    Pure given ``lookup``: the layers of the module docstring in order, the best verified candidate winning
+    (ties to the lowest document id)."""
+    known = lookup.story_of(doc_id)
+    if known is not None:
+        return DedupeDecision.exact_duplicate(known, "url", doc_id)
+    if fp.url and (hit := lookup.by_url(fp.url)) is not None:
+        return DedupeDecision.exact_duplicate(hit[1], "url", hit[0])
+    if fp.content_hash and (hit := lookup.by_content_hash(fp.content_hash)) is not None:
+        return DedupeDecision.exact_duplicate(hit[1], "content_hash", hit[0])
+    if fp.minhash is not None:
+        return _match_minhash(fp.minhash, fp.band_keys, lookup, params)
+    return _match_title(fp, lookup, params)
+
+
+def _match_minhash(
+    values: MinHashValues, keys: Sequence[int], lookup: StoryLookup, params: DedupeParams
+) -> DedupeDecision:
+    best: tuple[float, int, int] | None = None
+    for other_id, story_id, other in lookup.band_candidates(keys):
+        sim = float(np.count_nonzero(other == values)) / len(values)
+        if best is None or sim > best[0] or (sim == best[0] and other_id < best[1]):
+            best = (sim, other_id, story_id)
+    if best is None or best[0] < params.accept_threshold:
+        return DedupeDecision.new_story()
+    return DedupeDecision.same_story(best[2], best[0], "minhash", best[1])
+
+
+def _match_title(fp: Fingerprint, lookup: StoryLookup, params: DedupeParams) -> DedupeDecision:
+    if fp.published_at is None or not fp.title_keys:
+        return DedupeDecision.new_story()
+    n = len(fp.title_keys)
+    best: tuple[float, int, int] | None = None
+    for other_id, story_id, shared, grams, when in lookup.title_candidates(
+        fp.title_keys, fp.published_at, params.title_window
+    ):
+        sim = shared / (n + grams - shared)
+        if sim < params.title_threshold or abs(when - fp.published_at) > params.title_window:
+            continue
+        if best is None or sim > best[0] or (sim == best[0] and other_id < best[1]):
+            best = (sim, other_id, story_id)
+    if best is None:
+        return DedupeDecision.new_story()
+    return DedupeDecision.same_story(best[2], best[0], "title", best[1])
 
 
 @dataclass
@@ -311,31 +490,28 @@ class _Entry:
 
 @dataclass
 class StoryIndex:
-    """In-memory index of the stories of the dedupe window.
+    """In-memory index of stories: a run's own batch (a run may carry an article and its reprint), the tests and
+    the evaluation. The process-wide index of the story window lives in the database
+    (news_harvester.store.story_index) and answers the same :class:`StoryLookup` questions.
 
     ``match`` never mutates; ``add`` records a document as a member of a story (adding the same document id
-    again is a no-op). Build it at start-up with :meth:`from_records` from the window's articles, and call
-    :meth:`remove_older_than` as the window moves.
+    again is a no-op); :meth:`remove_older_than` drops documents as the window moves.
     """
 
     params: DedupeParams = field(default_factory=DedupeParams)
     _hasher: _Hasher = field(init=False, repr=False)
-    _lsh: Any = field(init=False, repr=False)
     _entries: dict[int, _Entry] = field(init=False, default_factory=dict, repr=False)
     _by_url: dict[str, int] = field(init=False, default_factory=dict, repr=False)
     _by_hash: dict[str, int] = field(init=False, default_factory=dict, repr=False)
-    _by_bigram: defaultdict[str, set[int]] = field(init=False, default_factory=lambda: defaultdict(set), repr=False)
+    _by_band: defaultdict[int, set[int]] = field(init=False, default_factory=lambda: defaultdict(set), repr=False)
+    _by_title: defaultdict[int, set[int]] = field(init=False, default_factory=lambda: defaultdict(set), repr=False)
 
     def __post_init__(self) -> None:
         self._hasher = _hasher(self.params.num_perm, self.params.seed)
-        bands, rows = _lsh_bands(self.params.lsh_threshold, self.params.num_perm)
-        from datasketch import MinHashLSH  # type: ignore[import-untyped]
-
-        self._lsh = MinHashLSH(num_perm=self.params.num_perm, params=(bands, rows))
 
     @classmethod
     def from_records(cls, records: Iterable[tuple[DedupeDoc, int]], params: DedupeParams | None = None) -> StoryIndex:
-        """Rebuild the index from ``(doc, story_id)`` pairs, e.g. the window's articles read from the DB."""
+        """Build an index from ``(doc, story_id)`` pairs."""
         index = cls(params or DedupeParams())
         for doc, story_id in records:
             index.add(doc, story_id)
@@ -351,56 +527,40 @@ class StoryIndex:
         entry = self._entries.get(doc_id)
         return entry.story_id if entry else None
 
+    def by_url(self, url: str) -> tuple[int, int] | None:
+        other = self._by_url.get(url)
+        return None if other is None else (other, self._entries[other].story_id)
+
+    def by_content_hash(self, digest: str) -> tuple[int, int] | None:
+        other = self._by_hash.get(digest)
+        return None if other is None else (other, self._entries[other].story_id)
+
+    def band_candidates(self, keys: Sequence[int]) -> Iterator[tuple[int, int, MinHashValues]]:
+        found: set[int] = set()
+        for key in keys:
+            found.update(self._by_band.get(key, ()))
+        for doc_id in found:
+            entry = self._entries[doc_id]
+            assert entry.fp.minhash is not None
+            yield doc_id, entry.story_id, entry.fp.minhash
+
+    def title_candidates(self, keys: frozenset[int], around: datetime, window: timedelta) -> Iterator[TitleCandidate]:
+        counts: dict[int, int] = defaultdict(int)
+        for key in keys:
+            for doc_id in self._by_title.get(key, ()):
+                counts[doc_id] += 1
+        for doc_id, shared in counts.items():
+            entry = self._entries[doc_id]
+            when = entry.fp.published_at
+            if when is not None and abs(when - around) <= window:
+                yield doc_id, entry.story_id, shared, len(entry.fp.title_keys), when
+
     def fingerprint(self, doc: DedupeDoc) -> Fingerprint:
         return _fingerprint(doc, self.params, self._hasher)
 
     def match(self, doc: DedupeDoc, fp: Fingerprint | None = None) -> DedupeDecision:
         """Decide whether ``doc`` repeats a known article, reprints a known story, or starts a new one."""
-        fp = fp or self.fingerprint(doc)
-        known = self._entries.get(doc.id)
-        if known is not None:
-            return DedupeDecision.exact_duplicate(known.story_id, "url", doc.id)
-        if fp.url and (other := self._by_url.get(fp.url)) is not None:
-            return DedupeDecision.exact_duplicate(self._entries[other].story_id, "url", other)
-        if fp.content_hash and (other := self._by_hash.get(fp.content_hash)) is not None:
-            return DedupeDecision.exact_duplicate(self._entries[other].story_id, "content_hash", other)
-        if fp.minhash is not None:
-            return self._match_minhash(fp.minhash)
-        return self._match_title(fp)
-
-    def _match_minhash(self, values: np.ndarray[Any, np.dtype[np.uint32]]) -> DedupeDecision:
-        best: tuple[float, int] | None = None
-        for key in self._lsh.query(self._hasher.minhash(values)):
-            other = self._entries[key].fp.minhash
-            assert other is not None
-            sim = float(np.count_nonzero(other == values)) / len(values)
-            if best is None or sim > best[0] or (sim == best[0] and key < best[1]):
-                best = (sim, key)
-        if best is None or best[0] < self.params.accept_threshold:
-            return DedupeDecision.new_story()
-        return DedupeDecision.same_story(self._entries[best[1]].story_id, best[0], "minhash", best[1])
-
-    def _match_title(self, fp: Fingerprint) -> DedupeDecision:
-        if fp.published_at is None or not fp.title_bigrams:
-            return DedupeDecision.new_story()
-        counts: dict[int, int] = defaultdict(int)
-        for gram in fp.title_bigrams:
-            for key in self._by_bigram.get(gram, ()):
-                counts[key] += 1
-        best: tuple[float, int] | None = None
-        n = len(fp.title_bigrams)
-        for key, inter in counts.items():
-            other = self._entries[key].fp
-            sim = inter / (n + len(other.title_bigrams) - inter)
-            if sim < self.params.title_threshold or other.published_at is None:
-                continue
-            if abs(other.published_at - fp.published_at) > self.params.title_window:
-                continue
-            if best is None or sim > best[0] or (sim == best[0] and key < best[1]):
-                best = (sim, key)
-        if best is None:
-            return DedupeDecision.new_story()
-        return DedupeDecision.same_story(self._entries[best[1]].story_id, best[0], "title", best[1])
+        return match_fingerprint(doc.id, fp or self.fingerprint(doc), self, self.params)
 
     def add(self, doc: DedupeDoc, story_id: int, fp: Fingerprint | None = None) -> None:
         """Record ``doc`` as a member of ``story_id``; a document id already present is left as it is."""
@@ -412,10 +572,10 @@ class StoryIndex:
             self._by_url.setdefault(fp.url, doc.id)
         if fp.content_hash:
             self._by_hash.setdefault(fp.content_hash, doc.id)
-        if fp.minhash is not None:
-            self._lsh.insert(doc.id, self._hasher.minhash(fp.minhash), check_duplication=False)
-        for gram in fp.title_bigrams:
-            self._by_bigram[gram].add(doc.id)
+        for key in fp.band_keys:
+            self._by_band[key].add(doc.id)
+        for key in fp.title_keys:
+            self._by_title[key].add(doc.id)
 
     def assign(self, doc: DedupeDoc, new_story_id: int) -> DedupeDecision:
         """``match`` then ``add``: the doc joins the matched story, or ``new_story_id`` when nothing matched."""
@@ -433,14 +593,13 @@ class StoryIndex:
             del self._by_url[fp.url]
         if fp.content_hash and self._by_hash.get(fp.content_hash) == doc_id:
             del self._by_hash[fp.content_hash]
-        if fp.minhash is not None:
-            self._lsh.remove(doc_id)
-        for gram in fp.title_bigrams:
-            posting = self._by_bigram.get(gram)
-            if posting is not None:
-                posting.discard(doc_id)
-                if not posting:
-                    del self._by_bigram[gram]
+        for postings, keys in ((self._by_band, fp.band_keys), (self._by_title, fp.title_keys)):
+            for key in keys:
+                posting = postings.get(key)
+                if posting is not None:
+                    posting.discard(doc_id)
+                    if not posting:
+                        del postings[key]
 
     def remove_older_than(self, cutoff: datetime) -> int:
         """Drop documents published before ``cutoff`` (the window's start); returns how many went.
