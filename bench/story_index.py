@@ -143,11 +143,14 @@ class PeerIndex:
             self.by_gram[gram].add(doc.id)
 
 
-def run_store(items: list[dedup.Item], database_url: str, stored_index: bool) -> dict[str, Any]:
-    """The store step of harvest runs, one transaction per BATCH documents: article rows inserted, each article's
-    story decided, a ``stories`` row per new story, the article's story written. ``stored_index``: decided by the
-    product's stored index (``StoryBatch.decide`` over ``StoredStoryLookup``, ``StoryIndexStore.add`` in the same
-    transaction); otherwise by the in-memory :class:`PeerIndex`, filled after the commit."""
+def run_store(
+    items: list[dedup.Item], database_url: str, stored_index: bool, per_transaction: int = 10
+) -> dict[str, Any]:
+    """The store step of harvest runs, one transaction per ``per_transaction`` documents: article rows
+    inserted, each article's story decided, a ``stories`` row per new story, the article's story written.
+    ``stored_index``: decided by the product's stored index (``StoryBatch.decide`` over ``StoredStoryLookup``,
+    ``StoryIndexStore.add`` in the same transaction); otherwise by the in-memory :class:`PeerIndex`, filled after
+    the commit."""
     from sqlalchemy import bindparam, insert, update
 
     from news_harvester.store.engine import make_engine, upgrade
@@ -168,8 +171,8 @@ def run_store(items: list[dedup.Item], database_url: str, stored_index: bool) ->
     rss_before = peak_rss_mib()
     started = time.perf_counter()
     now = dedup.T0 + timedelta(days=80)
-    for start in range(0, len(items), BATCH):
-        chunk = items[start : start + BATCH]
+    for start in range(0, len(items), per_transaction):
+        chunk = items[start : start + per_transaction]
         batch = StoryBatch(params, window, {})
         later: list[tuple[Any, int, Any]] = []
         with engine.begin() as conn:
@@ -237,9 +240,9 @@ def run_store(items: list[dedup.Item], database_url: str, stored_index: bool) ->
         if peer is not None:
             for doc, story, fp in later:
                 peer.add(doc, story, fp)
-        if (start // BATCH) % 500 == 499:
+        if start and start % 5000 < per_transaction:
             side = "peer" if peer is not None else "ours"
-            print(f"    {side}: {start + BATCH:,} of {len(items):,} docs", flush=True)
+            print(f"    {side}: {start:,} of {len(items):,} docs", flush=True)
     seconds = time.perf_counter() - started
     engine.dispose()
     return {"seconds": seconds, "peak_rss_mib": peak_rss_mib(), "rss_before_mib": rss_before, "decided": decided}
@@ -258,33 +261,31 @@ def in_child(target: Any, *args: Any) -> dict[str, Any]:
     return result
 
 
-def throughput(items: list[dedup.Item], pg_url: str | None) -> dict[str, Any]:
-    print(f"1. insert+match, {len(items):,} docs, {BATCH} per transaction", flush=True)
+def throughput(items: list[dedup.Item], pg_url: str | None, batch: int) -> dict[str, Any]:
+    print(f"1. insert+match, {len(items):,} docs, {batch} per transaction", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="nh-story-index-"))
-    peer = in_child(run_store, items, f"sqlite:///{tmp / 'peer.db'}", False)
-    print(
-        f"  peer (in-memory datasketch MinHashLSH, SQLite for the rows): {len(items) / peer['seconds']:,.0f} docs/s, "
-        f"peak RSS {peer['peak_rss_mib']:.0f} MiB (+{peak_growth(peer):.0f} MiB while indexing)",
-        flush=True,
-    )
-    results: dict[str, Any] = {"docs": len(items), "peer": strip(peer)}
-    backends = [("sqlite", f"sqlite:///{tmp / 'bench.db'}")]
+    results: dict[str, Any] = {"docs": len(items), "batch": batch}
+    backends = [("sqlite", lambda side: f"sqlite:///{tmp / f'{side}.db'}")]
     if pg_url:
-        backends.append(("postgresql", pg_url))
+        backends.append(("postgresql", lambda side: fresh_pg_schema(pg_url)))
     try:
-        for name, url in backends:
-            if name == "postgresql":
-                url = fresh_pg_schema(url)
-            ours = in_child(run_store, items, url, True)
+        for name, url_for in backends:
+            peer = in_child(run_store, items, url_for("peer"), False, batch)
+            print(
+                f"  {name}: peer (in-memory datasketch MinHashLSH): {len(items) / peer['seconds']:,.0f} docs/s, "
+                f"peak RSS {peer['peak_rss_mib']:.0f} MiB (+{peak_growth(peer):.0f} MiB while indexing)",
+                flush=True,
+            )
+            ours = in_child(run_store, items, url_for("ours"), True, batch)
             same = sum(ours["decided"][k] == peer["decided"][k] for k in peer["decided"]) / len(peer["decided"])
             ratio = peer["seconds"] / ours["seconds"]
             print(
-                f"  ours ({name}): {len(items) / ours['seconds']:,.0f} docs/s = x{ratio:.2f} the peer; peak RSS "
-                f"{ours['peak_rss_mib']:.0f} MiB (+{peak_growth(ours):.0f} MiB while indexing); same story as the "
-                f"peer for {same:.2%} of the docs",
+                f"  {name}: ours (stored index): {len(items) / ours['seconds']:,.0f} docs/s = x{ratio:.2f} the peer; "
+                f"peak RSS {ours['peak_rss_mib']:.0f} MiB (+{peak_growth(ours):.0f} MiB while indexing); same story "
+                f"as the peer for {same:.2%} of the docs",
                 flush=True,
             )
-            results[name] = strip(ours) | {"ratio_over_peer": ratio, "same_decision": same}
+            results[name] = {"peer": strip(peer), "ours": strip(ours), "ratio_over_peer": ratio, "same": same}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return results
@@ -482,6 +483,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=20_000, help="documents of the throughput stream")
     parser.add_argument("--sizes", default="20000,200000", help="stored articles for the start-up runs")
+    parser.add_argument("--batch", type=int, default=BATCH, help="documents per transaction")
     parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args()
     fixtures = dedupe_eval.shared_fixtures()
@@ -493,7 +495,7 @@ def main() -> int:
         started = time.perf_counter()
         items = dedup.generate(args.docs, fixtures)
         print(f"generated {len(items):,} docs in {time.perf_counter() - started:.1f} s", flush=True)
-        result["throughput"] = throughput(items, os.environ.get("NEWS_HARVESTER_TEST_PG"))
+        result["throughput"] = throughput(items, os.environ.get("NEWS_HARVESTER_TEST_PG"), args.batch)
     result["startup"] = startup([int(s) for s in args.sizes.split(",") if s])
     out = ROOT / "bench" / "results" / f"story-index-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

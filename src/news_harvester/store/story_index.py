@@ -122,6 +122,7 @@ _SHARED = (
         story_title_keys.c.published_at <= bindparam("high"),
     )
     .group_by(story_title_keys.c.article_id)
+    .having(func.count() >= bindparam("min_shared"))
     .subquery()
 )
 _TITLES = (
@@ -211,11 +212,16 @@ class StoredStoryLookup:
             yield int(row.id), int(row.story_id), np.frombuffer(row.minhash, dtype="<u4")
 
     def title_candidates(
-        self, keys: frozenset[int], around: datetime, window: timedelta
+        self, keys: frozenset[int], around: datetime, window: timedelta, min_shared: int = 1
     ) -> Iterator[tuple[int, int, int, int, datetime]]:
         if not keys:
             return
-        bounds = {"keys": list(keys), "low": epoch(around - window), "high": epoch(around + window) + 1}
+        bounds = {
+            "keys": list(keys),
+            "low": epoch(around - window),
+            "high": epoch(around + window) + 1,
+            "min_shared": min_shared,
+        }
         for row in self.conn.execute(_TITLES, self.live | bounds):
             yield (
                 int(row.id),

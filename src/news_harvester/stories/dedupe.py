@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import re
 import unicodedata
 import zlib
@@ -429,8 +430,10 @@ class StoryLookup(Protocol):
         """``(doc_id, story_id, minhash)`` of the indexed documents sharing at least one LSH band key."""
         ...
 
-    def title_candidates(self, keys: frozenset[int], around: datetime, window: timedelta) -> Iterable[TitleCandidate]:
-        """Indexed documents dated within ``window`` of ``around`` sharing at least one title key."""
+    def title_candidates(
+        self, keys: frozenset[int], around: datetime, window: timedelta, min_shared: int = 1
+    ) -> Iterable[TitleCandidate]:
+        """Indexed documents dated within ``window`` of ``around`` sharing at least ``min_shared`` title keys."""
         ...
 
 
@@ -469,8 +472,10 @@ def _match_title(fp: Fingerprint, lookup: StoryLookup, params: DedupeParams) -> 
         return DedupeDecision.new_story()
     n = len(fp.title_keys)
     best: tuple[float, int, int] | None = None
+    # Jaccard ≥ t needs at least t·n shared keys (the other title has at least as many keys as it shares)
+    least = max(1, math.ceil(params.title_threshold * n - 1e-9))
     for other_id, story_id, shared, grams, when in lookup.title_candidates(
-        fp.title_keys, fp.published_at, params.title_window
+        fp.title_keys, fp.published_at, params.title_window, least
     ):
         sim = shared / (n + grams - shared)
         if sim < params.title_threshold or abs(when - fp.published_at) > params.title_window:
@@ -544,12 +549,16 @@ class StoryIndex:
             assert entry.fp.minhash is not None
             yield doc_id, entry.story_id, entry.fp.minhash
 
-    def title_candidates(self, keys: frozenset[int], around: datetime, window: timedelta) -> Iterator[TitleCandidate]:
+    def title_candidates(
+        self, keys: frozenset[int], around: datetime, window: timedelta, min_shared: int = 1
+    ) -> Iterator[TitleCandidate]:
         counts: dict[int, int] = defaultdict(int)
         for key in keys:
             for doc_id in self._by_title.get(key, ()):
                 counts[doc_id] += 1
         for doc_id, shared in counts.items():
+            if shared < min_shared:
+                continue
             entry = self._entries[doc_id]
             when = entry.fp.published_at
             if when is not None and abs(when - around) <= window:
