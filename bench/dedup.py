@@ -92,6 +92,7 @@ def generate(n: int, fixtures: Path, seed: int = 11) -> list[Item]:
     items: list[Item] = []
     longs: list[tuple[int, str, list[str]]] = []  # (story, title, paragraphs)
     flashes: list[tuple[int, str]] = []
+    variants_of: dict[int, list[tuple[str, str, str]]] = {}
     stories = 0
     for i in range(n):
         if i and i % 10_000 == 0:
@@ -101,7 +102,9 @@ def generate(n: int, fixtures: Path, seed: int = 11) -> list[Item]:
         r = rng.random()
         if r < 0.15 and longs:
             story, title, paragraphs = longs[-1 - min(len(longs) - 1, int(rng.expovariate(1 / 200)))]
-            variants = dedupe_eval.article_variants(f"bench-{story}", title, paragraphs, rng)
+            if story not in variants_of:  # made once per story: two OpenCC conversions each, the slow part
+                variants_of[story] = dedupe_eval.article_variants(f"bench-{story}", title, paragraphs, rng)
+            variants = variants_of[story]
             _, v_title, v_body = rng.choice(variants)
             items.append(Item(DedupeDoc(i, url, v_title, v_body, when), story, True))
         elif r < 0.20 and flashes:

@@ -179,7 +179,11 @@ def run_store(
             fps: dict[int, Any]
             if peer is None:
                 fps = {it.doc.id: batch.fingerprint(it.doc) for it in chunk}
-                StoryIndexStore.lock_keys(conn, (k for fp in fps.values() for k in (*fp.band_keys, *fp.title_keys)))
+                StoryIndexStore.lock_keys(
+                    conn,
+                    (k for fp in fps.values() for k in fp.band_keys),
+                    (k for fp in fps.values() for k in fp.title_keys),
+                )
             else:
                 fps = {it.doc.id: peer.fingerprint(it.doc) for it in chunk}
             rows = conn.execute(

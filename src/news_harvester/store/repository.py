@@ -274,7 +274,9 @@ class Repository(StoryQueries, StoryViewQueries, QueueQueries, ReviewQueries, Us
                 StoryIndexStore.prune(conn, story_batch.prune_before)
             started = time.perf_counter()
             StoryIndexStore.lock_keys(
-                conn, (k for fp in fingerprints.values() for k in (*fp.band_keys, *fp.title_keys))
+                conn,
+                (k for fp in fingerprints.values() for k in fp.band_keys),
+                (k for fp in fingerprints.values() for k in fp.title_keys),
             )
             self.key_lock_seconds += time.perf_counter() - started
             self.before_story_assignment(conn, now)

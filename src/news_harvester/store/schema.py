@@ -468,10 +468,16 @@ story_title_keys = Table(
 )
 
 # PostgreSQL only (empty on SQLite): a run's transaction claims the keys of its new articles here first, so that
-# two runs storing reprints of one new story at once take turns (news_harvester.store.story_index.lock_keys);
-# committed rows have done their job and are deleted by the hourly prune
-story_key_claims = Table(
-    "story_key_claims",
+# two runs storing reprints of one new story at once take turns (news_harvester.store.story_index.lock_keys).
+# Committed band claims have done their job and go with the hourly prune; title claims (character bigrams: a
+# bounded vocabulary) stay, so common bigrams are never contended again.
+story_band_claims = Table(
+    "story_band_claims",
+    metadata,
+    Column("key", BigInteger, primary_key=True),
+)
+story_title_claims = Table(
+    "story_title_claims",
     metadata,
     Column("key", BigInteger, primary_key=True),
 )

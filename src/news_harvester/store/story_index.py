@@ -17,9 +17,10 @@ An article stays matchable for ``story_window_days`` after it was stored (``stor
 :meth:`StoryIndexStore.prune` deletes what fell out of the window.
 
 Two workers storing two reprints of one story at the same moment: on PostgreSQL each run's transaction first
-claims every band and title key of its new articles in ``story_key_claims``, in ascending order (so two runs wait
-for each other only when they share a key not committed yet, and never deadlock on these claims); the second then
-sees the first's committed rows. On SQLite the run's first write takes the database's write lock before any lookup.
+claims every band and title key of its new articles (``story_band_claims``, ``story_title_claims``), in one
+order (so two runs wait for each other only when they share a key not committed yet, and never deadlock on these
+claims); the second then sees the first's committed rows. On SQLite the run's first write takes the database's
+write lock before any lookup.
 This module never imports the story logic: fingerprints arrive as :class:`IndexEntry` records.
 """
 
@@ -35,7 +36,13 @@ import numpy as np
 from sqlalchemy import Connection, Table, and_, bindparam, delete, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from news_harvester.store.schema import articles, story_bands, story_fingerprints, story_key_claims, story_title_keys
+from news_harvester.store.schema import (
+    articles,
+    story_band_claims,
+    story_bands,
+    story_fingerprints,
+    story_title_keys,
+)
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +239,12 @@ class StoredStoryLookup:
             )
 
 
+_CLAIM_BANDS = (
+    "INSERT INTO story_band_claims (key) SELECT k FROM unnest(%(keys)s::bigint[]) AS k ON CONFLICT DO NOTHING"
+)
+_CLAIM_TITLES = (
+    "INSERT INTO story_title_claims (key) SELECT k FROM unnest(%(keys)s::bigint[]) AS k ON CONFLICT DO NOTHING"
+)
 _INSERT_KEYS = {
     "sqlite": {
         "bands": "INSERT INTO story_bands (key, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
@@ -257,23 +270,23 @@ class StoryIndexStore:
     """Writes of the story index; every method runs in the caller's transaction."""
 
     @staticmethod
-    def lock_keys(conn: Connection, keys: Iterable[int]) -> None:
-        """PostgreSQL: claim every key for this transaction, in ascending order (see the module docstring).
-        SQLite needs none: its write lock already serialises the runs that write.
+    def lock_keys(conn: Connection, band_keys: Iterable[int], title_keys: Iterable[int]) -> None:
+        """PostgreSQL: claim every key for this transaction, band keys then title keys, each in ascending order
+        (see the module docstring). SQLite needs none: its write lock already serialises the runs that write.
 
-        A claim is a row of ``story_key_claims`` inserted with ON CONFLICT DO NOTHING: a transaction inserting a
-        key that another one inserted and has not committed yet waits for it to end (PostgreSQL's unique check),
-        then finds the row and goes on, now seeing the other's committed articles. A key already committed
-        earlier costs no wait. Unlike advisory locks, row claims take no slot in the server's shared lock table,
-        so a run of 50 articles (~3,000 keys) or an ingest chunk cannot exhaust it."""
-        ordered = sorted(set(keys))
-        if not ordered or conn.dialect.name != "postgresql":
+        A claim is a row inserted with ON CONFLICT DO NOTHING: a transaction inserting a key that another one
+        inserted and has not committed yet waits for it to end (PostgreSQL's unique check), then finds the row and
+        goes on, now seeing the other's committed articles. A key already committed earlier costs no wait, which
+        is why title claims (character bigrams, a bounded vocabulary) are kept: a common bigram is contended once.
+        Unlike advisory locks, row claims take no slot in the server's shared lock table, so a run of 50 articles
+        (~3,000 keys) or an ingest chunk cannot exhaust it."""
+        if conn.dialect.name != "postgresql":
             return
-        # unnest yields the array in order, so the rows are claimed in ascending key order (no deadlock)
-        conn.exec_driver_sql(
-            "INSERT INTO story_key_claims (key) SELECT k FROM unnest(%(keys)s::bigint[]) AS k ON CONFLICT DO NOTHING",
-            {"keys": ordered},
-        )
+        # unnest yields the array in order, so every run claims in the same order (no deadlock)
+        for sql, keys in ((_CLAIM_BANDS, band_keys), (_CLAIM_TITLES, title_keys)):
+            ordered = sorted(set(keys))
+            if ordered:
+                conn.exec_driver_sql(sql, {"keys": ordered})
 
     @staticmethod
     def add(conn: Connection, entries: Sequence[IndexEntry]) -> None:
@@ -357,8 +370,8 @@ class StoryIndexStore:
             .scalars()
             .all()
         )
-        if conn.dialect.name == "postgresql":  # committed claims have done their job (see lock_keys)
-            conn.execute(delete(story_key_claims))
+        if conn.dialect.name == "postgresql":  # committed band claims have done their job (see lock_keys)
+            conn.execute(delete(story_band_claims))
         return StoryIndexStore.remove(conn, [int(i) for i in ids])
 
     @staticmethod

@@ -8,7 +8,7 @@ Until now every process rebuilt an in-memory MinHash-LSH index of the story wind
 index lives in three tables: ``story_fingerprints`` (one row per indexed article), ``story_bands`` (LSH band key →
 article) and ``story_title_keys`` (title bigram key, publication time → article). The two key tables are
 ``WITHOUT ROWID`` on SQLite so each is a single B-tree keyed by what the lookups ask for. On PostgreSQL,
-``story_key_claims`` lets two runs storing reprints of one new story at once take turns (see
+``story_band_claims`` and ``story_title_claims`` let two runs storing reprints of one new story at once take turns (see
 ``news_harvester.store.story_index``).
 
 The rows of the articles already stored are not computed here (a migration must not run for minutes inside one
@@ -56,11 +56,13 @@ def upgrade() -> None:
         sa.Column("article_id", ID, primary_key=True),
         sqlite_with_rowid=False,
     )
-    op.create_table("story_key_claims", sa.Column("key", sa.BigInteger, primary_key=True))
+    op.create_table("story_band_claims", sa.Column("key", sa.BigInteger, primary_key=True))
+    op.create_table("story_title_claims", sa.Column("key", sa.BigInteger, primary_key=True))
 
 
 def downgrade() -> None:
-    op.drop_table("story_key_claims")
+    op.drop_table("story_title_claims")
+    op.drop_table("story_band_claims")
     op.drop_table("story_title_keys")
     op.drop_table("story_bands")
     op.drop_index("ix_story_fingerprints_content_hash", "story_fingerprints")
