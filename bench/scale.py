@@ -176,11 +176,11 @@ def run_once(args: argparse.Namespace, port: int, workers: int) -> dict[str, Any
                 p.kill()
         with psycopg.connect(args.admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    waited = 0.0  # each worker logs its waits for story key locks (shared keys: reprints) when it stops
+    waited = 0.0  # each worker logs its time in story key claims (waits for shared keys included) when it stops
     for k in range(workers):
         for line in (tmp / f"worker{k}.log").read_text().splitlines():
-            if "s waited for story key locks" in line:
-                waited += float(line.split(" s waited for story key locks")[0].rsplit(" ", 1)[1])
+            if "s in story key claims" in line:
+                waited += float(line.split(" s in story key claims")[0].rsplit(" ", 1)[1])
     n_articles = int(articles[0]) if articles else 0
     return {
         "workers": workers,
@@ -229,7 +229,7 @@ def main() -> None:
                 f"{result['articles_per_s']:.0f} articles/s, x{result['articles_per_s'] / base:.2f}; "
                 f"CPU: workers {result['worker_cpu_s']:.1f} s, PostgreSQL {result['postgres_cpu_s']:.1f} s, "
                 f"machine {result['cpu_busy'] * 100:.0f} % busy with them; "
-                f"waits for story key locks {result['lock_wait_s']:.1f} s in all; "
+                f"story key claims {result['lock_wait_s']:.1f} s in all (waits included); "
                 f"steady state (nothing new): {result['steady_runs_per_s']:.0f} runs/s, "
                 f"{result['steady_cpu_ms_per_run']:.0f} ms worker CPU per run",
                 flush=True,

@@ -377,9 +377,9 @@ async def _stop_worker(
 ) -> None:
     """Log the story figures, then stop the duties and close the queue, the fetcher and the locks."""
     log.info(
-        "stopping; %d runs stored new articles, %.1f s waited for story key locks",
+        "stopping; %d runs stored new articles, %.1f s in story key claims (waits included)",
         repository.stores,
-        repository.key_lock_seconds,
+        repository.key_claim_seconds,
         extra={"stage": "shutdown"},
     )
     duties.cancel()

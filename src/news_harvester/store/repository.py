@@ -107,8 +107,8 @@ def _dedupe_doc(article_id: int, article: Article) -> DedupeDoc:
 class Repository(StoryQueries, StoryViewQueries, QueueQueries, ReviewQueries, UserQueries, IssueQueries, AlarmQueries):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.key_lock_seconds = 0.0
-        """Seconds this process waited for story key locks (PostgreSQL; see news_harvester.store.story_index)."""
+        self.key_claim_seconds = 0.0
+        """Seconds this process spent claiming story keys, waits included (PostgreSQL; see store.story_index)."""
 
     # ------------------------------------------------------------------ source state and runs
 
@@ -278,7 +278,7 @@ class Repository(StoryQueries, StoryViewQueries, QueueQueries, ReviewQueries, Us
                 (k for fp in fingerprints.values() for k in fp.band_keys),
                 (k for fp in fingerprints.values() for k in fp.title_keys),
             )
-            self.key_lock_seconds += time.perf_counter() - started
+            self.key_claim_seconds += time.perf_counter() - started
             self.before_story_assignment(conn, now)
         existing = {
             row.url: row
