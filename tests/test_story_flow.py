@@ -432,7 +432,7 @@ def test_upgrade_from_0002_gives_each_story_its_candidate_and_backfills(any_sett
         assert rows[ids[1]].story_id is None and rows[ids[1]].editor_title == "编辑标题"  # kept, not lost
         repo = open_repository(any_settings)
         try:
-            service = _service(repo, any_settings)
+            _service(repo, any_settings)  # a harvesting process starts: stories and the index are backfilled
             with repo.engine.connect() as conn:
                 backfilled = conn.execute(select(articles.c.story_id).where(articles.c.id == ids[2])).scalar()
                 cand = conn.execute(select(candidates.c.story_id).where(candidates.c.article_id == ids[2])).scalar()
