@@ -245,19 +245,18 @@ _CLAIM_BANDS = (
 _CLAIM_TITLES = (
     "INSERT INTO story_title_claims (key) SELECT k FROM unnest(%(keys)s::bigint[]) AS k ON CONFLICT DO NOTHING"
 )
-_INSERT_KEYS = {
-    "sqlite": {
-        "bands": "INSERT INTO story_bands (key, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-        "titles": "INSERT INTO story_title_keys (key, published_at, article_id) VALUES (?, ?, ?) "
-        "ON CONFLICT DO NOTHING",
-    },
-    "postgresql": {
-        "bands": "INSERT INTO story_bands (key, article_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-        "titles": "INSERT INTO story_title_keys (key, published_at, article_id) VALUES (%s, %s, %s) "
-        "ON CONFLICT DO NOTHING",
-    },
+_INSERT_KEYS_SQLITE = {
+    "bands": "INSERT INTO story_bands (key, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+    "titles": "INSERT INTO story_title_keys (key, published_at, article_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
 }
-"""The key rows' INSERT in each driver's parameter style (fixed text: nothing of the data is in it)."""
+"""The key rows on SQLite: the driver's executemany, a C loop."""
+_INSERT_KEYS_POSTGRESQL = {
+    "bands": "INSERT INTO story_bands (key, article_id) SELECT * FROM unnest(%s::bigint[], %s::bigint[]) "
+    "ON CONFLICT DO NOTHING",
+    "titles": "INSERT INTO story_title_keys (key, published_at, article_id) "
+    "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) ON CONFLICT DO NOTHING",
+}
+"""The key rows on PostgreSQL: one statement over arrays (an executemany sent ~600 statements per run)."""
 
 
 def _insert_ignoring_duplicates(conn: Connection, table: Table) -> Any:
@@ -312,13 +311,15 @@ class StoryIndexStore:
         )
         # the key rows (~60 per article) go straight to the driver's executemany: SQLAlchemy's per-row parameter
         # processing cost more than SQLite's inserts
-        sql = _INSERT_KEYS["sqlite" if conn.dialect.name == "sqlite" else "postgresql"]
         bands = [(k, e.article_id) for e in entries for k in set(e.band_keys)]
-        if bands:
-            conn.exec_driver_sql(sql["bands"], bands)
         titles = [(k, epoch(e.published_at), e.article_id) for e in entries for k in set(e.title_keys)]
-        if titles:
-            conn.exec_driver_sql(sql["titles"], titles)
+        for kind, rows in (("bands", bands), ("titles", titles)):
+            if not rows:
+                continue
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(_INSERT_KEYS_POSTGRESQL[kind], tuple(list(c) for c in zip(*rows, strict=True)))
+            else:
+                conn.exec_driver_sql(_INSERT_KEYS_SQLITE[kind], rows)
 
     @staticmethod
     def remove(conn: Connection, article_ids: Sequence[int]) -> int:
