@@ -116,6 +116,7 @@ _BY_HASHES = (
 _BAND_MEMBERS = select(story_bands.c.key, story_bands.c.article_id).where(
     story_bands.c.key.in_(bindparam("keys", expanding=True))
 )
+_BAND_MEMBERS_POSTGRESQL = "SELECT key, article_id FROM story_bands WHERE key = ANY(%(keys)s::bigint[])"
 _MINHASHES = (
     select(articles.c.id, articles.c.story_id, _FP.c.minhash)
     .select_from(_INDEXED)
@@ -181,7 +182,11 @@ class StoredStoryLookup:
         if not keys:
             return
         members: dict[int, list[int]] = {k: [] for k in keys}
-        for key, doc_id in self.conn.execute(_BAND_MEMBERS, {"keys": keys}):
+        if self.conn.dialect.name == "postgresql":  # one array parameter, not ~370 bound values
+            found_rows: Any = self.conn.exec_driver_sql(_BAND_MEMBERS_POSTGRESQL, {"keys": keys})
+        else:
+            found_rows = self.conn.execute(_BAND_MEMBERS, {"keys": keys})
+        for key, doc_id in found_rows:
             members[int(key)].append(int(doc_id))
         self._members.update(members)
         ids = sorted({i for found_ids in members.values() for i in found_ids} - self._minhashes.keys())
