@@ -148,3 +148,15 @@ def any_repository(any_settings: Settings) -> Iterator[Repository]:
     repo = open_repository(any_settings)
     yield repo
     repo.engine.dispose()
+
+
+def migrate_to(engine: object, revision: str) -> None:
+    """Apply the product's migrations up to ``revision`` (an upgrade test then writes data in the old shape)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "news_harvester:migrations")
+    with engine.begin() as conn:  # type: ignore[attr-defined]
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)

@@ -7,13 +7,11 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-from alembic import command
-from alembic.config import Config
 from pytest_httpserver import HTTPServer
 from sqlalchemy import insert, select
 
 import feeds
-from conftest import source
+from conftest import migrate_to, source
 from news_harvester.config import load_sources
 from news_harvester.harvest.fetch import Fetcher
 from news_harvester.models import Outcome
@@ -190,11 +188,7 @@ def test_canonical_member_order():
 def test_upgrade_from_0001_keeps_the_data(any_settings):
     engine = make_engine(any_settings.resolved_database_url)
     try:
-        config = Config()
-        config.set_main_option("script_location", "news_harvester:migrations")
-        with engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, "0001")
+        migrate_to(engine, "0001")
         now = datetime.now(UTC)
         with engine.begin() as conn:
             conn.execute(insert(articles).values(

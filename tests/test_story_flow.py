@@ -10,13 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import insert, select
 
-from conftest import ROOT
+from conftest import ROOT, migrate_to
 from news_harvester.harvest.ingest import read_records
 from news_harvester.store.engine import make_engine, upgrade
 from news_harvester.store.schema import articles, candidates, metadata, stories
@@ -388,11 +386,7 @@ def test_invalid_topics_edit_keeps_the_last_valid_taxonomy(settings, repository,
 def test_upgrade_from_0002_gives_each_story_its_candidate_and_backfills(any_settings):
     engine = make_engine(any_settings.resolved_database_url)
     try:
-        config = Config()
-        config.set_main_option("script_location", "news_harvester:migrations")
-        with engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, "0002")
+        migrate_to(engine, "0002")
         now = datetime.now(UTC)
         with engine.begin() as conn:
             story = conn.execute(

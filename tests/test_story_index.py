@@ -9,11 +9,10 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import insert, select, update
 
 import dedupe_eval
+from conftest import migrate_to
 from news_harvester.store.engine import make_engine
 from news_harvester.store.schema import articles, candidates, stories, story_fingerprints
 from news_harvester.stories.dedupe import DedupeDoc, DedupeParams, StoryIndex, index_version
@@ -87,11 +86,7 @@ def test_an_existing_database_is_indexed_on_its_first_start_and_nothing_is_lost(
     (with progress in the log), and a reprint harvested afterwards joins their story."""
     engine = make_engine(any_settings.resolved_database_url)
     try:
-        config = Config()
-        config.set_main_option("script_location", "news_harvester:migrations")
-        with engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, "0009")
+        migrate_to(engine, "0009")
         now = datetime.now(UTC)
         with engine.begin() as conn:
             new_story = insert(stories).values(created_at=now, updated_at=now).returning(stories.c.id)

@@ -89,24 +89,6 @@ _STORY_OF = select(articles.c.story_id).select_from(_INDEXED).where(_LIVE, _FP.c
 _BY_URL = (
     select(articles.c.id, articles.c.story_id).select_from(_INDEXED).where(_LIVE, articles.c.url == bindparam("url"))
 )
-_BY_HASH = (
-    select(articles.c.id, articles.c.story_id)
-    .select_from(_INDEXED)
-    .where(_LIVE, _FP.c.content_hash == bindparam("digest"))
-    .order_by(articles.c.id)
-    .limit(1)
-)
-_BANDS = (
-    select(articles.c.id, articles.c.story_id, _FP.c.minhash)
-    .select_from(_INDEXED)
-    .where(
-        _LIVE,
-        _FP.c.minhash.is_not(None),
-        _FP.c.article_id.in_(
-            select(story_bands.c.article_id).where(story_bands.c.key.in_(bindparam("keys", expanding=True)))
-        ),
-    )
-)
 _BY_HASHES = (
     select(_FP.c.content_hash, articles.c.id, articles.c.story_id)
     .select_from(_INDEXED)
@@ -207,21 +189,14 @@ class StoredStoryLookup:
         return None if row is None else (int(row.id), int(row.story_id))
 
     def by_content_hash(self, digest: str) -> tuple[int, int] | None:
-        if digest in self._digests:
-            return self._digests[digest]
-        row = self.conn.execute(_BY_HASH, self.live | {"digest": digest}).first()
-        return None if row is None else (int(row.id), int(row.story_id))
+        self.prefetch([digest], ())  # a no-op for a digest the batch's prefetch asked already
+        return self._digests[digest]
 
     def band_candidates(self, keys: Sequence[int]) -> Iterator[tuple[int, int, Any]]:
-        if not keys:
-            return
-        if all(k in self._members for k in keys):
-            for doc_id in sorted({i for k in keys for i in self._members[k]}):
-                if (known := self._minhashes.get(doc_id)) is not None:  # absent: not live (expired, other version)
-                    yield doc_id, known[0], known[1]
-            return
-        for row in self.conn.execute(_BANDS, self.live | {"keys": list(keys)}):
-            yield int(row.id), int(row.story_id), np.frombuffer(row.minhash, dtype="<u4")
+        self.prefetch((), keys)  # likewise for the batch's band keys
+        for doc_id in sorted({i for k in keys for i in self._members[k]}):
+            if (known := self._minhashes.get(doc_id)) is not None:  # absent: not live (expired, other version)
+                yield doc_id, known[0], known[1]
 
     def title_candidates(
         self, keys: frozenset[int], around: datetime, window: timedelta, min_shared: int = 1
