@@ -175,3 +175,43 @@ def test_a_database_behind_the_head_is_migrated_not_skipped(any_settings):
         assert schema_revision(engine) == SCHEMA_HEAD
     finally:
         engine.dispose()
+
+
+def test_an_interrupted_run_is_neither_a_success_nor_a_failure(httpserver: HTTPServer, any_settings, any_repository,
+                                                               write_sources):
+    """Stopped mid-fetch (Ctrl-C, a deploy): the run is recorded ``interrupted`` and the source keeps its last
+    run/success times, validators and failure count, so the scheduler runs it again soon after a restart instead
+    of a whole interval after the interruption."""
+    import time as _time
+
+    from werkzeug import Response
+
+    base = httpserver.url_for("").rstrip("/")
+    httpserver.expect_oneshot_request("/feed.xml").respond_with_response(
+        Response(feeds.rss(feeds.items(base, 2)), content_type="text/xml", headers={"ETag": '"v1"'}))
+
+    def slow(_request):
+        _time.sleep(1.5)
+        return Response(feeds.rss(feeds.items(base, 3)), content_type="text/xml")
+
+    httpserver.expect_oneshot_request("/feed.xml").respond_with_handler(slow)
+    write_sources([source(httpserver, "/feed.xml", id="s", schedule="2h")])
+    [spec] = list(load_sources(any_settings.sources).sources)
+    [first] = _harvest(any_settings, any_repository, [spec])
+    assert first.outcome == Outcome.OK
+    before = any_repository.source_state("s")
+
+    async def interrupted():
+        fetcher = Fetcher(fetch_policy(any_settings))
+        try:
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(Harvester(fetcher, any_repository).harvest(spec, force=True), 0.4)
+        finally:
+            await fetcher.aclose()
+
+    asyncio.run(interrupted())
+    after = any_repository.source_state("s")
+    assert any_repository.recent_outcomes(["s"])["s"][0] == "interrupted"
+    assert after.last_success_at == before.last_success_at and after.last_run_at == before.last_run_at
+    assert (after.etag, after.consecutive_failures, after.next_due_at) == ('"v1"', 0, None)
+    assert len(any_repository.list_articles()) == 2

@@ -233,6 +233,17 @@ class Repository(StoryQueries, StoryViewQueries, QueueQueries, ReviewQueries, Us
         previous = (
             conn.execute(select(source_state).where(source_state.c.source_id == summary.source_id)).mappings().first()
         )
+        if summary.outcome == Outcome.INTERRUPTED:
+            # Stopped before it finished: neither a success nor a failure. The source keeps its last run and
+            # success times (the scheduler counts its next run from the last one, so after a restart it runs again
+            # soon instead of a whole interval later), its validators and its failure count.
+            if previous is not None:
+                conn.execute(
+                    update(source_state)
+                    .where(source_state.c.source_id == summary.source_id)
+                    .values(updated_at=now, next_due_at=None)
+                )
+            return
         failed = summary.outcome == Outcome.ERROR
         values: dict[str, Any] = {
             "last_run_at": now,
