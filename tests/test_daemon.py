@@ -71,10 +71,18 @@ def test_daemon_harvests_reloads_and_stops_gracefully(tmp_path, httpserver: HTTP
         assert wait_until(lambda: _articles(db) == 6, 20), "".join(output)
         assert _get(f"http://127.0.0.1:{port}/api/sources")[0] == 401  # source health is for signed-in users
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
-            assert client.post("/login", json={"name": "ops", "password": "ops-password-1"}).status_code == 200
+            signed_in = client.post("/login", json={"name": "ops", "password": "ops-password-1"})
+            assert signed_in.status_code == 200
             listed = client.get("/api/sources").json()
-        assert [s["id"] for s in listed] == ["one", "two"]
-        assert {s["health"] for s in listed} == {"healthy"}
+            assert [s["id"] for s in listed] == ["one", "two"]
+            assert {s["health"] for s in listed} == {"healthy"}
+            # The web app runs on its own thread and loop; its run-now button starts a run on the scheduler's.
+            runs_of_one = db_rows(db, "SELECT count(*) FROM fetch_runs WHERE source_id='one'")[0][0]
+            run = client.post("/admin/sources/one/run", data={"csrf_token": signed_in.json()["csrf_token"]})
+            assert run.status_code == 303 and "kind=error" not in run.headers["location"]
+            assert wait_until(
+                lambda: db_rows(db, "SELECT count(*) FROM fetch_runs WHERE source_id='one' AND outcome!='running'")
+                [0][0] == runs_of_one + 1, 10), "".join(output)
 
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 import socket
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,55 @@ class _QuietServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+class WebThread:
+    """The review app on a thread of its own with its own event loop, so that a harvest (parsing, storing, story
+    assignment: CPU work on the harvest loop) never holds an editor's page behind it. Database calls are safe from
+    both loops (the engine's pool hands each thread its own connection); what the app asks of the scheduler goes
+    back to the harvest loop (see ``on_harvest_loop``)."""
+
+    def __init__(self, server: uvicorn.Server, listener: socket.socket, on_exit: Callable[[], object]) -> None:
+        self.server = server
+        self.listener = listener
+        self.error: BaseException | None = None
+        self._on_exit = on_exit
+        self._thread = threading.Thread(target=self._serve, name="web", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _serve(self) -> None:
+        try:
+            asyncio.run(self.server.serve(sockets=[self.listener]))
+        except BaseException as exc:  # reported to the daemon, which stops and re-raises it
+            self.error = exc
+        finally:
+            with contextlib.suppress(RuntimeError):  # the daemon's loop is already closed: it is stopping anyway
+                self._on_exit()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    async def stop(self, timeout: float) -> None:
+        """Ask uvicorn to finish its requests and return; wait at most ``timeout`` seconds (off the loop)."""
+        self.server.should_exit = True
+        await asyncio.to_thread(self._thread.join, timeout)
+
+
+def on_harvest_loop(
+    loop: asyncio.AbstractEventLoop, call: Callable[[str], Awaitable[object]]
+) -> Callable[[str], Awaitable[object]]:
+    """``call`` run on ``loop`` (the scheduler's) when awaited from another thread's loop (the web app's)."""
+
+    async def run(source_id: str) -> object:
+        async def start() -> object:
+            return await call(source_id)
+
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(start(), loop))
+
+    return run
 
 
 def listen(bind: str) -> socket.socket:
@@ -118,12 +168,12 @@ async def run_daemon(
             lambda: check_and_notify(repository, scheduler.config, notifiers, utc_now()),
             settings.alarm_check_interval,
         )
-    server: _QuietServer | None = None
-    server_task: asyncio.Task[None] | None = None
+    web_thread: WebThread | None = None
     if listener is not None:
-        server, server_task = _serve_web(
-            listener, settings, sources, repository, harvester, scheduler, harvest=harvest, queue=queue
+        web_thread = _serve_web(
+            listener, settings, sources, repository, harvester, scheduler, harvest=harvest, queue=queue, stop=stop
         )
+        web_thread.start()
     log.info(
         "news-harvester %s started: %d sources enabled, database %s, web %s",
         "daemon" if queue is None else "web instance (cluster)",
@@ -132,7 +182,7 @@ async def run_daemon(
         f"http://{settings.bind}" if web else "off",
         extra={"stage": "startup"},
     )
-    await _run_until_stopped(stop, scheduler, server, server_task, fetcher, repository)
+    await _run_until_stopped(stop, scheduler, web_thread, fetcher, repository)
 
 
 def _check_repository(repository: Repository, *, web: bool, mark_interrupted: bool) -> None:
@@ -170,16 +220,20 @@ def _serve_web(
     *,
     harvest: bool,
     queue: Callable[[str], Awaitable[object]] | None,
-) -> tuple[_QuietServer, asyncio.Task[None]]:
-    """Serve the review app with ``/metrics`` on ``listener``, wired to this process's scheduler (or, in a
-    cluster's web instance, to the job queue)."""
+    stop: asyncio.Event,
+) -> WebThread:
+    """The review app with ``/metrics`` on ``listener`` (not started), wired to this process's scheduler (or, in
+    a cluster's web instance, to the job queue). It ending on its own sets ``stop``."""
     current_sources = _sources_view(settings, sources, scheduler, harvest=harvest)
+    harvest_loop = asyncio.get_running_loop()
 
-    async def run_now(source_id: str) -> object:
+    async def run_now_here(source_id: str) -> object:
         if queue is not None:
             return await queue(source_id)
         spec = scheduler.config.get(source_id)
         return await scheduler.run_now(spec) if spec is not None else None
+
+    run_now = on_harvest_loop(harvest_loop, run_now_here)
 
     app = create_app(
         database_ok=repository.ping,
@@ -212,7 +266,7 @@ def _serve_web(
             forwarded_allow_ips=settings.forwarded_allow_ips,
         )
     )
-    return server, asyncio.create_task(server.serve(sockets=[listener]))
+    return WebThread(server, listener, on_exit=lambda: harvest_loop.call_soon_threadsafe(stop.set))
 
 
 def _sources_view(
@@ -242,29 +296,22 @@ def _sources_view(
 async def _run_until_stopped(
     stop: asyncio.Event,
     scheduler: SourceScheduler,
-    server: _QuietServer | None,
-    server_task: asyncio.Task[None] | None,
+    web_thread: WebThread | None,
     fetcher: Fetcher,
     repository: Repository,
 ) -> None:
     """Wait for a stop signal (or the web server's end), then stop everything within SHUTDOWN_BUDGET: the
     scheduler's running jobs first, then the web server, the fetcher and the database. A web server that
     failed on its own is re-raised."""
-    stop_wait = asyncio.create_task(stop.wait())
-    waiters: set[asyncio.Task[object]] = {stop_wait}  # type: ignore[arg-type]
-    if server_task is not None:
-        waiters.add(server_task)  # type: ignore[arg-type]
-    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    await stop.wait()
     log.info("stopping", extra={"stage": "shutdown"})
     await scheduler.shutdown(timeout=SHUTDOWN_BUDGET - 1)
-    if server is not None and server_task is not None:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(server_task, timeout=2)
+    if web_thread is not None:
+        await web_thread.stop(timeout=2)
     await fetcher.aclose()
     repository.engine.dispose()
-    if server_task is not None and server_task.done() and not stop.is_set() and server_task.exception():
-        raise server_task.exception()  # type: ignore[misc]
+    if web_thread is not None and web_thread.error is not None:
+        raise web_thread.error
     log.info("stopped cleanly", extra={"stage": "shutdown"})
 
 
