@@ -835,7 +835,8 @@ def test_date_from_url(url, day):
 
 def _blocks(body: str) -> dict[str, bool]:
     """Each block's text -> whether it is flagged as furniture."""
-    from news_harvester.parse.blocks import parse_html, text_blocks
+    from news_harvester.parse.blocks import text_blocks
+    from news_harvester.parse.html_tree import parse_html
 
     return {block.text: block.negative for block in text_blocks(parse_html(f"<html><body>{body}</body></html>"))}
 
@@ -877,7 +878,8 @@ def test_author_boxes_are_furniture():
 
 
 def test_a_byline_with_a_date_does_not_pull_the_article_container_up():
-    from news_harvester.parse.blocks import parse_html, text_blocks
+    from news_harvester.parse.blocks import text_blocks
+    from news_harvester.parse.html_tree import parse_html
 
     blocks = text_blocks(
         parse_html(

@@ -171,6 +171,12 @@ def test_chinese_table_and_lists():
         ("<p>第一行<br>第二行</p><p></p><p> </p>", "第一行\n第二行"),
         ("<pre>x = 1\ny = 2</pre>", "x = 1\ny = 2"),
         ("<!-- 注释 --><p>正文</p>", "正文"),
+        ("<p>災害<ruby>災<rt>さい</rt></ruby>に</p>", "災害災に"),  # ruby annotations are not text
+        ("<?xml version='1.0' encoding='gbk'?><p>正文</p>", "正文"),  # a declaration cannot re-decode text
+        ("<p>a</p><template><p>b</p></template><p>c<td>d</td></p>", "a\nc\nd"),
+        # an included header document ("…</html>" mid-page, common on gov.cn) must not end the text there
+        ("<html><body><p>页头</p></body></html><div><p>正文一</p></div></body></html><p>正文二</p>",
+         "页头\n正文一\n正文二"),
     ],
 )
 def test_html_to_text_small_cases(html, text):

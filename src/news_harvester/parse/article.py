@@ -42,9 +42,10 @@ from news_harvester.parse.article_meta import (
     site_name,
     title_key,
 )
-from news_harvester.parse.blocks import Block, choose_container, parse_html, prepare_html, text_blocks
+from news_harvester.parse.blocks import Block, choose_container, prepare_html, text_blocks
 from news_harvester.parse.clean import drop_boilerplate, is_boilerplate_line, normalize_line
 from news_harvester.parse.dates import find_date
+from news_harvester.parse.html_tree import parse_html
 
 MIN_BODY_CHARS = 50
 """A body shorter than this (non-space characters) is rejected: a stub, a video page, a notice."""
