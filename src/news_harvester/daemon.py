@@ -182,7 +182,7 @@ async def run_daemon(
         f"http://{settings.bind}" if web else "off",
         extra={"stage": "startup"},
     )
-    await _run_until_stopped(stop, scheduler, web_thread, fetcher, repository)
+    await _run_until_stopped(stop, scheduler, harvester, web_thread, fetcher, repository)
 
 
 def _check_repository(repository: Repository, *, web: bool, mark_interrupted: bool) -> None:
@@ -296,6 +296,7 @@ def _sources_view(
 async def _run_until_stopped(
     stop: asyncio.Event,
     scheduler: SourceScheduler,
+    harvester: Harvester,
     web_thread: WebThread | None,
     fetcher: Fetcher,
     repository: Repository,
@@ -306,6 +307,7 @@ async def _run_until_stopped(
     await stop.wait()
     log.info("stopping", extra={"stage": "shutdown"})
     await scheduler.shutdown(timeout=SHUTDOWN_BUDGET - 1)
+    await harvester.aclose()  # the runs the stop interrupted are recorded
     if web_thread is not None:
         await web_thread.stop(timeout=2)
     await fetcher.aclose()

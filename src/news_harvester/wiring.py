@@ -166,6 +166,7 @@ async def harvest_once(
     try:
         await asyncio.gather(*(one(s) for s in specs))
     finally:
+        await harvester.aclose()  # a run interrupted by Ctrl-C is recorded before the loop ends
         await fetcher.aclose()
         repository.engine.dispose()
     return [results[s.id] for s in specs if s.id in results]

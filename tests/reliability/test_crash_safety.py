@@ -161,9 +161,13 @@ def test_daemon_killed_mid_harvest_finishes_the_pass_after_restarts(tmp_path: Pa
         assert sum(1 for k in kills if k.mid_run) >= 3, f"kills must land mid-harvest (make the server slower): {kills}"
 
         news.delay = 0.0
-        proc = popen_cli(tmp_path, "run", "--no-web", NEWS_HARVESTER_START_STAGGER="0", **database.env())
+        proc = popen_cli(tmp_path, "run", "--no-web", NEWS_HARVESTER_START_STAGGER="0",
+                         NEWS_HARVESTER_LOG_LEVEL="INFO", **database.env())
         output = drain(proc)
         try:
+            # every source may have finished a run before this start: SIGTERM before its signal handlers exist
+            # would kill it rather than stop it
+            assert wait_until(lambda: any("daemon started" in line for line in output), 60), "".join(output)
             done = wait_until(lambda: len(database.rows(_sources_done())) == N_FEEDS, timeout=60)
             assert done, f"the daemon did not finish the pass after restart: {''.join(output)}"
             proc.send_signal(signal.SIGTERM)

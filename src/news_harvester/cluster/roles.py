@@ -386,6 +386,7 @@ async def _stop_worker(
     with contextlib.suppress(asyncio.CancelledError):
         await duties
     await app.close_async()
+    await harvester.aclose()
     await fetcher.aclose()
     worker.locks.dispose()
     repository.engine.dispose()

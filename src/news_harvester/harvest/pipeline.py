@@ -10,9 +10,9 @@ Stages, in order (one call each in ``Harvester._collect``, then the store step):
   4. fetch and extract article pages where needed       (Reader.read_article → parse.article.extract_page)
      - redirect pages followed once, challenges detected, same-site iframed tables appended
   5. clean each item into an Article                    (clean.build_article)
-  6. store articles, their stories, candidates, fetch state and the run in one transaction
-     (Repository.finish_run with a stories.StoryBatch; the story index is in the database, indexed in that
-     same transaction)
+  6. store articles, their stories, candidates, fetch state and the run (harvest.writer: the runs that finished
+     meanwhile are stored together, in one transaction on the writer's thread, Repository.write_runs with a
+     stories.StoryBatch; the story index is in the database, indexed in that same transaction)
 A failing article page costs that item (or just its full text) with a warning on the run, never
 the source; a failing source costs that source's run, never the pass. Stages 1, 2 and 4 live in
 ``reader`` (which stores nothing); this module adds the due check, storage and run records.
@@ -24,14 +24,16 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from news_harvester.clock import utc_now
 from news_harvester.config import SourceSpec
-from news_harvester.errors import HarvesterError
+from news_harvester.errors import HarvesterError, StorageError
 from news_harvester.harvest.fetch import Fetcher
 from news_harvester.harvest.read import Reader, read_item, unique_items
+from news_harvester.harvest.writer import RunTicket, RunWriter
 from news_harvester.models import (
     Article,
     FetchResult,
@@ -81,6 +83,8 @@ class Harvester:
         self.reader = Reader(fetcher)
         self.repository = repository
         self.clock = clock
+        self._run_writer: RunWriter | None = None
+        self._writer_loop: asyncio.AbstractEventLoop | None = None
         if load_index:
             self.stories = StoryService.load(
                 repository, window_days=story_window_days, now=clock(), weights=source_weights, enricher=enricher
@@ -102,18 +106,20 @@ class Harvester:
                 skipped=True,
                 message=f"backing off until {state.next_due_at:%Y-%m-%d %H:%M} UTC",
             )
-        run_id = self.repository.begin_run(spec.id, now)
+        run_id = self._writer().begin(spec.id, now)
         started = time.monotonic()
         try:
             collected = await self._collect(spec, state.fetch_state)
         except asyncio.CancelledError:
-            self._finish(
+            # handed to the writer without waiting for it here (a stop drains the writer)
+            self._result(
                 run_id,
                 spec,
                 RunSummary(spec.id, Outcome.INTERRUPTED, code="run.interrupted", message="stopped by shutdown"),
                 started,
                 state.consecutive_failures,
             )
+            log.info("%s: interrupted", spec.id, extra={"source_id": spec.id, "stage": "harvest"})
             raise
         except HarvesterError as exc:
             summary = RunSummary(
@@ -123,7 +129,7 @@ class Harvester:
                 message=exc.message,
                 http_status=getattr(exc, "http_status", None),
             )
-            return self._finish(
+            return await self._finish(
                 run_id,
                 spec,
                 summary,
@@ -134,9 +140,9 @@ class Harvester:
         except Exception as exc:  # the unit-of-work boundary: record, log, continue with other sources
             log.exception("unexpected error harvesting %s", spec.id, extra={"source_id": spec.id, "stage": "pipeline"})
             summary = RunSummary(spec.id, Outcome.ERROR, code="internal.error", message=f"{type(exc).__name__}: {exc}")
-            return self._finish(run_id, spec, summary, started, state.consecutive_failures)
+            return await self._finish(run_id, spec, summary, started, state.consecutive_failures)
         if collected is None:
-            return self._finish(
+            return await self._finish(
                 run_id, spec, RunSummary(spec.id, Outcome.NOT_MODIFIED), started, 0, fetch_state=state.fetch_state
             )
         fetched = collected.fetched
@@ -147,7 +153,7 @@ class Harvester:
             http_status=fetched.status if fetched else None,
             warnings=tuple(collected.warnings),
         )
-        return self._finish(
+        return await self._finish(
             run_id,
             spec,
             summary,
@@ -171,9 +177,51 @@ class Harvester:
         articles = [o.article for o in outcomes if o.article is not None]
         return _Collected(seen, articles, listing.fetched, listing.fetch_state, warnings)
 
-    def _finish(
+    def _writer(self) -> RunWriter:
+        """This event loop's writer (tests and the CLI may run one Harvester on several loops in turn)."""
+        loop = asyncio.get_running_loop()
+        if self._run_writer is None or self._writer_loop is not loop:
+            self._run_writer, self._writer_loop = RunWriter(self.repository, self.stories), loop
+        return self._run_writer
+
+    async def aclose(self) -> None:
+        """Wait for every run handed to the writer to be stored (call before the loop ends)."""
+        if self._run_writer is not None and self._writer_loop is asyncio.get_running_loop():
+            await self._run_writer.drain()
+
+    async def _finish(self, run_id: RunTicket, spec: SourceSpec, *args: Any, **kwargs: Any) -> RunSummary:
+        """Hand the run's result to the writer (see ``_result``), wait until it is stored, log it."""
+        summary, stored = self._result(run_id, spec, *args, **kwargs)
+        try:
+            new = await stored
+        except Exception as exc:  # the writer recorded the run as failed; this source's run fails, not the pass
+            log.exception("storing the run of %s failed", spec.id, extra={"source_id": spec.id, "stage": "store"})
+            summary = replace(
+                summary, outcome=Outcome.ERROR, code=StorageError.code, message=f"storing the run failed: {exc}"
+            )
+            new = 0
+        level = logging.WARNING if summary.outcome == Outcome.ERROR else logging.INFO
+        log.log(
+            level,
+            "%s: %s%s, %d seen, %d new",
+            spec.id,
+            summary.outcome,
+            f" {summary.code}: {summary.message}" if summary.code else "",
+            summary.items_seen,
+            new,
+            extra={
+                "source_id": spec.id,
+                "url": spec.url,
+                "stage": "harvest",
+                "code": summary.code,
+                "duration_ms": summary.duration_ms,
+            },
+        )
+        return replace(summary, items_new=new)
+
+    def _result(
         self,
-        run_id: int,
+        run_id: RunTicket,
         spec: SourceSpec,
         summary: RunSummary,
         started: float,
@@ -183,7 +231,8 @@ class Harvester:
         articles: list[Article] | None = None,
         fetch_state: FetchState | None = None,
         fetched: FetchResult | None = None,
-    ) -> RunSummary:
+    ) -> tuple[RunSummary, asyncio.Future[int]]:
+        """The run's summary and record, handed to the writer; the future is its number of new articles."""
         finished = self.clock()
         duration = int((time.monotonic() - started) * 1000)
         next_due = None
@@ -211,34 +260,4 @@ class Harvester:
             charset_declared=fetched.charset_declared if fetched else None,
             charset_used=fetched.charset_used if fetched else None,
         )
-        batch = self.stories.begin(finished)
-        new = self.repository.finish_run(run_id, result, stories=batch)
-        self.stories.commit(batch, finished)  # only after the transaction committed
-        level = logging.WARNING if summary.outcome == Outcome.ERROR else logging.INFO
-        log.log(
-            level,
-            "%s: %s%s, %d seen, %d new",
-            spec.id,
-            summary.outcome,
-            f" {summary.code}: {summary.message}" if summary.code else "",
-            summary.items_seen,
-            new,
-            extra={
-                "source_id": spec.id,
-                "url": spec.url,
-                "stage": "harvest",
-                "code": summary.code,
-                "duration_ms": duration,
-            },
-        )
-        return RunSummary(
-            summary.source_id,
-            summary.outcome,
-            summary.items_seen,
-            new,
-            duration,
-            summary.code,
-            summary.message,
-            summary.http_status,
-            summary.warnings,
-        )
+        return summary, self._writer().finish(run_id, result)

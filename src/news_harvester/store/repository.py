@@ -93,6 +93,17 @@ class RunResult:
     charset_used: str | None = None
 
 
+@dataclass(slots=True)
+class RunWrite:
+    """One run's part of a batched write (:meth:`Repository.write_runs`): that it started (``run_id`` None: not
+    stored yet), that it finished (``result``), or both."""
+
+    source_id: str
+    started_at: datetime
+    run_id: int | None = None
+    result: RunResult | None = None
+
+
 def _dedupe_doc(article_id: int, article: Article) -> DedupeDoc:
     """The dedupe document of an article about to be stored (undated: its fetch time)."""
     return DedupeDoc(
@@ -179,6 +190,44 @@ class Repository(StoryQueries, StoryViewQueries, QueueQueries, ReviewQueries, Us
             )
         return result.rowcount or 0
 
+    def write_runs(self, writes: Sequence[RunWrite], *, stories: StoryBatch | None = None) -> list[tuple[int, int]]:
+        """Runs that started and runs that finished, in one transaction (one commit for a whole batch of sources):
+        ``(run_id, new articles)`` per write, in order. A finished run's articles, stories, candidates, fetch
+        state and outcome are stored exactly as :meth:`finish_run` stores them; the articles of all finished runs
+        are assigned to stories together, in the writes' order (a reprint joins an original stored in the same
+        batch). All or nothing: on an error nothing of the batch is stored."""
+        run_ids = [w.run_id for w in writes]
+        counts = [0] * len(writes)
+        with self.engine.begin() as conn:
+            unstored = [i for i, w in enumerate(writes) if w.run_id is None]
+            if unstored:
+                inserted = conn.execute(
+                    insert(fetch_runs).returning(fetch_runs.c.id, sort_by_parameter_order=True),
+                    [
+                        {"source_id": writes[i].source_id, "started_at": writes[i].started_at,
+                         "outcome": Outcome.RUNNING, "owner": run_owner()}
+                        for i in unstored
+                    ],
+                ).scalars().all()  # fmt: skip
+                for i, run_id in zip(unstored, inserted, strict=True):
+                    run_ids[i] = int(run_id)
+            finished = [i for i, w in enumerate(writes) if w.result is not None]
+            results = [writes[i].result for i in finished]
+            items = [a for r in results if r is not None for a in r.articles]
+            now = max((r.finished_at for r in results if r is not None), default=None)
+            new_urls = set(self._save_articles(conn, items, now, stories)) if items and now else set()
+            for i in finished:
+                result, run_id = writes[i].result, run_ids[i]
+                assert result is not None
+                assert run_id is not None
+                mine = {a.url for a in result.articles} & new_urls
+                new_urls -= mine  # a URL two runs of the batch listed is new for the first only
+                counts[i] = len(mine)
+                self._record_finish(conn, run_id, result, len(mine))
+        for write, run_id in zip(writes, run_ids, strict=True):  # only once committed: a rollback keeps none
+            write.run_id = run_id
+        return [(int(run_id or 0), count) for run_id, count in zip(run_ids, counts, strict=True)]
+
     def finish_run(self, run_id: int, result: RunResult, *, stories: StoryBatch | None = None) -> int:
         """Store the run's articles, their stories, candidates, fetch state and outcome in one transaction.
 
@@ -188,28 +237,31 @@ class Repository(StoryQueries, StoryViewQueries, QueueQueries, ReviewQueries, Us
         article gets a story (see news_harvester.stories.assign); the caller commits the batch to its index
         only after this returns.
         """
-        summary = result.summary
         with self.engine.begin() as conn:
-            new_count = self._save_articles(conn, result.articles, result.finished_at, stories)
-            conn.execute(
-                update(fetch_runs)
-                .where(fetch_runs.c.id == run_id)
-                .values(
-                    finished_at=result.finished_at,
-                    outcome=summary.outcome,
-                    code=summary.code,
-                    message=summary.message,
-                    http_status=summary.http_status,
-                    items_seen=summary.items_seen,
-                    items_new=new_count,
-                    duration_ms=summary.duration_ms,
-                    charset_declared=result.charset_declared,
-                    charset_used=result.charset_used,
-                    warnings=json.dumps(list(summary.warnings), ensure_ascii=False) if summary.warnings else None,
-                )
-            )
-            self._update_source_state(conn, summary, result, new_count)
+            new_count = len(self._save_articles(conn, result.articles, result.finished_at, stories))
+            self._record_finish(conn, run_id, result, new_count)
         return new_count
+
+    def _record_finish(self, conn: Connection, run_id: int, result: RunResult, new_count: int) -> None:
+        summary = result.summary
+        conn.execute(
+            update(fetch_runs)
+            .where(fetch_runs.c.id == run_id)
+            .values(
+                finished_at=result.finished_at,
+                outcome=summary.outcome,
+                code=summary.code,
+                message=summary.message,
+                http_status=summary.http_status,
+                items_seen=summary.items_seen,
+                items_new=new_count,
+                duration_ms=summary.duration_ms,
+                charset_declared=result.charset_declared,
+                charset_used=result.charset_used,
+                warnings=json.dumps(list(summary.warnings), ensure_ascii=False) if summary.warnings else None,
+            )
+        )
+        self._update_source_state(conn, summary, result, new_count)
 
     def store_articles(
         self, items: Sequence[Article], stories: StoryBatch, now: datetime
@@ -273,9 +325,10 @@ class Repository(StoryQueries, StoryViewQueries, QueueQueries, ReviewQueries, Us
 
     def _save_articles(
         self, conn: Connection, items: Sequence[Article], now: datetime, story_batch: StoryBatch | None = None
-    ) -> int:
+    ) -> list[str]:
+        """Store ``items``; the URLs of those that were new, in order."""
         if not items:
-            return 0
+            return []
         fingerprints: dict[str, Fingerprint] = {}
         if story_batch is not None:
             # fingerprints first, then the claims on their keys before any lookup (see store.story_index); the
@@ -299,8 +352,12 @@ class Repository(StoryQueries, StoryViewQueries, QueueQueries, ReviewQueries, Us
                 )
             )
         }
-        fresh = {a.url: a for a in items if a.url not in existing}
+        fresh: dict[str, Article] = {}
+        for article in items:  # the first of two articles with one URL (two runs of one batch) is the one stored
+            if article.url not in existing:
+                fresh.setdefault(article.url, article)
         new_ids: list[int] = []
+        new_urls: list[str] = []
         if fresh:
             # One INSERT … ON CONFLICT (url) DO NOTHING RETURNING id, url for the whole batch (SQLAlchemy's
             # insertmanyvalues): conflicting rows, e.g. a URL another source stored a moment ago, are
@@ -310,6 +367,7 @@ class Repository(StoryQueries, StoryViewQueries, QueueQueries, ReviewQueries, Us
             # in the run's order, so a reprint later in the same run joins the story of the earlier article
             new = [(inserted[url], article) for url, article in fresh.items() if url in inserted]
             new_ids = [article_id for article_id, _ in new]
+            new_urls = [article.url for _, article in new]
             if story_batch is not None:
                 docs = [NewArticle(_dedupe_doc(i, a), a.fetched_at, fingerprints.get(a.url)) for i, a in new]
                 # one candidate per story: only the article that starts a story brings one
@@ -320,7 +378,7 @@ class Repository(StoryQueries, StoryViewQueries, QueueQueries, ReviewQueries, Us
             self._restory_changed(conn, changed, story_batch, now)
         if new_ids and story_batch is None:
             conn.execute(insert(candidates), [{"article_id": i, "state": "new", "created_at": now} for i in new_ids])
-        return len(new_ids)
+        return new_urls
 
     @staticmethod
     def _update_changed(
