@@ -154,13 +154,15 @@ class StoredStoryLookup:
         those members' MinHashes) instead of two queries per article. Valid for the rest of the transaction: the
         rows that matter cannot change meanwhile (the key locks on PostgreSQL, the write lock on SQLite), and the
         batch's own articles are matched by the batch itself."""
-        wanted = sorted({d for d in digests if d} - self._digests.keys())
+        # membership tests, not ``set - dict.keys()`` (that walks every key already fetched: the per-article calls
+        # below made the batch quadratic)
+        wanted = sorted({d for d in digests if d and d not in self._digests})
         if wanted:
             found: dict[str, tuple[int, int]] = {}
             for digest, doc_id, story_id in self.conn.execute(_BY_HASHES, self.live | {"digests": wanted}):
                 found.setdefault(digest, (int(doc_id), int(story_id)))  # the earliest id
             self._digests.update({d: found.get(d) for d in wanted})
-        keys = sorted(set(band_keys) - self._members.keys())
+        keys = sorted({k for k in band_keys if k not in self._members})
         if not keys:
             return
         members: dict[int, list[int]] = {k: [] for k in keys}
@@ -171,7 +173,7 @@ class StoredStoryLookup:
         for key, doc_id in found_rows:
             members[int(key)].append(int(doc_id))
         self._members.update(members)
-        ids = sorted({i for found_ids in members.values() for i in found_ids} - self._minhashes.keys())
+        ids = sorted({i for found_ids in members.values() for i in found_ids if i not in self._minhashes})
         if ids:
             for doc_id, story_id, minhash in self.conn.execute(_MINHASHES, self.live | {"ids": ids}):
                 self._minhashes[int(doc_id)] = (int(story_id), np.frombuffer(minhash, dtype="<u4"))
