@@ -474,7 +474,13 @@ def test_expired_session_is_refused_and_purged(repository):
     client.app.state.nh_auth_housekeeping = None  # the next request is due for housekeeping
     client.cookies.set(auth.COOKIE_NAME, "anything")
     client.get("/api/x")
+    _bookkeeping_done()  # done in the background: the request does not wait for the write lock
     assert session_row(repository, token_hash) is None
+
+
+def _bookkeeping_done() -> None:
+    """Wait for the background writes the requests so far queued (one worker, first in first out)."""
+    auth._BOOKKEEPING.submit(lambda: None).result(timeout=10)
 
 
 def test_expiry_slides_but_is_written_at_most_once_a_minute(repository):
@@ -491,6 +497,7 @@ def test_expiry_slides_but_is_written_at_most_once_a_minute(repository):
     now = datetime.now(UTC)
     set_session(repository, token_hash, last_seen_at=now - timedelta(minutes=5), expires_at=now + timedelta(minutes=1))
     assert client.get("/api/x").status_code == 200
+    _bookkeeping_done()
     slid = session_row(repository, token_hash)
     assert slid["last_seen_at"] >= now
     assert timedelta(hours=2) - timedelta(seconds=5) < slid["expires_at"] - now <= timedelta(hours=2, seconds=5)

@@ -28,6 +28,8 @@ import math
 import re
 import secrets
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
@@ -205,8 +207,25 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+_BOOKKEEPING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="web-bookkeeping")
+"""Writes a reading request causes but need not wait for (sliding a session's expiry, deleting expired sessions):
+on SQLite a write waits for the one write lock, which a harvest's batch may hold for a moment, and an editor's
+page must not wait with it."""
+
+
+def _in_background(write: Callable[[], object], what: str) -> None:
+    def run() -> None:
+        try:
+            write()
+        except (StorageError, SQLAlchemyError) as exc:  # only postponed: the next request tries again
+            log.warning("%s failed: %s", what, exc, extra={"stage": "auth"})
+
+    _BOOKKEEPING.submit(run)
+
+
 def _housekeeping(request: Request, repository: Repository, now: datetime) -> None:
-    """Delete expired sessions and day-old login attempts, at most every ``HOUSEKEEPING_SECONDS`` per app.
+    """Delete expired sessions and day-old login attempts, at most every ``HOUSEKEEPING_SECONDS`` per app, in the
+    background.
 
     Piggybacks on requests so the web app needs no timer of its own; a failure only postpones it.
     """
@@ -216,12 +235,12 @@ def _housekeeping(request: Request, repository: Repository, now: datetime) -> No
     if last is not None and clock - last < HOUSEKEEPING_SECONDS:
         return
     setattr(state, _HOUSEKEEPING_ATTR, clock)
-    try:
-        sessions = repository.purge_sessions(now)
-        attempts = repository.purge_login_attempts(now - ATTEMPT_RETENTION)
-    except (StorageError, SQLAlchemyError) as exc:
-        log.warning("auth housekeeping failed: %s", exc, extra={"stage": "auth"})
-        return
+    _in_background(lambda: _purge(repository, now), "auth housekeeping")
+
+
+def _purge(repository: Repository, now: datetime) -> None:
+    sessions = repository.purge_sessions(now)
+    attempts = repository.purge_login_attempts(now - ATTEMPT_RETENTION)
     if sessions or attempts:
         log.info("deleted %d expired sessions and %d old login attempts", sessions, attempts, extra={"stage": "auth"})
 
@@ -240,7 +259,8 @@ def _load_user(request: Request) -> CurrentUser | None:
     if record is None or record.role not in ROLES:
         return None
     if now - record.last_seen_at >= TOUCH_INTERVAL:
-        repository.touch_session(token_hash, now, now + timedelta(hours=ctx.session_hours))
+        expires = now + timedelta(hours=ctx.session_hours)
+        _in_background(lambda: repository.touch_session(token_hash, now, expires), "sliding a session's expiry")
     return CurrentUser(id=record.user_id, name=record.name, role=record.role, csrf_token=record.csrf_token)
 
 
