@@ -214,10 +214,21 @@ def _maxrss_bytes() -> int:
 
 
 def _cpu() -> tuple[float, float]:
+    """CPU of this process and of its children that have ended (the product's writer process is joined when
+    ``harvest_once`` returns), so work moved to another process is still counted."""
     import resource
 
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime, usage.ru_stime
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + children.ru_utime, usage.ru_stime + children.ru_stime
+
+
+def _children_maxrss_bytes() -> int:
+    """Peak RSS of the largest child that has ended (the writer process)."""
+    import resource
+
+    kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return kib if sys.platform == "darwin" else kib * 1024
 
 
 def _machine_busy_s() -> float | None:
@@ -304,6 +315,7 @@ def _run_product(cfg: dict[str, Any]) -> dict[str, Any]:
         "items_new": sum(s.items_new for s in summaries),
         "rss_after_import_bytes": rss_after_import,
         "peak_rss_bytes": _maxrss_bytes(),
+        "children_peak_rss_bytes": _children_maxrss_bytes(),
     }
 
 
@@ -735,7 +747,7 @@ def print_table(r: dict[str, Any]) -> None:
     )
     row("actual / floor", _ratio(p["actual_over_floor"]), _ratio(peer["actual_over_floor"]) if peer else "")
     row(
-        "CPU user+sys",
+        "CPU user+sys (incl. writer)",
         f"{p['cpu_s']:.2f} s",
         f"{peer['cpu_s']:.2f} s" + (" (sample only)" if peer["extrapolated"] else "") if peer else "",
     )
@@ -744,6 +756,11 @@ def print_table(r: dict[str, Any]) -> None:
         "peak RSS (ru_maxrss)",
         f"{p['peak_rss_bytes'] / mib:.0f} MiB",
         f"{peer['peak_rss_bytes'] / mib:.0f} MiB" if peer else "",
+    )
+    row(
+        "  writer process (ru_maxrss)",
+        f"{p.get('children_peak_rss_bytes', 0) / mib:.0f} MiB",
+        "",
     )
     row(
         "  RSS after imports",

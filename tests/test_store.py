@@ -203,10 +203,12 @@ def test_an_interrupted_run_is_neither_a_success_nor_a_failure(httpserver: HTTPS
 
     async def interrupted():
         fetcher = Fetcher(fetch_policy(any_settings))
+        harvester = Harvester(fetcher, any_repository)
         try:
             with pytest.raises(TimeoutError):
-                await asyncio.wait_for(Harvester(fetcher, any_repository).harvest(spec, force=True), 0.4)
+                await asyncio.wait_for(harvester.harvest(spec, force=True), 0.4)
         finally:
+            await harvester.aclose()  # as every shell does before its loop ends: the interruption is recorded
             await fetcher.aclose()
 
     asyncio.run(interrupted())

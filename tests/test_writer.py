@@ -117,3 +117,43 @@ def test_a_run_only_begun_is_on_record_after_a_drain(any_repository):
 
     asyncio.run(go())
     assert _runs(any_repository, "SELECT source_id, outcome FROM fetch_runs") == [("slow", "running")]
+
+
+def test_the_daemon_stores_in_a_writer_process_that_dies_with_it(tmp_path, httpserver):
+    """``run``: runs are stored by a child process (a core of its own); a SIGKILL of the daemon takes it along
+    (it sees its pipe close) and a restarted daemon harvests on."""
+    import signal
+
+    import psutil
+
+    import feeds
+    from procs import db_rows, drain, popen_cli, wait_until
+    from yaml_writer import dump
+
+    base = httpserver.url_for("").rstrip("/")
+    httpserver.expect_request("/feed.xml").respond_with_data(feeds.rss(feeds.items(base, 3)),
+                                                             content_type="application/rss+xml")
+    dump({"sources": [{"id": "one", "name": "商务部网站", "kind": "feed", "url": f"{base}/feed.xml",
+                       "schedule": "1h"}]}, tmp_path / "sources.yaml")
+    db = tmp_path / "data" / "news_harvester.db"
+    proc = popen_cli(tmp_path, "run", "--no-web", NEWS_HARVESTER_START_STAGGER="0")
+    output = drain(proc)
+    try:
+        def one_ok_run() -> bool:
+            try:
+                return db_rows(db, "SELECT count(*) FROM fetch_runs WHERE outcome='ok'") == [(1,)]
+            except Exception:  # not created or migrated yet
+                return False
+
+        assert wait_until(one_ok_run, 30), "".join(output)
+        children = psutil.Process(proc.pid).children()  # the writer (and multiprocessing's resource tracker)
+        assert any("spawn_main" in " ".join(c.cmdline()) and "resource_tracker" not in " ".join(c.cmdline())
+                   for c in children), [c.cmdline() for c in children]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        _gone, alive = psutil.wait_procs(children, timeout=10)
+        assert not alive, f"outlived their daemon: {[c.cmdline() for c in alive]}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert db_rows(db, "SELECT count(*) FROM articles") == [(3,)]

@@ -123,6 +123,11 @@ class Settings(BaseModel):
     alarm_check_interval: float = Field(
         300.0, ge=10, le=86400, description="Seconds between health-alarm checks (and notification retries)."
     )
+    writer_process: bool = Field(
+        True,
+        description="Store harvested runs in a process of their own (a second core; editors' pages never wait for "
+        "a harvest's story assignment). Off: on a thread of the harvesting process.",
+    )
     story_window_days: int = Field(
         90, ge=1, le=3650, description="Days of stored articles a new article is matched against for its story."
     )

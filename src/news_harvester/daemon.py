@@ -150,7 +150,9 @@ async def run_daemon(
     fetcher = Fetcher(fetch_policy(settings))
     classifier = ClassifierSource(settings.topics, repository)
     # --web-only: no one-time backfill of the stored story index (a harvesting process does it)
-    harvester = build_harvester(settings, sources, fetcher, repository, classifier, load_index=harvest)
+    harvester = build_harvester(
+        settings, sources, fetcher, repository, classifier, load_index=harvest, writer_process=harvest
+    )
     last_runs = {sid: st.last_run_at for sid, st in repository.all_source_states().items()}
     scheduler = SourceScheduler(
         harvester.harvest,

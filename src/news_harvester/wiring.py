@@ -73,13 +73,18 @@ def build_harvester(
     classifier: ClassifierSource | None = None,
     *,
     load_index: bool = True,
+    writer_process: bool = False,
 ) -> Harvester:
-    """The process's Harvester (``load_index``: the stored story index is checked for unindexed articles first).
+    """The process's Harvester (``load_index``: the stored story index is checked for unindexed articles first;
+    ``writer_process``: a harvesting shell stores runs in a process of their own unless the settings say not to).
     Raises ConfigError when topics.yaml is invalid (there is no last valid taxonomy at start-up)."""
     from news_harvester.harvest.pipeline import Harvester
+    from news_harvester.harvest.writer_process import WriterProcess
+    from news_harvester.ops.logs import configure_logging
     from news_harvester.stories.classifier import ClassifierSource
 
     classifier = classifier or ClassifierSource(settings.topics, repository)
+    in_process = WriterProcess(settings, configure_logging) if writer_process and settings.writer_process else None
     return Harvester(
         fetcher,
         repository,
@@ -87,6 +92,7 @@ def build_harvester(
         story_window_days=settings.story_window_days,
         enricher=classifier.load(),
         load_index=load_index,
+        writer_process=in_process,
     )
 
 
@@ -146,7 +152,7 @@ async def harvest_once(
     repository = open_repository(settings)
     specs: list[SourceSpec] = [s for s in sources.sources if s.id in only] if only else list(sources.enabled)
     fetcher = Fetcher(fetch_policy(settings))
-    harvester = build_harvester(settings, sources, fetcher, repository)
+    harvester = build_harvester(settings, sources, fetcher, repository, writer_process=True)
     repository.mark_interrupted_runs(utc_now())
     done = 0
     results: dict[str, RunSummary] = {}

@@ -132,12 +132,16 @@ def test_daemon_killed_mid_harvest_finishes_the_pass_after_restarts(tmp_path: Pa
     """``run --no-web``: every restart harvests the sources the killed daemon had not finished; the last restart
     completes the pass and stops cleanly on SIGTERM."""
     rng = random.Random(611)
-    with NewsFeeds(N_FEEDS, delay=SLOW, seed=9) as news:
+    # a pass long enough (one answer a second, 2 at a time: ~10 s) that a kill soon after the first stored batch
+    # lands mid-harvest: the writer stores every run that finished while its process started as one batch
+    with NewsFeeds(N_FEEDS, delay=1.0, seed=9) as news:
         dump({"sources": news.sources()}, tmp_path / "sources.yaml")
         news.publish(FIRST_ITEMS)
         kills: list[KillRecord] = []
         for round_no in range(1, 5):
-            proc = popen_cli(tmp_path, "run", "--no-web", NEWS_HARVESTER_START_STAGGER="0", **database.env())
+            proc = popen_cli(tmp_path, "run", "--no-web", NEWS_HARVESTER_START_STAGGER="0",
+                             NEWS_HARVESTER_PER_HOST_CONCURRENCY="2", NEWS_HARVESTER_LOG_LEVEL="INFO",
+                             **database.env())
             output = drain(proc)
             before = database.scalar("SELECT count(*) FROM articles")
             finished_before = database.scalar(_finished(0))

@@ -34,6 +34,7 @@ from news_harvester.errors import HarvesterError, StorageError
 from news_harvester.harvest.fetch import Fetcher
 from news_harvester.harvest.read import Reader, read_item, unique_items
 from news_harvester.harvest.writer import RunTicket, RunWriter
+from news_harvester.harvest.writer_process import WriterProcess
 from news_harvester.models import (
     Article,
     FetchResult,
@@ -74,15 +75,18 @@ class Harvester:
         story_window_days: int = 90,
         enricher: StoryEnricher | None = None,
         load_index: bool = True,
+        writer_process: WriterProcess | None = None,
     ) -> None:
         """``source_weights`` (source id → ``SourceSpec.weight``) pick each story's canonical article; a
         source harvested later updates its entry. ``enricher`` classifies and scores stories (none: stories
         are clustered but not classified). ``load_index``: index the window's articles the stored story index
-        lacks (a one-time backfill after an upgrade; a web-only process skips it)."""
+        lacks (a one-time backfill after an upgrade; a web-only process skips it). ``writer_process``: runs are
+        stored by that process (see news_harvester.harvest.writer_process), else on a thread of this one."""
         self.fetcher = fetcher
         self.reader = Reader(fetcher)
         self.repository = repository
         self.clock = clock
+        self.writer_process = writer_process
         self._run_writer: RunWriter | None = None
         self._writer_loop: asyncio.AbstractEventLoop | None = None
         if load_index:
@@ -181,13 +185,16 @@ class Harvester:
         """This event loop's writer (tests and the CLI may run one Harvester on several loops in turn)."""
         loop = asyncio.get_running_loop()
         if self._run_writer is None or self._writer_loop is not loop:
-            self._run_writer, self._writer_loop = RunWriter(self.repository, self.stories), loop
+            writer = RunWriter(self.repository, self.stories, process=self.writer_process)
+            self._run_writer, self._writer_loop = writer, loop
         return self._run_writer
 
     async def aclose(self) -> None:
         """Wait for every run handed to the writer to be stored (call before the loop ends)."""
         if self._run_writer is not None and self._writer_loop is asyncio.get_running_loop():
             await self._run_writer.drain()
+        if self.writer_process is not None:
+            await asyncio.to_thread(self.writer_process.close)
 
     async def _finish(self, run_id: RunTicket, spec: SourceSpec, *args: Any, **kwargs: Any) -> RunSummary:
         """Hand the run's result to the writer (see ``_result``), wait until it is stored, log it."""

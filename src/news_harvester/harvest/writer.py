@@ -19,7 +19,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from news_harvester.errors import StorageError
+from news_harvester.harvest.writer_process import WriterProcess
 from news_harvester.models import Outcome, RunSummary
+from news_harvester.store.engine import run_owner
 from news_harvester.store.repository import Repository, RunResult, RunWrite
 from news_harvester.stories.assign import StoryService
 
@@ -50,9 +52,12 @@ class RunWriter:
         *,
         max_runs: int = MAX_BATCH_RUNS,
         max_articles: int = MAX_BATCH_ARTICLES,
+        process: WriterProcess | None = None,
     ) -> None:
+        """``process``: write in that process (a core of its own) instead of on a thread of this one."""
         self.repository = repository
         self.stories = stories
+        self.process = process
         self.max_runs = max_runs
         self.max_articles = max_articles
         self._pending: list[RunTicket] = []
@@ -60,7 +65,7 @@ class RunWriter:
         self.batches = 0
 
     def begin(self, source_id: str, started_at: datetime) -> RunTicket:
-        ticket = RunTicket(RunWrite(source_id, started_at))
+        ticket = RunTicket(RunWrite(source_id, started_at, owner=run_owner()))
         self._submit(ticket)
         return ticket
 
@@ -154,11 +159,16 @@ class RunWriter:
             log.exception("could not record the failed run of %s", summary.source_id, extra={"stage": "store"})
 
     def _store(self, writes: list[RunWrite]) -> list[tuple[int, int]]:
-        finished = [w.result.finished_at for w in writes if w.result is not None]
-        now = max(finished) if finished else None
-        batch = self.stories.begin(now)
-        stored = self.repository.write_runs(writes, stories=batch)
-        if now is not None:
-            self.stories.commit(batch, now)  # only after the transaction committed
+        if self.process is not None:
+            stored = self.process.store(writes, dict(self.stories.weights))
+        else:
+            finished = [w.result.finished_at for w in writes if w.result is not None]
+            now = max(finished) if finished else None
+            batch = self.stories.begin(now)
+            stored = self.repository.write_runs(writes, stories=batch)
+            if now is not None:
+                self.stories.commit(batch, now)  # only after the transaction committed
+        for write, (run_id, _new) in zip(writes, stored, strict=True):
+            write.run_id = run_id
         self.batches += 1
         return stored

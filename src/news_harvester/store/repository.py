@@ -102,6 +102,9 @@ class RunWrite:
     started_at: datetime
     run_id: int | None = None
     result: RunResult | None = None
+    owner: str | None = None
+    """The process the run belongs to (default: the writing one); a writer process records its parent, so that a
+    killed harvest's runs are marked interrupted once the harvest is gone."""
 
 
 def _dedupe_doc(article_id: int, article: Article) -> DedupeDoc:
@@ -205,7 +208,7 @@ class Repository(StoryQueries, StoryViewQueries, QueueQueries, ReviewQueries, Us
                     insert(fetch_runs).returning(fetch_runs.c.id, sort_by_parameter_order=True),
                     [
                         {"source_id": writes[i].source_id, "started_at": writes[i].started_at,
-                         "outcome": Outcome.RUNNING, "owner": run_owner()}
+                         "outcome": Outcome.RUNNING, "owner": writes[i].owner or run_owner()}
                         for i in unstored
                     ],
                 ).scalars().all()  # fmt: skip
