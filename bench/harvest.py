@@ -297,6 +297,19 @@ def _run_product(cfg: dict[str, Any]) -> dict[str, Any]:
         profiler.dump_stats(cfg["profile"])
     utime1, stime1 = _cpu()
     busy1 = _machine_busy_s()
+    again: dict[str, Any] | None = None
+    if cfg.get("second_pass"):
+        # the same feeds again: every item is known, so a pass costs parsing, the known-URL check and run records
+        utime2, stime2 = _cpu()
+        begun = time.perf_counter()
+        repeated = asyncio.run(harvest_once(settings, sources))
+        utime3, stime3 = _cpu()
+        again = {
+            "wall_s": time.perf_counter() - begun,
+            "cpu_s": (utime3 - utime2) + (stime3 - stime2),
+            "items_new": sum(s.items_new for s in repeated),
+            "outcomes": dict(Counter(str(s.outcome) for s in repeated)),
+        }
     outcomes = Counter(str(s.outcome) for s in summaries)
     errors = Counter(f"{s.code}: {s.message}" for s in summaries if s.code)
     log_file.flush()
@@ -316,6 +329,7 @@ def _run_product(cfg: dict[str, Any]) -> dict[str, Any]:
         "rss_after_import_bytes": rss_after_import,
         "peak_rss_bytes": _maxrss_bytes(),
         "children_peak_rss_bytes": _children_maxrss_bytes(),
+        "second_pass": again,
     }
 
 
@@ -463,6 +477,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--no-peer", action="store_true", help="skip the sequential peer")
     p.add_argument(
+        "--second-pass",
+        action="store_true",
+        help="after the pass, harvest the same feeds again (nothing new) and print that pass's CPU per feed",
+    )
+    p.add_argument(
         "--profile",
         type=Path,
         metavar="FILE",
@@ -548,6 +567,7 @@ def main(argv: list[str] | None = None) -> int:
                     "per_host_delay": args.per_host_delay,
                     "log_level": args.log_level,
                     "profile": str(args.profile.resolve()) if args.profile else None,
+                    "second_pass": args.second_pass,
                 },
                 "product",
             )
@@ -684,11 +704,15 @@ def verify(result: dict[str, Any]) -> list[str]:
                 f"{where}: distinct urls {stored['distinct_urls']} / candidates {stored['candidates']}, "
                 f"expected {expected}"
             )
-        if run["outcomes"].get("ok", 0) != n or stored["runs_ok"] != n:
+        passes = 2 if run.get("second_pass") else 1
+        if run["outcomes"].get("ok", 0) != n or stored["runs_ok"] != n * passes:
             failures.append(
                 f"{where}: outcomes {run['outcomes']} (runs ok in DB: {stored['runs_ok']}), expected "
                 f"{n} ok; top errors: {run['errors_top']}"
             )
+        if run.get("second_pass") and run["second_pass"]["items_new"] != 0:
+            again = run["second_pass"]["items_new"]
+            failures.append(f"{where}: the second pass stored {again} new articles, expected 0")
         if run["items_new"] != expected:
             failures.append(f"{where}: summaries report {run['items_new']} new items, expected {expected}")
         if run["server"]["max_in_flight"] > result["floor"]["slots"]:
@@ -776,6 +800,13 @@ def print_table(r: dict[str, Any]) -> None:
     row("server: requests", f"{s['requests_total']}", f"{peer['server']['requests_total']}" if peer else "")
     first = p["first_source_done_s"]
     row("first / median source done", f"{first:.2f} / {p['p50_source_done_s']:.2f} s" if first is not None else "-")
+    again = p.get("second_pass")
+    if again:
+        feeds = max(1, prm["sources"])
+        print(
+            f"  second pass, nothing new: {again['wall_s']:.2f} s, CPU {again['cpu_s'] * 1000 / feeds:.2f} ms per feed "
+            f"(writer process start included), {again['items_new']} new, outcomes {again['outcomes']}"
+        )
     if peer:
         print(
             f"  SPEED-UP peer/product: {r['speedup']:.2f}x"
