@@ -26,7 +26,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from news_harvester.clock import utc_now
 from news_harvester.config import SourceSpec
@@ -110,14 +109,14 @@ class Harvester:
                 skipped=True,
                 message=f"backing off until {state.next_due_at:%Y-%m-%d %H:%M} UTC",
             )
-        run_id = self._writer().begin(spec.id, now)
+        ticket = self._writer().begin(spec.id, now)
         started = time.monotonic()
         try:
             collected = await self._collect(spec, state.fetch_state)
         except asyncio.CancelledError:
             # handed to the writer without waiting for it here (a stop drains the writer)
             self._result(
-                run_id,
+                ticket,
                 spec,
                 RunSummary(spec.id, Outcome.INTERRUPTED, code="run.interrupted", message="stopped by shutdown"),
                 started,
@@ -134,20 +133,24 @@ class Harvester:
                 http_status=getattr(exc, "http_status", None),
             )
             return await self._finish(
-                run_id,
                 spec,
-                summary,
-                started,
-                state.consecutive_failures,
-                retry_after=getattr(exc, "retry_after", None),
+                self._result(
+                    ticket,
+                    spec,
+                    summary,
+                    started,
+                    state.consecutive_failures,
+                    retry_after=getattr(exc, "retry_after", None),
+                ),
             )
         except Exception as exc:  # the unit-of-work boundary: record, log, continue with other sources
             log.exception("unexpected error harvesting %s", spec.id, extra={"source_id": spec.id, "stage": "pipeline"})
             summary = RunSummary(spec.id, Outcome.ERROR, code="internal.error", message=f"{type(exc).__name__}: {exc}")
-            return await self._finish(run_id, spec, summary, started, state.consecutive_failures)
+            return await self._finish(spec, self._result(ticket, spec, summary, started, state.consecutive_failures))
         if collected is None:
+            not_modified = RunSummary(spec.id, Outcome.NOT_MODIFIED)
             return await self._finish(
-                run_id, spec, RunSummary(spec.id, Outcome.NOT_MODIFIED), started, 0, fetch_state=state.fetch_state
+                spec, self._result(ticket, spec, not_modified, started, 0, fetch_state=state.fetch_state)
             )
         fetched = collected.fetched
         summary = RunSummary(
@@ -158,14 +161,17 @@ class Harvester:
             warnings=tuple(collected.warnings),
         )
         return await self._finish(
-            run_id,
             spec,
-            summary,
-            started,
-            0,
-            articles=collected.articles,
-            fetch_state=collected.fetch_state,
-            fetched=fetched,
+            self._result(
+                ticket,
+                spec,
+                summary,
+                started,
+                0,
+                articles=collected.articles,
+                fetch_state=collected.fetch_state,
+                fetched=fetched,
+            ),
         )
 
     async def _collect(self, spec: SourceSpec, state: FetchState) -> _Collected | None:
@@ -196,9 +202,9 @@ class Harvester:
         if self.writer_process is not None:
             await asyncio.to_thread(self.writer_process.close)
 
-    async def _finish(self, run_id: RunTicket, spec: SourceSpec, *args: Any, **kwargs: Any) -> RunSummary:
-        """Hand the run's result to the writer (see ``_result``), wait until it is stored, log it."""
-        summary, stored = self._result(run_id, spec, *args, **kwargs)
+    async def _finish(self, spec: SourceSpec, handed: tuple[RunSummary, asyncio.Future[int]]) -> RunSummary:
+        """Wait until the run ``_result`` handed to the writer is stored, then log it."""
+        summary, stored = handed
         try:
             new = await stored
         except Exception as exc:  # the writer recorded the run as failed; this source's run fails, not the pass
@@ -228,7 +234,7 @@ class Harvester:
 
     def _result(
         self,
-        run_id: RunTicket,
+        ticket: RunTicket,
         spec: SourceSpec,
         summary: RunSummary,
         started: float,
@@ -267,4 +273,4 @@ class Harvester:
             charset_declared=fetched.charset_declared if fetched else None,
             charset_used=fetched.charset_used if fetched else None,
         )
-        return summary, self._writer().finish(run_id, result)
+        return summary, self._writer().finish(ticket, result)

@@ -1,9 +1,7 @@
-"""Every SQL statement of news_harvester, grouped by what the caller needs.
+"""Every SQL statement of news_harvester, grouped by what the caller needs (the Repository mixes the groups in).
 
-SQLite runs in WAL mode with a busy timeout and foreign keys on. One harvest of one source is
-written in one transaction (articles, their stories, candidates, ETag, run record), so a crash or kill at any
-point leaves either the whole result or none of it, and the stored ETag never claims articles
-that were not stored.
+SQLite runs in WAL mode with a busy timeout and foreign keys on. Here: articles with their stories and candidates
+(``_save_articles``, called inside a run's transaction by ``runs_store.RunQueries``), imports, article reads.
 """
 
 from __future__ import annotations
@@ -21,42 +19,22 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from news_harvester.errors import StorageError
-from news_harvester.models import Article, FetchState, Outcome, RunSummary
+from news_harvester.models import Article
 from news_harvester.store.alarms_store import AlarmQueries
-from news_harvester.store.engine import owner_gone, run_owner
 from news_harvester.store.issues_store import IssueQueries
 from news_harvester.store.queue import QueueQueries
 from news_harvester.store.review import ReviewQueries
-from news_harvester.store.schema import articles, candidates, fetch_runs, source_state, stories
+from news_harvester.store.runs_store import RunQueries
+from news_harvester.store.runs_store import RunResult as RunResult  # re-exported: callers build runs here
+from news_harvester.store.runs_store import RunWrite as RunWrite
+from news_harvester.store.runs_store import SourceStateRow as SourceStateRow
+from news_harvester.store.schema import articles, candidates, fetch_runs, stories
 from news_harvester.store.story_index import StoryIndexStore
 from news_harvester.store.story_store import NewArticle, StoryQueries
 from news_harvester.store.story_views import StoryViewQueries
 from news_harvester.store.users import UserQueries
 from news_harvester.stories.assign import StoryBatch
 from news_harvester.stories.dedupe import DedupeDoc, Fingerprint
-
-RECENT_RUNS = 10
-
-
-@dataclass(frozen=True, slots=True)
-class SourceStateRow:
-    source_id: str
-    etag: str | None = None
-    last_modified: str | None = None
-    last_run_at: datetime | None = None
-    last_success_at: datetime | None = None
-    last_new_item_at: datetime | None = None
-    consecutive_failures: int = 0
-    last_error_code: str | None = None
-    last_error_message: str | None = None
-    last_http_status: int | None = None
-    next_due_at: datetime | None = None
-    moved_to: str | None = None
-    updated_at: datetime | None = None
-
-    @property
-    def fetch_state(self) -> FetchState:
-        return FetchState(etag=self.etag, last_modified=self.last_modified)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,34 +57,6 @@ class StoredArticle:
     editor_summary: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class RunResult:
-    """What the pipeline hands the store at the end of one source run."""
-
-    summary: RunSummary
-    finished_at: datetime
-    articles: Sequence[Article] = ()
-    fetch_state: FetchState | None = None
-    next_due_at: datetime | None = None
-    moved_to: str | None = None
-    charset_declared: str | None = None
-    charset_used: str | None = None
-
-
-@dataclass(slots=True)
-class RunWrite:
-    """One run's part of a batched write (:meth:`Repository.write_runs`): that it started (``run_id`` None: not
-    stored yet), that it finished (``result``), or both."""
-
-    source_id: str
-    started_at: datetime
-    run_id: int | None = None
-    result: RunResult | None = None
-    owner: str | None = None
-    """The process the run belongs to (default: the writing one); a writer process records its parent, so that a
-    killed harvest's runs are marked interrupted once the harvest is gone."""
-
-
 def _dedupe_doc(article_id: int, article: Article) -> DedupeDoc:
     """The dedupe document of an article about to be stored (undated: its fetch time)."""
     return DedupeDoc(
@@ -118,153 +68,15 @@ def _dedupe_doc(article_id: int, article: Article) -> DedupeDoc:
     )
 
 
-class Repository(StoryQueries, StoryViewQueries, QueueQueries, ReviewQueries, UserQueries, IssueQueries, AlarmQueries):
+class Repository(
+    RunQueries, StoryQueries, StoryViewQueries, QueueQueries, ReviewQueries, UserQueries, IssueQueries, AlarmQueries
+):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.key_claim_seconds = 0.0
         """Seconds this process spent claiming story keys, waits included (PostgreSQL; see store.story_index)."""
 
     # ------------------------------------------------------------------ source state and runs
-
-    def source_state(self, source_id: str) -> SourceStateRow:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(source_state).where(source_state.c.source_id == source_id)).mappings().first()
-        return SourceStateRow(**row) if row else SourceStateRow(source_id=source_id)
-
-    def all_source_states(self) -> dict[str, SourceStateRow]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(source_state)).mappings().all()
-        return {row["source_id"]: SourceStateRow(**row) for row in rows}
-
-    def recent_outcomes(self, source_ids: Iterable[str], limit: int = RECENT_RUNS) -> dict[str, list[str]]:
-        """Newest-first outcomes of each source's last ``limit`` runs."""
-        ranked = (
-            select(
-                fetch_runs.c.source_id,
-                fetch_runs.c.outcome,
-                func.row_number()
-                .over(partition_by=fetch_runs.c.source_id, order_by=fetch_runs.c.id.desc())
-                .label("rank"),
-            )
-            .where(fetch_runs.c.source_id.in_(list(source_ids)))
-            .subquery()
-        )
-        result: dict[str, list[str]] = {}
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(ranked.c.source_id, ranked.c.outcome)
-                .where(ranked.c.rank <= limit)
-                .order_by(ranked.c.source_id, ranked.c.rank)
-            ).all()
-        for source_id, outcome in rows:
-            result.setdefault(source_id, []).append(outcome)
-        return result
-
-    def begin_run(self, source_id: str, started_at: datetime) -> int:
-        """Record that a run started, so a crash leaves a visible 'interrupted' trace."""
-        with self.engine.begin() as conn:
-            run_id = conn.execute(
-                insert(fetch_runs)
-                .values(source_id=source_id, started_at=started_at, outcome=Outcome.RUNNING, owner=run_owner())
-                .returning(fetch_runs.c.id)
-            ).scalar_one()
-        return int(run_id)
-
-    def mark_interrupted_runs(self, now: datetime) -> int:
-        """Runs left 'running' by a process that died; called at start-up. Runs of a live process (a daemon
-        beside a ``harvest --once``, or the other way round) and of other machines (a cluster's workers: their
-        stalled-job retry settles those) are left alone."""
-        with self.engine.begin() as conn:
-            running = conn.execute(
-                select(fetch_runs.c.id, fetch_runs.c.owner).where(fetch_runs.c.outcome == Outcome.RUNNING)
-            ).all()
-            gone = [int(r.id) for r in running if owner_gone(r.owner)]
-            if not gone:
-                return 0
-            result = conn.execute(
-                update(fetch_runs)
-                .where(fetch_runs.c.id.in_(gone), fetch_runs.c.outcome == Outcome.RUNNING)
-                .values(
-                    outcome=Outcome.INTERRUPTED,
-                    finished_at=now,
-                    code="run.interrupted",
-                    message="the process stopped before this run finished",
-                )
-            )
-        return result.rowcount or 0
-
-    def write_runs(self, writes: Sequence[RunWrite], *, stories: StoryBatch | None = None) -> list[tuple[int, int]]:
-        """Runs that started and runs that finished, in one transaction (one commit for a whole batch of sources):
-        ``(run_id, new articles)`` per write, in order. A finished run's articles, stories, candidates, fetch
-        state and outcome are stored exactly as :meth:`finish_run` stores them; the articles of all finished runs
-        are assigned to stories together, in the writes' order (a reprint joins an original stored in the same
-        batch). All or nothing: on an error nothing of the batch is stored."""
-        run_ids = [w.run_id for w in writes]
-        counts = [0] * len(writes)
-        with self.engine.begin() as conn:
-            unstored = [i for i, w in enumerate(writes) if w.run_id is None]
-            if unstored:
-                inserted = conn.execute(
-                    insert(fetch_runs).returning(fetch_runs.c.id, sort_by_parameter_order=True),
-                    [
-                        {"source_id": writes[i].source_id, "started_at": writes[i].started_at,
-                         "outcome": Outcome.RUNNING, "owner": writes[i].owner or run_owner()}
-                        for i in unstored
-                    ],
-                ).scalars().all()  # fmt: skip
-                for i, run_id in zip(unstored, inserted, strict=True):
-                    run_ids[i] = int(run_id)
-            finished = [i for i, w in enumerate(writes) if w.result is not None]
-            results = [writes[i].result for i in finished]
-            items = [a for r in results if r is not None for a in r.articles]
-            now = max((r.finished_at for r in results if r is not None), default=None)
-            new_urls = set(self._save_articles(conn, items, now, stories)) if items and now else set()
-            for i in finished:
-                result, run_id = writes[i].result, run_ids[i]
-                assert result is not None
-                assert run_id is not None
-                mine = {a.url for a in result.articles} & new_urls
-                new_urls -= mine  # a URL two runs of the batch listed is new for the first only
-                counts[i] = len(mine)
-                self._record_finish(conn, run_id, result, len(mine))
-        for write, run_id in zip(writes, run_ids, strict=True):  # only once committed: a rollback keeps none
-            write.run_id = run_id
-        return [(int(run_id or 0), count) for run_id, count in zip(run_ids, counts, strict=True)]
-
-    def finish_run(self, run_id: int, result: RunResult, *, stories: StoryBatch | None = None) -> int:
-        """Store the run's articles, their stories, candidates, fetch state and outcome in one transaction.
-
-        Returns how many articles were new. An article already stored (same canonical URL) keeps
-        its row and its story; if its harvested content changed, only harvested columns are updated.
-        Editor columns live in ``candidates`` and are never written here. With ``stories``, each new
-        article gets a story (see news_harvester.stories.assign); the caller commits the batch to its index
-        only after this returns.
-        """
-        with self.engine.begin() as conn:
-            new_count = len(self._save_articles(conn, result.articles, result.finished_at, stories))
-            self._record_finish(conn, run_id, result, new_count)
-        return new_count
-
-    def _record_finish(self, conn: Connection, run_id: int, result: RunResult, new_count: int) -> None:
-        summary = result.summary
-        conn.execute(
-            update(fetch_runs)
-            .where(fetch_runs.c.id == run_id)
-            .values(
-                finished_at=result.finished_at,
-                outcome=summary.outcome,
-                code=summary.code,
-                message=summary.message,
-                http_status=summary.http_status,
-                items_seen=summary.items_seen,
-                items_new=new_count,
-                duration_ms=summary.duration_ms,
-                charset_declared=result.charset_declared,
-                charset_used=result.charset_used,
-                warnings=json.dumps(list(summary.warnings), ensure_ascii=False) if summary.warnings else None,
-            )
-        )
-        self._update_source_state(conn, summary, result, new_count)
 
     def store_articles(
         self, items: Sequence[Article], stories: StoryBatch, now: datetime
@@ -282,45 +94,6 @@ class Repository(StoryQueries, StoryViewQueries, QueueQueries, ReviewQueries, Us
             ).all()
         order = {u: i for i, u in enumerate(urls)}
         return sorted(((r.url, int(r.id), r.story_id, r.story_layer) for r in rows), key=lambda r: order.get(r[0], 0))
-
-    def _update_source_state(self, conn: Connection, summary: RunSummary, result: RunResult, new: int) -> None:
-        now = result.finished_at
-        previous = (
-            conn.execute(select(source_state).where(source_state.c.source_id == summary.source_id)).mappings().first()
-        )
-        if summary.outcome == Outcome.INTERRUPTED:
-            # Stopped before it finished: neither a success nor a failure. The source keeps its last run and
-            # success times (the scheduler counts its next run from the last one, so after a restart it runs again
-            # soon instead of a whole interval later), its validators and its failure count.
-            if previous is not None:
-                conn.execute(
-                    update(source_state)
-                    .where(source_state.c.source_id == summary.source_id)
-                    .values(updated_at=now, next_due_at=None)
-                )
-            return
-        failed = summary.outcome == Outcome.ERROR
-        values: dict[str, Any] = {
-            "last_run_at": now,
-            "updated_at": now,
-            "next_due_at": result.next_due_at,
-            "last_http_status": summary.http_status,
-            "consecutive_failures": ((previous["consecutive_failures"] if previous else 0) + 1) if failed else 0,
-        }
-        if failed:
-            values |= {"last_error_code": summary.code, "last_error_message": summary.message}
-        else:
-            values |= {"last_success_at": now, "last_error_code": None, "last_error_message": None}
-            if result.fetch_state is not None:
-                values |= {"etag": result.fetch_state.etag, "last_modified": result.fetch_state.last_modified}
-        if new:
-            values["last_new_item_at"] = now
-        if result.moved_to is not None:
-            values["moved_to"] = result.moved_to
-        if previous is None:
-            conn.execute(insert(source_state).values(source_id=summary.source_id, **values))
-        else:
-            conn.execute(update(source_state).where(source_state.c.source_id == summary.source_id).values(**values))
 
     def before_story_assignment(self, conn: Connection, now: datetime) -> None:
         """Hook: articles are about to be assigned to stories in ``conn``'s transaction (after the key locks).
