@@ -72,7 +72,8 @@ class PeerIndex:
     def __init__(self) -> None:
         from datasketch import MinHashLSH  # type: ignore[import-untyped]
 
-        from news_harvester.stories.dedupe import DedupeParams, _hasher, _lsh_bands
+        from news_harvester.stories.dedupe import DedupeParams
+        from news_harvester.stories.minhash import _hasher, _lsh_bands
 
         self.params = params = DedupeParams()
         self.hasher = _hasher(params.num_perm, params.seed)
@@ -327,14 +328,8 @@ def fill(db: Path, n: int, now: datetime) -> float:
     import sqlite3
 
     from news_harvester.store.engine import make_engine, upgrade
-    from news_harvester.stories.dedupe import (
-        DedupeParams,
-        _lsh_bands,
-        band_keys,
-        index_version,
-        normalise_for_dedupe,
-        title_keys,
-    )
+    from news_harvester.stories.dedupe import DedupeParams, index_version, normalise_for_dedupe
+    from news_harvester.stories.minhash import _lsh_bands, band_keys, title_keys
 
     started = time.perf_counter()
     engine = make_engine(f"sqlite:///{db}")

@@ -169,7 +169,7 @@ def test_permutations_and_banding_are_datasketchs() -> None:
     datasketch loads scipy at every start); both must stay exactly datasketch's, or stored keys would change."""
     from datasketch import MinHash, MinHashLSH
 
-    from news_harvester.stories.dedupe import affine32_permutations, optimal_bands
+    from news_harvester.stories.minhash import affine32_permutations, optimal_bands
 
     for num_perm, seed in ((128, 1), (64, 7), (256, 42)):
         a, b = affine32_permutations(num_perm, seed)
