@@ -263,7 +263,9 @@ def _kill_during_harvest(
     news.delay = SLOW
     first_run = database.scalar("SELECT max(id) FROM fetch_runs") + 1
     articles_before = database.scalar("SELECT count(*) FROM articles")
-    proc = popen_cli(tmp, "harvest", "--once", **database.env())
+    # one request at a time: runs end one by one, so the writer's batches stay small and a kill aimed after the
+    # k-th stored run lands while others are still fetching
+    proc = popen_cli(tmp, "harvest", "--once", NEWS_HARVESTER_PER_HOST_CONCURRENCY="1", **database.env())
     output = drain(proc)
     try:
         if round_no in STARTUP_KILLS:
