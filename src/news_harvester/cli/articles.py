@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from news_harvester.cli.common import CliContext, fail, guard, iso_in_zone, print_table, short
+from news_harvester.cli.common import CliContext, fail, guard, iso_in_zone, print_table
+from news_harvester.clock import EDITOR_ZONE_LABEL, editor_time
 from news_harvester.config import Settings, SourceSpec
 
 if TYPE_CHECKING:
@@ -164,8 +165,8 @@ def articles_list(obj: CliContext, source_id: str | None, limit: int, as_json: b
         )
         return
     print_table(
-        ["published", "source", "title"],
-        [[short(r.published_at.isoformat() if r.published_at else None), r.source_id, r.title[:60]] for r in rows],
+        [f"published ({EDITOR_ZONE_LABEL})", "source", "title"],
+        [[editor_time(r.published_at, empty="-"), r.source_id, r.title[:60]] for r in rows],
     )
 
 

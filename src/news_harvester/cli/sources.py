@@ -19,7 +19,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from news_harvester.cli.articles import preview_article, print_article
-from news_harvester.cli.common import EXIT_ERROR, CliContext, fail, guard, iso_in_zone, print_table, short
+from news_harvester.cli.common import EXIT_ERROR, CliContext, fail, guard, iso_in_zone, print_table
+from news_harvester.clock import EDITOR_ZONE_LABEL, editor_time
 from news_harvester.config import Settings, SourceSpec, load_sources
 from news_harvester.errors import ConfigError, HarvesterError
 
@@ -48,7 +49,17 @@ def sources_list(obj: CliContext, as_json: bool) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     print_table(
-        ["id", "name", "kind", "on", "health", "fails", "last success", "next due", "last error"],
+        [
+            "id",
+            "name",
+            "kind",
+            "on",
+            "health",
+            "fails",
+            f"last success ({EDITOR_ZONE_LABEL})",
+            f"next due ({EDITOR_ZONE_LABEL})",
+            "last error",
+        ],
         [
             [
                 r["id"],
@@ -57,8 +68,8 @@ def sources_list(obj: CliContext, as_json: bool) -> None:
                 "yes" if r["enabled"] else "no",
                 r["health"],
                 r["consecutive_failures"],
-                short(r["last_success_at"]),
-                short(r["next_due_at"]),
+                editor_time(r["last_success_at"], empty="-"),
+                editor_time(r["next_due_at"], empty="-"),
                 f"{r['last_error_code']}: {r['last_error_message']}"[:70] if r["last_error_code"] else "",
             ]
             for r in rows
@@ -107,8 +118,8 @@ def sources_test(obj: CliContext, source_id: str, as_json: bool) -> None:
     pages = f", {preview.listing.pages} pages" if preview.listing.pages > 1 else ""
     click.echo(f"{spec.id}: {len(items)} items from {preview.listing.fetched.final_url}{pages}")
     print_table(
-        ["published", "title", "url"],
-        [[short(iso_in_zone(i.published, spec)), i.title[:50], i.url] for i in preview.items],
+        [f"published ({EDITOR_ZONE_LABEL})", "title", "url"],
+        [[editor_time(i.published, empty="-"), i.title[:50], i.url] for i in preview.items],
     )
     for warning in preview.warnings:
         click.echo(f"warning: {warning}", err=True)

@@ -15,8 +15,10 @@ from typing import Any
 
 import click
 
-from news_harvester.cli.common import CliContext, fail, guard, print_table, short
+from news_harvester.cli.common import CliContext, fail, guard, print_table
+from news_harvester.clock import EDITOR_ZONE_LABEL, editor_time
 from news_harvester.errors import ConfigError
+from news_harvester.stories.first_report import Report, first_report
 
 INGEST_CHUNK = 200
 
@@ -142,12 +144,12 @@ def stories_list(
         click.echo(json.dumps([r.to_json() for r in rows], ensure_ascii=False, indent=2))
         return
     print_table(
-        ["id", "score", "published", "outlets", "topics", "source", "title"],
+        ["id", "score", f"published ({EDITOR_ZONE_LABEL})", "outlets", "topics", "source", "title"],
         [
             [
                 r.id,
                 f"{r.score:.1f}" if r.score is not None else "-",
-                short(r.published_at.isoformat() if r.published_at else None),
+                editor_time(r.published_at, empty="-"),
                 r.outlets,
                 ",".join(t.id for t in r.topics) or "-",
                 r.canonical_source or "-",
@@ -171,7 +173,18 @@ def stories_show(obj: CliContext, story_id: int, as_json: bool) -> None:
     if not rows:
         fail(f"no story {story_id} (see `news-harvester stories list`)")
     story = rows[0]
-    record = story.to_json() | {"classification": story.classification, "score_facts": story.score_parts.get("facts")}
+    config = obj.sources()
+
+    def weight(source_id: str) -> float:
+        spec = config.get(source_id)
+        return spec.weight if spec is not None else 1.0
+
+    first = first_report((Report(m.article_id, m.source_id, m.published_at) for m in story.members), weight)
+    record = story.to_json() | {
+        "classification": story.classification,
+        "score_facts": story.score_parts.get("facts"),
+        "first_report_id": first,
+    }
     if as_json:
         click.echo(json.dumps(record, ensure_ascii=False, indent=2))
         return
@@ -195,7 +208,12 @@ def stories_show(obj: CliContext, story_id: int, as_json: bool) -> None:
     if story.follow_up_of:
         click.echo(f"  follow-up of story #{story.follow_up_of}")
     for m in story.members:
-        click.echo(f"  - [{m.layer}] {m.source}: {m.title[:50]} {m.url}")
+        role = "first report" if m.article_id == first else "reprint"
+        matched = (
+            f", matched by {m.layer}" + (f" {m.similarity:.2f}" if m.similarity else "") if m.layer != "new" else ""
+        )
+        when = editor_time(m.published_at, empty="no date")
+        click.echo(f"  - [{role}{matched}] {when} {m.source}: {m.title[:50]} {m.url}")
 
 
 # --------------------------------------------------------------------------- topics

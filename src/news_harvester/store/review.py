@@ -101,6 +101,9 @@ class MemberText:
     similarity: float | None
     has_evidence: bool
     attachments: tuple[dict[str, str], ...] = ()
+    source_id: str = ""
+    stated_time: bool = True
+    """Whether ``published_at`` is the time the page states (False: the harvest's fetch time stands in)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +187,8 @@ class ReviewQueries:
                         r.story_similarity,
                         bool(r.has_evidence),
                         _attachments(r.attachments),
+                        r.source_id,
+                        r.published_at is not None,
                     )
                 )
             detail.audit = self._audit(conn, story_id)

@@ -23,6 +23,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from news_harvester import __version__
+from news_harvester.clock import editor_time
 from news_harvester.config import Settings, SourcesConfig
 from news_harvester.web import admin, assembly, auth, pages, review_api, source_health
 from news_harvester.web.context import HERE, WebContext
@@ -221,6 +222,10 @@ def _templates() -> Jinja2Templates:
     # audit values as editors read them (行业资讯, not \u884c…); the result is still autoescaped
     templates.env.filters["json_zh"] = lambda value: json.dumps(value, ensure_ascii=False)
     templates.env.filters["http_url"] = http_url
+    # every time a person reads is Beijing time to the minute (news_harvester.clock), on every page
+    templates.env.globals["local"] = editor_time
+    # the templates ship inside the package and never change under a running process: no stat() per render
+    templates.env.auto_reload = False
     return templates
 
 

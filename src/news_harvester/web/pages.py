@@ -9,17 +9,19 @@ Chinese message on the page.
 from __future__ import annotations
 
 import time as time_module
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from news_harvester.clock import utc_now
+from news_harvester.clock import editor_time, utc_now
 from news_harvester.errors import StorageError
 from news_harvester.parse.sanitize import sanitize_html, text_to_html
 from news_harvester.store.queue import QueueFilter
 from news_harvester.store.review import DEFAULT_SECTION
+from news_harvester.stories.first_report import Report, first_report
 from news_harvester.web.auth import check_csrf
 from news_harvester.web.context import RowId, WebContext
 from news_harvester.web.review import (
@@ -33,7 +35,6 @@ from news_harvester.web.review import (
     day_start,
     draft_note,
     freshness,
-    local_time,
     queue_filter,
     topic_names,
     web_context,
@@ -72,6 +73,21 @@ PART_NAMES = {
     "used": "已刊发",
     "rejected": "已退回",
 }
+
+
+MATCH_NAMES = {"url": "同一链接", "content_hash": "全文相同", "minhash": "文本相似", "title": "标题相近"}
+"""How a reprint was matched to its story (the dedupe layer); the founding article ("new") shows none."""
+
+
+def source_weight(ctx: WebContext) -> Callable[[str], float]:
+    """A source's weight in the current sources.yaml (1.0 for a source no longer listed)."""
+    config = ctx.sources()
+
+    def weight(source_id: str) -> float:
+        spec = config.get(source_id) if config is not None else None
+        return spec.weight if spec is not None else 1.0
+
+    return weight
 
 
 def _score_reason(parts: dict[str, float]) -> str:
@@ -144,7 +160,7 @@ def queue_page(
             "sources": sorted({s.get("id"): s.get("name") for s in health}.items(), key=lambda kv: str(kv[1])),
             "state_names": STATE_NAMES,
             "score_reason": _score_reason,
-            "local": local_time,
+            "local": editor_time,
             "freshness": fresh,
             "flash": getattr(request.state, "flash", None) or request.query_params.get("msg"),
             "flash_kind": "error" if getattr(request.state, "flash", None) else "info",
@@ -168,6 +184,11 @@ def story_page(request: Request, story_id: RowId, user: Editor) -> Response:
         )
     view = views[0]
     names = topic_names(ctx)
+    first = first_report(
+        (Report(m.article_id, m.source_id, m.published_at if m.stated_time else None, m.published_at)
+         for m in detail.members),
+        source_weight(ctx),
+    )  # fmt: skip
     return ctx.templates.TemplateResponse(
         request,
         "story.html",
@@ -178,11 +199,13 @@ def story_page(request: Request, story_id: RowId, user: Editor) -> Response:
             "detail": detail,
             "candidate": detail.candidate,
             "bodies": {m.article_id: text_to_html(m.body_text) for m in detail.members},
+            "first_report": first,
+            "match_names": MATCH_NAMES,
             "topics": names,
             "state_names": STATE_NAMES,
             "action_names": ACTION_NAMES,
             "part_names": PART_NAMES,
-            "local": local_time,
+            "local": editor_time,
             "default_section": DEFAULT_SECTION,
             "flash": request.query_params.get("msg"),
             "flash_kind": request.query_params.get("kind", "info"),

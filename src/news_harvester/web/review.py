@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Depends, HTTPException, Request
 
-from news_harvester.clock import utc_now
+from news_harvester.clock import EDITOR_ZONE, editor_time, utc_now
 from news_harvester.editorial.story_actions import ActionOutcome, DraftChange, DraftOutcome, act_on_story
 from news_harvester.errors import StorageError
 from news_harvester.sources.alarms import KIND_LABELS
@@ -23,7 +22,6 @@ from news_harvester.store.schema import OPEN_STATES, STATES
 from news_harvester.web.auth import CurrentUser, require_editor
 from news_harvester.web.context import WebContext
 
-EDITOR_ZONE = ZoneInfo("Asia/Shanghai")
 PER_PAGE = 50
 MIN_YEAR = 1900
 MAX_YEAR = 2999
@@ -44,10 +42,6 @@ def web_context(request: Request) -> WebContext:
 def topic_names(ctx: WebContext) -> dict[str, str]:
     taxonomy = ctx.stories.enricher.taxonomy
     return {t.id: t.name for t in taxonomy.topics} if taxonomy else {}
-
-
-def local_time(when: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    return when.astimezone(EDITOR_ZONE).strftime(fmt) if when else "—"
 
 
 def day_start(value: str | None, *, end: bool = False) -> datetime | None:
@@ -96,7 +90,7 @@ def freshness(ctx: WebContext, health: list[dict[str, Any]] | None = None) -> di
     failing = [s for s in (health if health is not None else ctx.sources_health()) if s.get("health") == "failing"]
     return {
         "last_harvest_at": last.isoformat() if last else None,
-        "last_harvest_local": local_time(last),
+        "last_harvest_local": editor_time(last),
         "stale": last is None or utc_now() - last > timedelta(hours=6),
         "failing_sources": [
             {"id": s.get("id"), "name": s.get("name"), "error": s.get("last_error_code")} for s in failing

@@ -14,13 +14,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from news_harvester.clock import utc_now
+from news_harvester.clock import EDITOR_ZONE, utc_now
 from news_harvester.errors import StorageError
 from news_harvester.store.review import ACTIONS, DEFAULT_SECTION, ConflictError, InvalidAction
 from news_harvester.web.auth import check_csrf
 from news_harvester.web.context import RowId, WebContext
 from news_harvester.web.review import (
-    EDITOR_ZONE,
     MAX_REASON,
     MAX_SUMMARY,
     MAX_TITLE,

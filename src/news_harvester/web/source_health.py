@@ -10,11 +10,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from news_harvester.clock import utc_now
+from news_harvester.clock import editor_time, utc_now
 from news_harvester.sources.alarms import KIND_LABELS
 from news_harvester.web.auth import CurrentUser, require_admin
 from news_harvester.web.context import WebContext
-from news_harvester.web.review import local_time, web_context
+from news_harvester.web.review import web_context
 
 router = APIRouter(include_in_schema=False)
 
@@ -67,7 +67,7 @@ def admin_sources(request: Request, user: Annotated[CurrentUser, Depends(require
             "user": user,
             "nav": "sources",
             "sources": ctx.sources_health(),
-            "local": local_time,
+            "local": editor_time,
             "alarms": ctx.repository.open_alarms(),
             "history": ctx.repository.recent_alarms(limit=50),
             "labels": KIND_LABELS,
