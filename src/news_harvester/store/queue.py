@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Integer, func, or_, select
 
+from news_harvester.store.queue_index import QueueIndex, QueueIndexUnavailable
 from news_harvester.store.schema import OPEN_STATES, STATES, articles, candidates, stories, story_topics
 
 SNIPPET_CHARS = 140
@@ -87,6 +88,36 @@ class QueuePage:
 
 class QueueQueries:
     engine: Engine
+    queue_index: QueueIndex | None = None
+    """The queue's columns in memory (the review app turns it on: ``enable_queue_index``); None: SQL only."""
+
+    def enable_queue_index(self) -> QueueIndex:
+        """Answer queue pages from an in-memory index kept current by the change log (see store.queue_index)."""
+        if self.queue_index is None:
+            self.queue_index = QueueIndex(self.engine.dialect.name)
+        return self.queue_index
+
+    def _indexed_page(
+        self, conn: Connection, index: QueueIndex, filters: QueueFilter, page: int, per_page: int, now: datetime
+    ) -> tuple[list[int], int] | None:
+        """The page's ids and the total from the index; None when it cannot answer (then SQL does)."""
+        text = filters.text.strip() if filters.text and filters.text.strip() else None
+        try:
+            return index.page(
+                conn,
+                states=filters.states,
+                topic=filters.topic,
+                source=filters.source,
+                text_ids=(lambda: conn.execute(self._text_hits(text)).scalars()) if text else None,
+                text_key=text,
+                date_from=filters.date_from,
+                date_to=filters.date_to,
+                offset=(max(page, 1) - 1) * per_page,
+                limit=per_page,
+                now=now,
+            )
+        except QueueIndexUnavailable:
+            return None
 
     def queue(self, filters: QueueFilter, *, page: int = 1, per_page: int = 50, now: datetime) -> QueuePage:
         """One page of the queue, best score first. Snoozed stories come back once their date has passed.
@@ -94,11 +125,18 @@ class QueueQueries:
         Two steps, so the page stays cheap at 50,000 stories: the ids of the page are found by walking the score
         index with every filter as an uncorrelated ``IN`` / ``EXISTS`` condition (no sort of all open stories,
         no title or body read), then only those rows are loaded with their canonical article."""
-        ids_query, count, counted_in_page = self._page_plan(filters, page, per_page, now)
+        index = self.queue_index
         with self.engine.connect() as conn:
-            page_rows = conn.execute(ids_query).all()
-            page_ids = [int(r.id) for r in page_rows]
-            total = int(page_rows[0].total) if counted_in_page and page_rows else int(conn.execute(count).scalar_one())
+            found = self._indexed_page(conn, index, filters, page, per_page, now) if index is not None else None
+            if found is None:
+                ids_query, count, counted_in_page = self._page_plan(filters, page, per_page, now)
+                page_rows = conn.execute(ids_query).all()
+                page_ids = [int(r.id) for r in page_rows]
+                total = (
+                    int(page_rows[0].total) if counted_in_page and page_rows else int(conn.execute(count).scalar_one())
+                )
+            else:
+                page_ids, total = found
             rows, topics, outlets = self._page_rows(conn, page_ids)
         items = [_queue_item(r, topics[int(r.id)], outlets[int(r.id)]) for r in rows]
         return QueuePage(items, total, max(page, 1), per_page)

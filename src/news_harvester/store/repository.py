@@ -23,6 +23,7 @@ from news_harvester.models import Article
 from news_harvester.store.alarms_store import AlarmQueries
 from news_harvester.store.issues_store import IssueQueries
 from news_harvester.store.queue import QueueQueries
+from news_harvester.store.queue_index import prune_changes
 from news_harvester.store.review import ReviewQueries
 from news_harvester.store.runs_store import RunQueries
 from news_harvester.store.runs_store import RunResult as RunResult  # re-exported: callers build runs here
@@ -112,6 +113,7 @@ class Repository(
             fingerprints = {a.url: story_batch.fingerprint(_dedupe_doc(0, a)) for a in items}
             if story_batch.prune_before is not None:
                 StoryIndexStore.prune(conn, story_batch.prune_before)
+                prune_changes(conn)  # the queue index's change log (store.queue_index)
             started = time.perf_counter()
             StoryIndexStore.lock_keys(
                 conn,

@@ -481,3 +481,16 @@ story_title_claims = Table(
     metadata,
     Column("key", BigInteger, primary_key=True),
 )
+
+# ---------------------------------------------------------------- the queue's change log (migration 0011)
+# Triggers on stories, candidates, story_topics and articles append the id of every story whose queue row may
+# have changed; the review app's in-memory queue index (news_harvester.store.queue_index) reads what is new
+# since it last looked. ``articles`` = 1: the change can move text-search hits.
+queue_changes = Table(
+    "queue_changes",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("story_id", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("articles", Integer, nullable=False, server_default="0"),
+    sqlite_autoincrement=True,
+)

@@ -125,6 +125,7 @@ def create_app(
         return app
 
     _add_error_handling(app)
+    repository.enable_queue_index()  # queue pages from memory, kept current by the change log (store.queue_index)
     app.state.ctx = WebContext(
         repository,
         stories,

@@ -1,0 +1,334 @@
+"""The review queue's filter-and-order columns of every story, in memory, kept current by the change log.
+
+Why: a queue page filters and orders all stories (50,000 and more) and shows 50 of them. In SQL that is a walk
+of the score index with a lookup per visited story, a count, and for text or dates a list built per request:
+10–100 ms of database time per page, which ten editors turn into queueing. Here each story is a few numbers in
+numpy arrays (score, state, snooze time, canonical date, a topic bit set; about 50 bytes), the filters are
+vectorised masks and the order is kept sorted, so page and count cost well under a millisecond; only the page's
+50 rows are then read from the database (``QueueQueries._page_rows``).
+
+Current, not cached: every call first reads ``queue_changes`` past what it has seen (a primary-key range, no row
+when nothing changed). Triggers (migration 0011) log every committed change to the tables the queue reads,
+whoever wrote it: this process, another web process, the harvest's writer process, a cluster worker. The changed
+stories are re-read before the page is computed, so an editor's own action shows on the next page. On
+PostgreSQL sequence numbers are taken before commit, so a transaction may commit a lower number after a higher
+one was read: the last ``PG_REORDER_WINDOW`` numbers are read again and applied if not seen. A log pruned past
+what this process has seen (a process asleep for hours) means a full reload.
+
+Text search still asks the database (FTS5 trigram index or LIKE) for the matching story ids; the answer is kept
+per search text until a logged change touches articles (``queue_changes.articles``).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, func, select
+
+from news_harvester.store.schema import STATES, articles, candidates, queue_changes, stories, story_topics
+
+PG_REORDER_WINDOW = 512
+"""Sequence numbers read again on PostgreSQL, where commits may land out of sequence order."""
+FULL_RELOAD_OVER = 5_000
+"""More changed stories than this since the last look: reload everything (one scan beats many IN lists)."""
+TEXT_CACHE_SIZE = 256
+CHUNK = 500
+MAX_TOPIC_BITS = 64
+_STATE_CODE = {s: i for i, s in enumerate(STATES)}
+_UNKNOWN_STATE = len(STATES)
+
+
+class QueueIndexUnavailable(Exception):
+    """The index cannot answer this filter (more distinct topics than bits); the caller uses SQL."""
+
+
+def _ts(value: datetime | None) -> float:
+    return value.timestamp() if value is not None else math.nan
+
+
+class QueueIndex:
+    """In-memory queue columns of one database; thread-safe (one lock: refresh and page take microseconds)."""
+
+    def __init__(self, dialect: str) -> None:
+        self._lock = threading.Lock()
+        self._reorder_window = PG_REORDER_WINDOW if dialect == "postgresql" else 0
+        self._loaded = False
+        self._seen = 0
+        self._recent: set[int] = set()
+        self._slot: dict[int, int] = {}
+        self._size = 0
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._live = np.zeros(0, dtype=bool)
+        self._score = np.zeros(0, dtype=np.float64)
+        self._state = np.zeros(0, dtype=np.int8)
+        self._snoozed = np.zeros(0, dtype=np.float64)
+        self._when = np.zeros(0, dtype=np.float64)
+        self._topics = np.zeros(0, dtype=np.uint64)
+        self._bit: dict[str, int] = {}
+        self._story_sources: dict[int, frozenset[str]] = {}
+        self._by_source: dict[str, set[int]] = {}
+        self._order: np.ndarray[Any, np.dtype[np.int64]] | None = None
+        self._text: OrderedDict[str, np.ndarray[Any, np.dtype[np.int64]]] = OrderedDict()
+        self.full_loads = 0
+        """How often everything was read (start, pruned log, a flood of changes): for tests and metrics."""
+
+    # ------------------------------------------------------------------ answering
+
+    def page(
+        self,
+        conn: Connection,
+        *,
+        states: tuple[str, ...],
+        topic: str | None,
+        source: str | None,
+        text_ids: Callable[[], Iterable[int]] | None,
+        text_key: str | None,
+        date_from: datetime | None,
+        date_to: datetime | None,
+        offset: int,
+        limit: int,
+        now: datetime,
+    ) -> tuple[list[int], int]:
+        """Story ids of one page (best score first, then newest id) and how many stories match in all."""
+        with self._lock:
+            self._catch_up(conn)
+            n = self._size
+            mask = self._live[:n].copy()
+            wanted = [s for s in states if s in _STATE_CODE]
+            if wanted:
+                mask &= self._state_mask(wanted, n, now)
+            if topic is not None:
+                bit = self._bit.get(topic)
+                if bit is None:
+                    return [], 0
+                mask &= (self._topics[:n] & np.uint64(1 << bit)) != 0
+            if source is not None:
+                mask &= self._slots_mask(self._by_source.get(source, set()), n)
+            if date_from is not None:
+                mask &= self._when[:n] >= date_from.timestamp()  # NaN (no date) compares False, as NULL in SQL
+            if date_to is not None:
+                mask &= self._when[:n] < date_to.timestamp()
+            if text_ids is not None and text_key is not None:
+                mask &= self._slots_mask(self._text_slots(text_key, text_ids), n)
+            order = self._ordered()
+            hits = order[mask[order]]
+            page = hits[offset : offset + limit]
+            return [int(i) for i in self._ids[page]], int(hits.size)
+
+    def _state_mask(self, wanted: list[str], n: int, now: datetime) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """The queue's state condition (see ``queue._state_condition``): a snooze that has run out is back in
+        the queue for the new and shortlisted views."""
+        state = self._state[:n]
+        codes = [_STATE_CODE[s] for s in wanted if s != "snoozed"]
+        mask = np.isin(state, codes)
+        snoozed = state == _STATE_CODE["snoozed"]
+        if "snoozed" in wanted:
+            mask |= snoozed
+        elif "new" in wanted or "shortlisted" in wanted:
+            mask |= snoozed & (self._snoozed[:n] <= now.timestamp())
+        return mask
+
+    def _slots_mask(self, slots: Iterable[int], n: int) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        mask = np.zeros(n, dtype=bool)
+        chosen = np.fromiter(slots, dtype=np.int64)
+        if chosen.size:
+            mask[chosen[chosen < n]] = True
+        return mask
+
+    def _text_slots(self, key: str, text_ids: Callable[[], Iterable[int]]) -> np.ndarray[Any, np.dtype[np.int64]]:
+        cached = self._text.get(key)
+        if cached is not None:
+            self._text.move_to_end(key)
+            return cached
+        slots = np.fromiter((self._slot[i] for i in set(text_ids()) if i in self._slot), dtype=np.int64)
+        self._text[key] = slots
+        if len(self._text) > TEXT_CACHE_SIZE:
+            self._text.popitem(last=False)
+        return slots
+
+    def _ordered(self) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """Slots of live stories by score (highest first, no score last), then id (newest first)."""
+        if self._order is None:
+            n = self._size
+            live = np.flatnonzero(self._live[:n])
+            score = self._score[live]
+            missing = np.isnan(score)
+            keys = (-self._ids[live], -np.where(missing, 0.0, score), missing)
+            self._order = live[np.lexsort(keys)]
+        return self._order
+
+    # ------------------------------------------------------------------ keeping current
+
+    def _catch_up(self, conn: Connection) -> None:
+        """Apply what the change log holds past what this index has seen (everything, the first time)."""
+        if not self._loaded:
+            self._full_load(conn)
+            return
+        low = conn.execute(select(func.min(queue_changes.c.seq))).scalar()
+        if low is not None and int(low) > self._seen + 1 and self._seen > 0:
+            self._full_load(conn)  # the log was pruned past what this process has seen
+            return
+        since = max(0, self._seen - self._reorder_window)
+        rows = conn.execute(
+            select(queue_changes.c.seq, queue_changes.c.story_id, queue_changes.c.articles)
+            .where(queue_changes.c.seq > since)
+            .order_by(queue_changes.c.seq)
+        ).all()
+        fresh = [r for r in rows if int(r.seq) > self._seen or int(r.seq) not in self._recent]
+        if not fresh:
+            return
+        changed = {int(r.story_id) for r in fresh}
+        if any(r.articles for r in fresh):
+            self._text.clear()
+        self._mark_seen(int(r.seq) for r in fresh)
+        if len(changed) > FULL_RELOAD_OVER:
+            self._full_load(conn)
+            return
+        ids = sorted(changed)
+        for start in range(0, len(ids), CHUNK):
+            self._load(conn, ids[start : start + CHUNK])
+
+    def _mark_seen(self, seqs: Iterable[int]) -> None:
+        for seq in seqs:
+            self._seen = max(self._seen, seq)
+            if self._reorder_window:
+                self._recent.add(seq)
+        if self._reorder_window:
+            floor = self._seen - self._reorder_window
+            self._recent = {s for s in self._recent if s > floor}
+
+    def _full_load(self, conn: Connection) -> None:
+        # the log position first: a change committed while the rows are read is applied again next time
+        seen = conn.execute(select(func.max(queue_changes.c.seq))).scalar()
+        self._seen = int(seen or 0)
+        self._recent = set()
+        self._slot.clear()
+        self._size = 0
+        self._bit.clear()
+        self._story_sources.clear()
+        self._by_source.clear()
+        self._text.clear()
+        for name in ("_ids", "_live", "_score", "_state", "_snoozed", "_when", "_topics"):
+            setattr(self, name, getattr(self, name)[:0].copy())
+        self._load(conn, None)
+        self._loaded = True
+        self.full_loads += 1
+
+    def _load(self, conn: Connection, ids: list[int] | None) -> None:
+        """(Re)read the queue columns of ``ids`` (None: of every story); a story without a candidate is dropped."""
+        canon = articles.alias("canon")
+        query = (
+            select(
+                stories.c.id,
+                stories.c.score,
+                candidates.c.state,
+                candidates.c.snoozed_until,
+                canon.c.published_at,
+                canon.c.fetched_at,
+            )
+            .select_from(
+                stories.join(candidates, candidates.c.story_id == stories.c.id).outerjoin(
+                    canon, canon.c.id == stories.c.canonical_article_id
+                )
+            )
+        )  # fmt: skip
+        topics_query = select(story_topics.c.story_id, story_topics.c.topic_id).where(
+            story_topics.c.rejected.is_(False)
+        )
+        sources_query = select(articles.c.story_id, articles.c.source_id, articles.c.source_name).where(
+            articles.c.story_id.is_not(None)
+        )
+        if ids is not None:
+            query = query.where(stories.c.id.in_(ids))
+            topics_query = topics_query.where(story_topics.c.story_id.in_(ids))
+            sources_query = sources_query.where(articles.c.story_id.in_(ids))
+            for story_id in ids:  # gone unless read again below
+                slot = self._slot.get(story_id)
+                if slot is not None:
+                    self._live[slot] = False
+                    self._topics[slot] = 0
+                    self._set_sources(slot, frozenset())
+        rows = conn.execute(query).all()
+        self._grow(self._size + sum(1 for r in rows if int(r.id) not in self._slot))
+        for r in rows:
+            slot = self._slot_for(int(r.id))
+            self._live[slot] = True
+            self._score[slot] = math.nan if r.score is None else float(r.score)
+            self._state[slot] = _STATE_CODE.get(r.state, _UNKNOWN_STATE)
+            self._snoozed[slot] = _ts(r.snoozed_until)
+            self._when[slot] = _ts(r.published_at or r.fetched_at)
+        for t in conn.execute(topics_query):
+            slot = self._slot.get(int(t.story_id))
+            if slot is not None:
+                self._topics[slot] |= np.uint64(1 << self._topic_bit(t.topic_id))
+        members: dict[int, set[str]] = {}
+        for m in conn.execute(sources_query):
+            names = members.setdefault(int(m.story_id), set())
+            names.update(v for v in (m.source_id, m.source_name) if v)
+        for story_id, names in members.items():
+            slot = self._slot.get(story_id)
+            if slot is not None:
+                self._set_sources(slot, frozenset(names))
+        self._order = None
+
+    def _topic_bit(self, topic_id: str) -> int:
+        bit = self._bit.get(topic_id)
+        if bit is None:
+            if len(self._bit) >= MAX_TOPIC_BITS:
+                raise QueueIndexUnavailable(f"more than {MAX_TOPIC_BITS} distinct topics")
+            bit = self._bit[topic_id] = len(self._bit)
+        return bit
+
+    def _set_sources(self, slot: int, names: frozenset[str]) -> None:
+        old = self._story_sources.get(slot, frozenset())
+        if old == names:
+            return
+        for name in old - names:
+            self._by_source.get(name, set()).discard(slot)
+        for name in names - old:
+            self._by_source.setdefault(name, set()).add(slot)
+        self._story_sources[slot] = names
+
+    def _slot_for(self, story_id: int) -> int:
+        slot = self._slot.get(story_id)
+        if slot is None:
+            slot = self._slot[story_id] = self._size
+            self._ids[slot] = story_id
+            self._size += 1
+        return slot
+
+    def _grow(self, needed: int) -> None:
+        capacity = self._ids.size
+        if needed <= capacity:
+            return
+        new = max(needed, capacity * 2, 1024)
+
+        def grown(array: np.ndarray[Any, Any], fill: Any) -> np.ndarray[Any, Any]:
+            out = np.full(new, fill, dtype=array.dtype)
+            out[:capacity] = array
+            return out
+
+        self._ids = grown(self._ids, 0)
+        self._live = grown(self._live, False)
+        self._score = grown(self._score, math.nan)
+        self._state = grown(self._state, _UNKNOWN_STATE)
+        self._snoozed = grown(self._snoozed, math.nan)
+        self._when = grown(self._when, math.nan)
+        self._topics = grown(self._topics, 0)
+
+
+KEEP_CHANGES = 100_000
+"""Change-log rows kept by the hourly prune: hours of harvesting; a process further behind reloads."""
+
+
+def prune_changes(conn: Connection, keep: int = KEEP_CHANGES) -> None:
+    """Drop all but the newest ``keep`` rows of the change log (with the story window's hourly prune)."""
+    top = conn.execute(select(func.max(queue_changes.c.seq))).scalar()
+    if top is not None and int(top) > keep:
+        conn.execute(queue_changes.delete().where(queue_changes.c.seq <= int(top) - keep))
