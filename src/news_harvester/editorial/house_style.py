@@ -31,7 +31,7 @@ DEFAULT_MAX_CHARS = 400
 TITLE_SIMILARITY = 0.8
 """difflib ratio at or above which a leading paragraph counts as a copy of the headline."""
 
-TOD = r"(?P<tod>上午|下午|中午|晚上|晚间|傍晚|凌晨|早上|早间|清晨|夜间|晚|早|起)?"
+TOD = r"(?P<tod>上午|下午|中午|晚上|晚间|晚間|傍晚|凌晨|早上|早间|早間|清晨|夜间|夜間|晚|早|起)?"
 """A time of day, or 起 ("6月10日起，新规施行"), kept between the date and its comma."""
 DAY = r"3[01]|[12]\d|0?[1-9]"
 """A day of the month (regex source)."""
@@ -66,6 +66,92 @@ MONTHS = {
 """English month names and abbreviations → month number."""
 MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
 """The English month names as a regex alternation, longest first."""
+RELATIVE_DAY = r"今天|今日|今|昨天|昨日|周[一二三四五六日天]|星期[一二三四五六日天]|礼拜[一二三四五六日天]"
+"""Words a lead puts before a parenthesised date (``今日（23日）``, ``周二(10月30日)``)."""
+
+
+def date_mention(p: str = "") -> str:
+    """Regex source of a date mentioned inside a sentence: ``24日``, ``9月29日``, ``2024年6月11日``, ``今日（23日）``,
+    ``周二(10月30日)``, ``今(6日)``, ``周四（16）日``, with an optional time of day. Groups (prefixed by ``p``, so
+    two mentions fit one pattern): y, m, d, tod; ``号`` is not a day unit here (``3号线``, ``5号楼``)."""
+    year = rf"(?:(?P<{p}y>(?:19|20)\d{{2}})\s*年\s*)?"
+    month = rf"(?:(?P<{p}m>1[0-2]|0?[1-9])\s*月\s*)?"
+    inner = rf"(?:(?P<{p}py>(?:19|20)\d{{2}})\s*年\s*)?(?:(?P<{p}pm>1[0-2]|0?[1-9])\s*月\s*)?(?P<{p}pd>{DAY})"
+    return (
+        rf"(?:(?:{RELATIVE_DAY})\s*[（(]\s*{inner}\s*日?\s*[）)]\s*日?|{year}{month}(?P<{p}d>{DAY})\s*日)"
+        rf"(?P<{p}tod>上午|下午|中午|晚上|晚间|晚間|傍晚|凌晨|早上|早间|早間|清晨|夜间|夜間|晚(?!些))?"
+    )
+
+
+def mention_fields(m: re.Match[str], p: str = "") -> tuple[int | None, int | None, int]:
+    """(year, month, day) of a :func:`date_mention` match; year and month None when the text leaves them out."""
+    y, mo, d = m[f"{p}y"] or m[f"{p}py"], m[f"{p}m"] or m[f"{p}pm"], m[f"{p}d"] or m[f"{p}pd"]
+    return (int(y) if y else None), (int(mo) if mo else None), int(d)
+
+
+MENTION_RE = re.compile(
+    rf"(?P<pre>[于於]\s*)?(?:(?:当地时间|北京时间|美东时间|當地時間|北京時間|美東時間)\s*)?{date_mention()}"
+)
+"""A date inside a sentence, with the 于 and the time zone that may introduce it (``总局于24日联合公布``,
+``联合国大会当地时间1日协商``)."""
+# A mention is the time of the clause's verb only between a subject and a verb: these before it make it part
+# of a phrase (在24日举行的, 截至24日, 连续14日, 第24日, 2026年1月21日) or a plan (将于21日), these after it a
+# span, a list, a noun or a dateline (24日起, 24日的, 24日以来, 24日、25日, 24日元, 9日游, 8日电).
+_NOT_BEFORE = frozenset(
+    "在至到从從自截及和与與同对對向比由距离離近达達超过過约約共历歷满滿逾仅僅需第每这這那该該前后後长長连連续續或"
+    "年月号號日将將拟擬定"
+)
+_NOT_AFTER = frozenset("起前后後至到之的、和与與及或元圆圓游遊内內间間止电電讯訊")
+_NOT_AFTER_WORDS = (
+    *("以来", "以來", "以前", "以后", "以後", "以内", "开始"),
+    *("開始", "当天", "當天", "当日", "當日", "晚些"),
+)
+REPORTER_RE = re.compile(
+    r"(?:(?P<who>[^，,。；;：:！？!?\s“”「」（）()]{0,16}?(?:记者|記者|本报|本報|本台|本网|本網|笔者|筆者))\s*)?"
+    rf"(?:(?P<when>{date_mention('w')}|今天|今日|昨天|昨日|近日|日前|近期)\s*)?"
+    r"(?:(?P<prep>从|從|自|在)\s*(?P<src>[^，,。；;：:！？!?]{1,40}?)\s*)?"
+    r"(?P<verb>获悉|獲悉|了解到|瞭解到|获知|獲知|得知)\s*(?:[，,：:]\s*)?"
+)
+"""A reporter's sourcing phrase: ``记者21日从工业和信息化部获悉，``, ``本报记者从商务部了解到：``, ``记者获悉，``,
+``今日从交通运输部新闻发布会获悉，``. Counts only with ``who`` or ``prep`` (:func:`reporter_phrase`)."""
+DAY_RANGE_RE = re.compile(rf"(?<![\d.])(?P<d>{DAY})\s*日?\s*[-–~～]\s*(?P<d2>{DAY})\s*日")
+"""A day range with a half-width hyphen, en dash or tilde (``8-9 日``, ``19-26日``); the house writes
+``8 日至 9 日`` as the sample writes ``2023 年至 2028 年间``."""
+
+
+def is_event_time(text: str, m: re.Match[str]) -> bool:
+    """Whether the :data:`MENTION_RE` match ``m`` is the time of its clause's verb (``总局24日联合公布``,
+    ``美国商务部9月29日发布``), so that it can move to or merge with the date prefix without changing the
+    sentence: a subject (a Han character, a letter or a closing bracket) before it, a verb after it."""
+    j = m.start() - 1
+    while j >= 0 and text[j].isspace():
+        j -= 1
+    before = text[j] if j >= 0 else ""
+    after_at = m.end()
+    while after_at < len(text) and text[after_at].isspace():
+        after_at += 1
+    after = text[after_at : after_at + 2]
+    if not before or not after or before in _NOT_BEFORE or after[0] in _NOT_AFTER:
+        return False
+    if pair_spans(text[: m.start()])[1]:
+        return False  # inside an open bracket or quote: 《經濟通通訊社12日專訊》, （记者 7日）
+    if after.startswith(_NOT_AFTER_WORDS) or not HAN_RE.match(after[0]):
+        return False
+    return bool(HAN_RE.match(before) or (before.isascii() and before.isalpha()) or before in "）)”」》")
+
+
+def reporter_phrase(text: str, *, at_start: bool) -> re.Match[str] | None:
+    """The reporter's sourcing phrase at the start of ``text`` (``at_start``) or anywhere in it; at the start
+    a bare ``从X获悉`` counts, elsewhere it needs the reporter (``从中了解到`` is ordinary text)."""
+    if at_start:
+        m = REPORTER_RE.match(text)
+        return m if m and (m["who"] or (m["prep"] and m["src"] not in ("中", "此"))) else None
+    for m in REPORTER_RE.finditer(text):
+        if m["who"] and re.search("记者|記者|笔者|筆者|本报|本報|本台|本网|本網", m["who"]):
+            return m
+    return None
+
+
 LINK_RE = re.compile(r"https?://\S+", re.I)
 """A link: left in a summary, it is a leftover marker; a sentence carrying one is never drafted."""
 _MARKER_RES = (
@@ -129,6 +215,7 @@ def style_check(
         problems.extend(_shape_problems(text))
         problems.extend(_title_problems(title, text, date_format, fields))
         problems.extend(_marker_problems(text))
+        problems.extend(_lead_fragment_problems(text, date_format, fields))
         problems.extend(_halfwidth_problems(text))
     problems.extend(_attribution_problems(attribution.strip()))
     return tuple(problems)
@@ -155,11 +242,12 @@ def _prefix_re(date_format: str, fields: set[str]) -> re.Pattern[str]:
     for literal, field, _, _ in string.Formatter().parse(body):
         parts.append(re.escape(literal))
         if field == "year":
-            parts.append(r"(?:19|20)\d{2}")
+            parts.append(r"(?P<year>(?:19|20)\d{2})")
         elif field == "month":
-            parts.append(r"(?:1[0-2]|[1-9])")
+            parts.append(r"(?P<month>1[0-2]|[1-9])")
         elif field == "day":
-            parts.append(r"(?:3[01]|[12]\d|[1-9])(?:[-—–至](?:3[01]|[12]\d|[1-9]))?")
+            day = r"(?:3[01]|[12]\d|[1-9])"
+            parts.append(rf"(?P<day>{day})(?P<range>\s*[-—–~～至]\s*{day}|\s*[日号]\s*至\s*{day})?")
     if trailing_comma:
         parts.append(TOD.replace("?P<tod>", "?:") + re.escape(date_format[-1]))
     return re.compile("^" + "".join(parts))
@@ -213,6 +301,34 @@ def _marker_problems(text: str) -> list[StyleProblem]:
                 )
             ]
     return []
+
+
+def _lead_fragment_problems(text: str, date_format: str, fields: set[str]) -> list[StyleProblem]:
+    """What the date prefix makes redundant or a news lead leaves behind (drafting removes the same:
+    :func:`news_harvester.editorial.lead.tidy_sentence`): the reporter's sourcing phrase, the prefix's date
+    restated as the time of a verb, a day range with a half-width hyphen."""
+    problems = []
+    starts = [m for s in split_sentences(text) if (m := reporter_phrase(s, at_start=True))]
+    found = starts[0] if starts else reporter_phrase(text, at_start=False)
+    if found:
+        quoted = found.group(0).rstrip("，,：: ")
+        message = f"摘要中残留了记者获取消息的说法“{quoted[:30]}”，日期已在开头，请改写为“据…消息”或删去"
+        problems.append(StyleProblem("style.reporter_phrase", message))
+    prefix = _prefix_re(date_format, fields).match(text)
+    fixed = prefix.groupdict() if prefix else {}
+    if prefix and fixed.get("day") and not fixed.get("range"):
+        year, month, day = (int(v) if v else None for v in (fixed.get("year"), fixed.get("month"), fixed["day"]))
+        rest = text[prefix.end() :]
+        for m in MENTION_RE.finditer(rest):
+            y, mo, d = mention_fields(m)
+            if d == day and mo in (None, month) and y in (None, year) and is_event_time(rest, m):
+                message = f"开头已写明日期，句中的“{m.group(0).strip()}”重复了它，请删去"
+                problems.append(StyleProblem("style.repeated_date", message))
+                break
+    if m := DAY_RANGE_RE.search(text):
+        message = f"日期范围“{m.group(0)}”应写作“{m['d']} 日至 {m['d2']} 日”，不用半角连字符"
+        problems.append(StyleProblem("style.date_range", message))
+    return problems
 
 
 def _halfwidth_problems(text: str) -> list[StyleProblem]:

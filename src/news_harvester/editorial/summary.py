@@ -96,6 +96,7 @@ from news_harvester.editorial.lead import (
     open_lead,
     render_prefix,
     resolve_date,
+    tidy_sentence,
 )
 from news_harvester.editorial.sentences import is_complete, pair_spans, split_sentences
 
@@ -165,10 +166,10 @@ def draft_summary(
         lead_date = None
         notes.append(StyleProblem("style.no_date", "正文和发布时间中都没有可用的日期，摘要缺少日期开头，请补写"))
     trial: list[StyleProblem] = []
-    lead = _take(_units(opening.paragraphs), prefix, min_chars, max_chars, trial)
+    lead = _take(_units(opening.paragraphs, lead_date), prefix, min_chars, max_chars, trial)
     if copy is not None and summary_length(prefix + lead) < min_chars:
         trial = []  # the headline copy is needed to reach the minimum after all
-        lead = _take(_units([copy, *opening.paragraphs]), prefix, min_chars, max_chars, trial)
+        lead = _take(_units([copy, *opening.paragraphs], lead_date), prefix, min_chars, max_chars, trial)
     notes.extend(trial)
     if not lead:
         reason = "正文为空" if not body.strip() else "正文中没有可用作导语的完整句子"
@@ -188,8 +189,9 @@ def draft_summary(
 _HEADING = ""  # a unit that is a subheading or skipped line: the lead may stop there
 
 
-def _units(paragraphs: Iterable[str]) -> list[str]:
-    """Candidate sentences in order, with ``_HEADING`` where a heading or caption interrupts the text."""
+def _units(paragraphs: Iterable[str], lead_date: LeadDate | None) -> list[str]:
+    """Candidate sentences in order, with ``_HEADING`` where a heading or caption interrupts the text; each
+    without what repeats the prefix's date or is the reporter's sourcing (:func:`tidy_sentence`)."""
     units: list[str] = []
     for paragraph in paragraphs:
         text = fullwidth(_INLINE_CREDIT_RE.sub("", TAG_RE.sub("", paragraph))).strip()
@@ -197,7 +199,7 @@ def _units(paragraphs: Iterable[str]) -> list[str]:
         if not sentences or (len(sentences) == 1 and not is_complete(sentences[0]) and not _prose_fragment(text)):
             units.append(_HEADING)
             continue
-        for sentence in sentences:
+        for sentence in (tidy_sentence(s, lead_date) for s in sentences):
             if is_complete(sentence):
                 units.append(sentence)
             elif _closable(sentence, alone=len(sentences) == 1):

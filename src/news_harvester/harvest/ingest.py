@@ -5,6 +5,12 @@ display name) and optionally ``weight``, ``attribution``, ``author``, ``summary`
 becomes an :class:`~news_harvester.models.Article` that then takes the harvester's own path (clean → dedupe →
 classify → queue), so an import is clustered with harvested articles and with itself.
 
+The body (text or HTML) is cleaned as an extracted article page's body is
+(:func:`news_harvester.parse.article.extract_page`): plain text with one paragraph a line, then
+:func:`~news_harvester.parse.clean.drop_boilerplate`, so page furniture an export kept (``【字体：大 中 小】``,
+``打印本页``, ``关闭窗口``, ``分享到``, ``责任编辑：…``) never reaches the stored body, the queue's snippet or a
+summary draft. The same function, not a copy: a rule added for harvested pages applies to imports too.
+
 Pure parsing: a bad line is an :class:`IngestError` naming the line, never the end of the import.
 A ``source`` equal to a configured source's ``name`` is stored under that source's id (its weight and outlet
 identity apply); any other name is stored under the id ``import`` with its own display name and ``weight``
@@ -24,7 +30,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from news_harvester.models import Article
-from news_harvester.parse.clean import canonical_url, clean_title, content_hash, html_to_text
+from news_harvester.parse.clean import canonical_url, clean_title, content_hash, drop_boilerplate, html_to_text
 from news_harvester.parse.dates import parse_date
 
 IMPORT_SOURCE_ID = "import"
@@ -101,8 +107,7 @@ def parse_record(
         published = parse_date(record.published_at, zone)
         if published is None:
             return IngestError(line, f"published_at: cannot read a date from {record.published_at!r}")
-    body = record.body[:MAX_BODY_CHARS]
-    body_text = html_to_text(body) if _HTML_TAG.search(body) else html_to_text(html.escape(body, quote=False))
+    body_text = clean_body(record.body[:MAX_BODY_CHARS])
     title = clean_title(record.title)
     if not title:
         return IngestError(line, "title: empty after cleaning")
@@ -125,6 +130,13 @@ def parse_record(
         source_name=record.source,
         source_weight=weight,
     )
+
+
+def clean_body(body: str) -> str:
+    """An imported body as stored: HTML (when it has block or inline tags) or text → one paragraph a line →
+    the harvest path's furniture removal (:func:`~news_harvester.parse.clean.drop_boilerplate`)."""
+    text = html_to_text(body) if _HTML_TAG.search(body) else html_to_text(html.escape(body, quote=False))
+    return "\n".join(drop_boilerplate(text.split("\n")))
 
 
 def read_records(
