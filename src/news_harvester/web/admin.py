@@ -4,12 +4,18 @@ sources.yaml stays the truth: every change goes through news_harvester.sources.a
 comments kept, validated by the same models as at start-up, atomic write with a backup); the running daemon
 picks the file up like a hand edit. The form edits one entry as YAML, the format admins already know from
 the file, so every field (selectors, JSON field mappings, pagination …) is editable without a form per kind.
+
+Every problem with what an admin submitted comes back as the form page again, with what they typed kept and a
+Chinese message beside the field it concerns (``sources.messages_zh``, ``sources.entry_yaml``): the English
+messages of the loader and the CLI are for files and scripts, not for this page.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,10 +24,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
 from news_harvester.config import SourceSpec
 from news_harvester.errors import HarvesterError
+from news_harvester.source_spec import SOURCE_ID_RE
+from news_harvester.sources.entry_yaml import read_entry
+from news_harvester.sources.messages_zh import FieldMessage, edit_error_messages, validate_entry, validation_messages
 from news_harvester.web.auth import CurrentUser, check_csrf, require_admin
 from news_harvester.web.context import WebContext
 
@@ -30,6 +38,9 @@ Admin = Annotated[CurrentUser, Depends(require_admin)]
 _RUNS: set[asyncio.Future[object]] = set()
 """Run-now tasks in flight (a reference keeps them from being garbage-collected mid-run)."""
 MAX_YAML = 20_000
+MAX_ECHO = 10 * MAX_YAML
+"""Over-long text is shown again up to this many characters (the admin cuts it down from there)."""
+ACTIONS = ("test", "save")
 PREVIEW_TIMEOUT = 90.0
 NEW_TEMPLATE = """id: new-source
 name: 来源名称
@@ -60,20 +71,42 @@ def _dump(entry: dict[str, Any]) -> str:
     return out.getvalue()
 
 
-def _parse(text: str) -> dict[str, Any]:
-    if len(text) > MAX_YAML:
-        raise ValueError(f"内容过长（最多 {MAX_YAML} 字符）")
-    try:
-        data = YAML(typ="safe").load(text)
-    except YAMLError as exc:
-        raise ValueError(f"YAML 格式错误：{exc}") from None
-    if not isinstance(data, dict):
-        raise ValueError("应为一个信息源的键值对（id、name、kind、url …）")
-    return data
-
-
 def _back(message: str, kind: str = "info") -> RedirectResponse:
     return RedirectResponse("/admin/sources?" + urlencode({"msg": message, "kind": kind}), status_code=303)
+
+
+def _zh(exc: HarvesterError) -> str:
+    """A refusal of ``sources.admin`` as one Chinese sentence (for the list page's flash)."""
+    return "；".join(str(m) for m in edit_error_messages(str(exc)))
+
+
+@dataclasses.dataclass
+class Problems:
+    """What is wrong with a submission, by where the form shows it: ``fields`` under the textarea (each with
+    its field and line when known), ``general`` at the top, ``action`` beside the buttons."""
+
+    fields: list[FieldMessage] = dataclasses.field(default_factory=list)
+    general: list[str] = dataclasses.field(default_factory=list)
+    action: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.fields or self.general or self.action)
+
+    def add_edit_error(self, exc: HarvesterError, lines: dict[str, int]) -> None:
+        for message in edit_error_messages(str(exc)):
+            if message.field:
+                self.fields.append(dataclasses.replace(message, line=message.line or lines.get(message.field)))
+            else:
+                self.general.append(message.text)
+
+    def summary(self, action: str) -> str:
+        if self.general and not self.fields:
+            return "；".join(self.general)
+        what = "未保存" if action == "save" else "未测试，也未保存"
+        head = f"信息源配置有 {len(self.fields)} 处问题，{what}。请按文本框下方的提示修改后再提交。"
+        if not self.fields:
+            head = f"提交的内容有问题，{what}。"
+        return "".join([head, *self.general])
 
 
 def _form(
@@ -85,6 +118,8 @@ def _form(
     error: str = "",
     preview: dict[str, Any] | None = None,
     status: int = 200,
+    problems: Problems | None = None,
+    confirm_empty: bool = False,
 ) -> Response:
     return _ctx(request).templates.TemplateResponse(
         request,
@@ -96,6 +131,8 @@ def _form(
             "text": text,
             "error": error,
             "preview": preview,
+            "problems": problems or Problems(),
+            "confirm_empty": confirm_empty,
         },
         status_code=status,
     )
@@ -113,7 +150,7 @@ def source_edit(request: Request, source_id: str, user: Admin) -> Response:
     try:
         entry = source_entry(_path(_ctx(request)), source_id)
     except HarvesterError as exc:
-        return _back(str(exc), "error")
+        return _back(_zh(exc), "error")
     return _form(request, user, original_id=source_id, text=_dump(entry))
 
 
@@ -151,42 +188,120 @@ async def preview(ctx: WebContext, spec: SourceSpec) -> dict[str, Any]:
 async def source_save(
     request: Request,
     user: Admin,
-    text: Annotated[str, Form(max_length=MAX_YAML)],
-    action: Annotated[str, Form()] = "test",
-    original_id: Annotated[str, Form(max_length=64)] = "",
+    text: Annotated[str, Form()] = "",
+    action: Annotated[str, Form()] = "",
+    original_id: Annotated[str, Form()] = "",
     confirm_empty: Annotated[str, Form()] = "",
 ) -> Response:
     """``action=test``: validate and fetch now, save nothing. ``action=save``: validate, test, and write the
-    entry to sources.yaml — a source whose test yields no items is saved only with ``confirm_empty``."""
+    entry to sources.yaml — a source whose test yields no items is saved only with ``confirm_empty``.
+
+    The fields take no length limits or required flags of FastAPI's: its refusal would replace the page with
+    an error and lose what the admin typed; every problem is reported on the form instead (422)."""
     from news_harvester.sources import admin as source_admin
 
     ctx = _ctx(request)
     path = _path(ctx)
-    try:
-        entry = _parse(text)
-        if original_id:
-            old = source_admin.source_entry(path, original_id)
-            changes: dict[str, Any] = {k: v for k, v in entry.items() if old.get(k) != v}
-            changes |= {k: None for k in old if k not in entry}
-            spec = source_admin.check_update(path, original_id, changes)  # with the file's defaults applied
-        else:
-            spec = source_admin.check_source(path, entry)
-    except (ValueError, HarvesterError) as exc:
-        return _form(request, user, original_id=original_id, text=text, error=str(exc), status=422)
+    confirmed = bool(confirm_empty)
+    shown = text[:MAX_ECHO]
+
+    def page(error: str = "", preview: dict[str, Any] | None = None, problems: Problems | None = None) -> Response:
+        status = 422 if error or problems else 200
+        return _form(
+            request,
+            user,
+            original_id=original_id,
+            text=shown,
+            error=error,
+            preview=preview,
+            status=status,
+            problems=problems,
+            confirm_empty=confirmed,
+        )
+
+    problems, spec, entry, changes = _check(path, text, action, original_id)
+    if problems or spec is None:
+        return page(problems.summary(action), problems=problems)
     result = await preview(ctx, spec)
     if action != "save":
-        return _form(request, user, original_id=original_id, text=text, preview=result)
-    if not result["ok"] and not confirm_empty:
+        return page(preview=result)
+    if not result["ok"] and not confirmed:
         message = "测试没有抓到任何条目，未保存。请检查网址和选择器；如确认无误，请勾选“仍然保存”后再保存。"
-        return _form(request, user, original_id=original_id, text=text, error=message, preview=result, status=422)
+        return page(message, preview=result)
     try:
         if original_id:
             source_admin.update_source(path, original_id, changes)
         else:
             source_admin.add_source(path, entry)
     except HarvesterError as exc:
-        return _form(request, user, original_id=original_id, text=text, error=str(exc), preview=result, status=422)
+        problems.add_edit_error(exc, read_entry(text).lines)
+        return page(problems.summary(action), preview=result, problems=problems)
     return _back(f"已保存信息源 {spec.id}（{spec.name}），正在运行的守护进程会自动载入")
+
+
+def _check(
+    path: Path, text: str, action: str, original_id: str
+) -> tuple[Problems, SourceSpec | None, dict[str, Any], dict[str, Any]]:
+    """Every problem of a submission at once (form fields, YAML, fields, the whole file), and, when there is
+    none, the source as it would be saved with the entry and the changes to save (an edit)."""
+    from news_harvester.sources import admin as source_admin
+
+    problems = Problems()
+    if action not in ACTIONS:
+        problems.action = "请点击“测试（不保存）”或“测试并保存”按钮提交。"
+    if original_id and not re.match(SOURCE_ID_RE, original_id):
+        problems.general.append("要编辑的信息源标识无效，请从信息源列表重新打开编辑页。")
+    if len(text) > MAX_YAML:
+        cut = f"，超过 {MAX_ECHO} 字符的部分没有保留" if len(text) > MAX_ECHO else ""
+        problems.fields.append(
+            FieldMessage(
+                "", f"内容过长：共 {len(text)} 字符，最多 {MAX_YAML} 字符{cut}。请删去不需要的内容（如长注释）。"
+            )
+        )
+        return problems, None, {}, {}
+    read = read_entry(text)
+    problems.fields += read.problems
+    if read.entry is None or problems.general:
+        return problems, None, {}, {}
+    entry, lines = read.entry, read.lines
+    try:
+        defaults = source_admin.file_defaults(path)
+    except HarvesterError:
+        defaults = {}  # the checks below report the unreadable file
+    problems.fields += validate_entry(entry, defaults, lines)
+    if problems.fields:
+        return problems, None, entry, {}
+    changes: dict[str, Any] = {}
+    try:
+        if original_id:
+            old = source_admin.source_entry(path, original_id)
+            changes = {k: v for k, v in entry.items() if old.get(k) != v}
+            changes |= {k: None for k in old if k not in entry}
+            spec = source_admin.check_update(path, original_id, changes)  # with the file's defaults applied
+        else:
+            spec = source_admin.check_source(path, entry)
+    except HarvesterError as exc:
+        problems.add_edit_error(exc, lines)
+        return problems, None, entry, changes
+    problems.fields += _cron_problems(spec, lines)
+    return problems, spec, entry, changes
+
+
+def _cron_problems(spec: SourceSpec, lines: dict[str, int]) -> list[FieldMessage]:
+    """A cron schedule of the right shape whose values the scheduler refuses (``0 99 * * *``) would only fail
+    once the daemon loads it; the form says so now, in the same words as the other schedule problems."""
+    if spec.interval_seconds is not None:
+        return []
+    from news_harvester.harvest.schedule import cron_trigger
+
+    try:
+        cron_trigger(spec.schedule, spec.zone)
+    except (ValueError, TypeError, KeyError) as exc:
+        error = ValueError(f"bad cron expression: {exc}")
+        return validation_messages(
+            [{"loc": ("schedule",), "type": "value_error", "input": spec.schedule, "ctx": {"error": error}}], lines
+        )
+    return []
 
 
 @router.post("/admin/sources/{source_id}/{operation}", dependencies=[Depends(check_csrf)])
@@ -213,5 +328,5 @@ async def source_operation(request: Request, source_id: str, operation: str, use
             task.add_done_callback(_RUNS.discard)
             return _back(f"已开始抓取 {source_id}，稍后刷新查看结果")
     except HarvesterError as exc:
-        return _back(str(exc), "error")
+        return _back(_zh(exc), "error")
     return _back(f"未知操作：{operation}", "error")
