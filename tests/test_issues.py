@@ -218,7 +218,10 @@ def test_accepting_fills_the_draft_and_the_assembly_screen_edits_it(assembly):
     assert client.get(f"/issues/{issue_id}/export.docx").content[:2] == b"PK"
     assert client.get("/issues/999/export.md").status_code == 404
 
-    published = client.post(f"/issues/{issue_id}/publish", data={"csrf_token": token})
+    version = str(client.get(f"/api/issues/{issue_id}").json()["version"])
+    published = client.post(
+        f"/issues/{issue_id}/publish", data={"csrf_token": token, "confirm": "yes", "version": version}
+    )
     assert published.status_code == 303 and "kind=error" not in published.headers["location"]
     assert client.get(f"/api/stories/{ai}").json()["candidate"]["state"] == "used"
     locked = client.post(f"/issues/{issue_id}/items/{second}/edit",

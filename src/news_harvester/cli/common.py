@@ -52,7 +52,11 @@ def fail(message: str, code: int = EXIT_ERROR) -> None:
 
 
 def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn HarvesterErrors into one clear message and a non-zero exit."""
+    """Turn HarvesterErrors and file-system errors into one clear message and a non-zero exit.
+
+    OSError is caught here, once for every command, because any command that reads or writes a file the user
+    named (``-o FILE``, an input file, a directory that is not there or not writable, a full disk) would
+    otherwise end in a traceback; the README promises one line and exit 1 instead."""
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -61,10 +65,32 @@ def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
             fail(str(exc), EXIT_CONFIG)
         except HarvesterError as exc:
             fail(f"{exc.message} [{exc.code}]")
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+        except OSError as exc:
+            fail(os_error_line(exc))
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
     return wrapper
+
+
+def os_error_line(exc: OSError) -> str:
+    """``PATH: reason`` (``/no/dir/x.docx: No such file or directory``), as Unix tools say it; the bare error
+    when it names no file (a socket, say)."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    return f"{' -> '.join(paths)}: {reason}" if paths else reason
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader of our output went away (``… | head``): exit 1 without a message nobody reads, and without
+    Python's own complaint when it flushes stdout at exit (stdout is pointed at /dev/null first)."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(EXIT_ERROR)
 
 
 def short(iso: str | None) -> str:

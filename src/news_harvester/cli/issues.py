@@ -1,6 +1,10 @@
 """CLI for issues of the brief: ``issue new|list|show|add|export|publish|reopen`` (registered by cli.py).
 
 For scripting and automation; the web app's assembly screen does the same through the same functions.
+
+Output lines and ``--json`` shapes are what scripts read, so they stay as they are; notes go to stderr. An issue
+without items is neither published nor exported unless ``--allow-empty`` says so (exit 1 with one error line):
+an empty brief sent out, or an empty file mailed on, is a mistake far more often than a wish.
 """
 
 from __future__ import annotations
@@ -60,6 +64,13 @@ def issue_new(
     )
     record = repository.get_issue(issue_id).to_json(with_items=False)
     click.echo(json.dumps(record, ensure_ascii=False, indent=2) if as_json else f"#{issue_id} {_label(record)}（草稿）")
+    current = repository.current_draft_id()
+    if current is not None and current != issue_id:
+        click.echo(
+            f"note: the current draft (the assembly screen, `issue add` without --issue) stays #{current}, "
+            f"{repository.get_issue(current).label}; add to this one with --issue {issue_id}",
+            err=True,
+        )
 
 
 def _label(record: dict[str, Any]) -> str:
@@ -170,38 +181,60 @@ def issue_add(obj: CliContext, story_id: int, section: str, issue_id: int | None
 @click.argument("issue_id", type=int)
 @click.option("--format", "fmt", type=click.Choice(["docx", "md", "html", "pdf"]), required=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@click.option("--allow-empty", is_flag=True, help="Export an issue that has no items (refused otherwise).")
 @click.pass_obj
 @guard
-def issue_export(obj: CliContext, issue_id: int, fmt: str, output: Path) -> None:
+def issue_export(obj: CliContext, issue_id: int, fmt: str, output: Path, allow_empty: bool) -> None:
     """Write the issue as DOCX, Markdown, self-contained HTML, or PDF (needs LibreOffice)."""
     from news_harvester.editorial import issues
     from news_harvester.editorial.export import ExportError
 
     row = _repo(obj).get_issue(issue_id)
+    problem = issues.empty_problem(row)
+    if problem is not None and not allow_empty:
+        fail(f"{problem}; nothing exported (--allow-empty writes the empty masthead anyway)")
     try:
         data = issues.export(row, fmt, obj.settings())
     except ExportError as exc:
         fail(str(exc))
         return
-    output.write_bytes(data)
+    try:
+        output.write_bytes(data)
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}")
     click.echo(f"wrote {output} ({len(data):,} bytes)")
 
 
 @issue.command("publish")
 @click.argument("issue_id", type=int)
+@click.option("--allow-empty", is_flag=True, help="Publish an issue that has no items (refused otherwise).")
 @click.pass_obj
 @guard
-def issue_publish(obj: CliContext, issue_id: int) -> None:
-    """Lock the issue, mark its stories used (never queued again) and open the next draft."""
+def issue_publish(obj: CliContext, issue_id: int, allow_empty: bool) -> None:
+    """Lock the issue, mark its stories used (never queued again) and open the next draft (numbered after the
+    highest number used; drafts left with lower numbers are renumbered after this issue, as stderr notes)."""
     from news_harvester.editorial import issues
+    from news_harvester.store.issues_store import EmptyIssue
     from news_harvester.wiring import story_service
 
     settings = obj.settings()
     repository = _repo(obj)
     now = datetime.now(UTC)
     service = story_service(settings, obj.sources(), repository, load_index=False)
-    next_id = issues.publish(repository, settings, service, issue_id, user=CLI_USER, now=now)
-    click.echo(f"published issue #{issue_id}; next draft is #{next_id}")
+    try:
+        outcome = issues.publish(
+            repository, settings, service, issue_id, user=CLI_USER, now=now, allow_empty=allow_empty
+        )
+    except EmptyIssue:
+        fail(f"issue #{issue_id} has no items; refusing to publish an empty issue (--allow-empty publishes it anyway)")
+        return
+    click.echo(f"published issue #{issue_id}; next draft is #{outcome.next_draft}")
+    for moved in outcome.renumbered:
+        click.echo(
+            f"note: draft #{moved.issue_id} renumbered from {moved.before.label} to {moved.after.label} "
+            "(issue numbers never go backwards)",
+            err=True,
+        )
 
 
 @issue.command("reopen")

@@ -4,6 +4,10 @@ Registered on the main group by news_harvester.cli.main. Users are managed only 
 so the first admin is created from a shell on the server. Passwords are never command-line arguments (they
 would land in shell history and ``ps``): they are prompted twice, hidden, on a terminal, or read as one
 line from stdin for scripts (``echo "$PW" | news-harvester users add NAME``).
+
+Names ignore case (news_harvester.store.users.name_key): ``users add editor`` is refused when ``Editor`` exists
+(exit 1, like any taken name), and ``disable``/``enable``/``passwd`` find ``Editor`` from ``EDITOR``. Where an
+older database holds two names differing only by case, these commands want the exact name (exit 1 otherwise).
 """
 
 from __future__ import annotations
@@ -134,10 +138,11 @@ def _set_disabled(obj: CliContext, name: str, disabled: bool) -> None:
 
     name = normalize_name(name)
     with _repository(obj) as repository:
-        found = repository.set_user_disabled(name, disabled)
-    if not found:
-        fail(f"unknown user {name!r} (see `news-harvester users list`)")
-    click.echo(f"user {name} {'disabled (signed out everywhere)' if disabled else 'enabled'}")
+        user = repository.find_user(name)  # ignoring case; the stored spelling is what the message names
+        if user is None or not repository.set_user_disabled(user.name, disabled):
+            fail(f"unknown user {name!r} (see `news-harvester users list`)")
+            return
+    click.echo(f"user {user.name} {'disabled (signed out everywhere)' if disabled else 'enabled'}")
 
 
 @users.command("disable")
@@ -168,13 +173,13 @@ def users_passwd(obj: CliContext, name: str) -> None:
 
     name = normalize_name(name)
     with _repository(obj) as repository:
-        user = repository.get_user_by_name(name)
+        user = repository.find_user(name)
         if user is None:
             fail(f"unknown user {name!r} (see `news-harvester users list`)")
             return
         password = _read_password()
         repository.set_password_hash(user.id, hash_password(password), end_sessions=True)
-    click.echo(f"password of {name} changed (signed out everywhere)")
+    click.echo(f"password of {user.name} changed (signed out everywhere)")
 
 
 COMMANDS = (users,)

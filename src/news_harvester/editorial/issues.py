@@ -1,6 +1,12 @@
 """Assembling an issue of the brief: numbering, accepting stories into the draft with a house-style summary,
 publishing (which feeds cross-issue memory) and export. The I/O lives in the store; the drafting
 (news_harvester.editorial.summary) and the layout (news_harvester.editorial.export) are pure.
+
+Rules an editor relies on (issue 21): numbers never go backwards (a new draft follows the highest number ever
+used, and publishing moves drafts left behind with lower numbers past the published issue); the current draft
+is the one with items or the most recently edited, not merely the newest (see
+news_harvester.store.issues_store.CURRENT_DRAFT); an issue without items is not published unless asked for
+explicitly (``allow_empty``), nor exported by the CLI (:func:`empty_problem`).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from news_harvester.editorial.house_style import style_check
 from news_harvester.editorial.summary import draft_summary
 from news_harvester.errors import StorageError
 from news_harvester.parse.sanitize import sanitize_html
-from news_harvester.store.issue_rows import IssueRow, SectionSpec
+from news_harvester.store.issue_rows import IssueRow, Numbers, Renumbered, SectionSpec, following
 
 if TYPE_CHECKING:
     from news_harvester.store.repository import Repository
@@ -37,21 +43,30 @@ MEDIA_TYPES = {
 
 
 @dataclass(frozen=True, slots=True)
-class Numbers:
-    year: int
-    number: int
-    total_number: int | None
+class Publication:
+    """What :func:`publish` did: the draft editors continue in, and the drafts it renumbered (to tell them)."""
+
+    next_draft: int
+    renumbered: tuple[Renumbered, ...]
+
+
+def editor_today(now: datetime) -> date:
+    """The editors' calendar day (Asia/Shanghai): an issue proposed at 07:00 on 1 January in Dalian is the new
+    year's, though UTC still says 31 December."""
+    return now.astimezone(EDITOR_ZONE).date()
 
 
 def propose_numbers(repository: Repository, today: date) -> Numbers:
-    """The next issue after the newest one: number + 1 in the same year (1 in a new year), running total + 1."""
-    last = repository.last_issue_numbers()
-    if last is None:
-        return Numbers(today.year, 1, None)
-    year, number, total = last
-    if today.year > year:
-        return Numbers(today.year, 1, total + 1 if total is not None else None)
-    return Numbers(year, number + 1, total + 1 if total is not None else None)
+    """The next issue after the highest one ever numbered, published or draft (see
+    news_harvester.store.issue_rows.following): number + 1 in the same year, 1 in a new year, running total + 1."""
+    return following(repository.last_issue_numbers(), today)
+
+
+def empty_problem(issue: IssueRow) -> str | None:
+    """Why ``issue`` should not go out as it is (it has no items), in English for the CLI, or None."""
+    if issue.items:
+        return None
+    return f"issue #{issue.id} ({issue.year} no. {issue.number}) has no items"
 
 
 def new_issue(
@@ -67,7 +82,7 @@ def new_issue(
     unless_draft: bool = False,
 ) -> int:
     """A new draft issue, numbered after the last one unless told; ``unless_draft``: the current draft if any."""
-    today = now.astimezone(EDITOR_ZONE).date()
+    today = editor_today(now)
     proposed = propose_numbers(repository, today)
     return repository.new_issue(
         year=year or proposed.year,
@@ -84,7 +99,8 @@ def new_issue(
 
 
 def current_draft(repository: Repository, settings: Settings, *, user: str, now: datetime) -> int:
-    """The draft that accepted stories land in, opened when there is none."""
+    """The draft that accepted stories land in (the one with items, else the most recently edited), opened when
+    there is none."""
     return repository.current_draft_id() or new_issue(repository, settings, user=user, now=now, unless_draft=True)
 
 
@@ -180,17 +196,33 @@ def check_item(settings: Settings, title: str, text: str | None, attribution: st
 
 
 def publish(
-    repository: Repository, settings: Settings, service: StoryService, issue_id: int, *, user: str, now: datetime
-) -> int:
-    """Lock the issue, mark its stories used (cross-issue memory) and open the next draft; returns its id."""
-    issue = repository.get_issue(issue_id)
-    if issue.status != "draft":
-        raise StorageError("这一期已经出版过了", code="issue.state")
-    repository.set_issue_status(issue_id, "published", user=user, now=now)
-    story_ids = [i.story_id for i in issue.items if i.story_id is not None]
-    if story_ids:
-        repository.mark_used(issue_id, story_ids, service, now)
-    return repository.current_draft_id() or new_issue(repository, settings, user=user, now=now)
+    repository: Repository,
+    settings: Settings,
+    service: StoryService,
+    issue_id: int,
+    *,
+    user: str,
+    now: datetime,
+    allow_empty: bool = False,
+    expected_version: int | None = None,
+) -> Publication:
+    """Lock the issue, mark its stories used (cross-issue memory) and find the next draft (opened if none).
+
+    Refused (StorageError) when the issue has no items unless ``allow_empty`` (code ``issue.empty``), when it
+    is published already (``issue.state``), and when ``expected_version`` is given and the issue changed since
+    (``issue.changed``: the web app's confirmation showed the editor another state of it). Drafts numbered
+    below the published issue are renumbered after it, so the next draft never carries a lower number."""
+    published = repository.publish_issue(
+        issue_id,
+        user=user,
+        now=now,
+        today=editor_today(now),
+        allow_empty=allow_empty,
+        expected_version=expected_version,
+    )
+    if published.story_ids:
+        repository.mark_used(issue_id, list(published.story_ids), service, now)
+    return Publication(current_draft(repository, settings, user=user, now=now), published.renumbered)
 
 
 def reopen(repository: Repository, issue_id: int, *, reason: str, user: str, now: datetime) -> None:

@@ -1,7 +1,9 @@
 """SQL of issues of the brief and their items (mixed into Repository).
 
 A draft issue can be changed; a published one is locked until it is reopened explicitly (audited). Items are
-ordered per section by ``position``; moves renumber the section so positions stay 1..n.
+ordered per section by ``position``; moves renumber the section so positions stay 1..n. Publishing refuses an
+issue without items (unless told otherwise) and moves drafts left behind with lower numbers past it, so issue
+numbers never go backwards (:meth:`IssueQueries.publish_issue`).
 """
 
 from __future__ import annotations
@@ -12,21 +14,38 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, case, delete, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from news_harvester.errors import StorageError
-from news_harvester.store.issue_rows import IssueRow, ItemRow, SectionSpec, item_row
+from news_harvester.store.issue_rows import (
+    IssueRow,
+    ItemRow,
+    Numbers,
+    Published,
+    Renumbered,
+    SectionSpec,
+    following,
+    issue_row,
+    item_row,
+)
 from news_harvester.store.schema import audit_log, issue_items, issues
 from news_harvester.store.transactions import serialized
 
-NEWEST_DRAFT = (
+CURRENT_DRAFT = (
     select(issues.c.id)
     .where(issues.c.status == "draft")
-    .order_by(issues.c.year.desc(), issues.c.number.desc())
+    .order_by(
+        case((issues.c.published_at.is_(None), 0), else_=1),
+        case((exists().where(issue_items.c.issue_id == issues.c.id), 0), else_=1),
+        func.coalesce(issues.c.updated_at, issues.c.created_at).desc(),
+        issues.c.id.desc(),
+    )
     .limit(1)
 )
-"""The current draft: the one accepted stories land in."""
+"""The draft accepted stories land in and 本期编排 shows; not the highest-numbered (``issue new`` beside a filled
+draft moved both to the new empty one). First a draft never published (a reopened issue must not collect next
+month's stories), then one with items, then the most recently edited (changes stamp ``updated_at``)."""
 
 DRAFT_LOCK = 0x6E68_6472_6674
 """PostgreSQL advisory lock key held while the current draft is looked up and opened ('nhdrft')."""
@@ -34,6 +53,14 @@ DRAFT_LOCK = 0x6E68_6472_6674
 
 class IssueLocked(StorageError):
     code = "issue.locked"
+
+
+class EmptyIssue(StorageError):
+    code = "issue.empty"  # publishing an issue without a single item: almost always a click on the wrong draft
+
+
+class IssueChanged(StorageError):
+    code = "issue.changed"  # changed between the editor's confirmation and the publication
 
 
 class IssueQueries:
@@ -60,7 +87,7 @@ class IssueQueries:
         first stories of a month at the same moment open one draft, not one each."""
         with serialized(self.engine, DRAFT_LOCK) if unless_draft else self.engine.begin() as conn:
             if unless_draft:
-                draft = conn.execute(NEWEST_DRAFT).scalar()
+                draft = conn.execute(CURRENT_DRAFT).scalar()
                 if draft is not None:
                     return int(draft)
             taken = conn.execute(select(issues.c.id).where(issues.c.year == year, issues.c.number == number)).first()
@@ -101,18 +128,21 @@ class IssueQueries:
         except IntegrityError as exc:  # the transaction is rolled back as the error leaves it
             raise StorageError(taken, code="storage.conflict") from exc
 
-    def last_issue_numbers(self) -> tuple[int, int, int | None] | None:
-        """``(year, number, total_number)`` of the newest issue (highest year, then number)."""
+    def last_issue_numbers(self) -> Numbers | None:
+        """The highest numbers ever used, published or draft: the highest (year, number) and the highest
+        running total (they may belong to different issues when numbers were given by hand)."""
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(issues.c.year, issues.c.number, issues.c.total_number)
-                .order_by(issues.c.year.desc(), issues.c.number.desc())
-                .limit(1)
-            ).first()
-            top_total = conn.execute(select(func.max(issues.c.total_number))).scalar()
+            return self._highest(conn)
+
+    @staticmethod
+    def _highest(conn: Connection) -> Numbers | None:
+        row = conn.execute(
+            select(issues.c.year, issues.c.number).order_by(issues.c.year.desc(), issues.c.number.desc()).limit(1)
+        ).first()
         if row is None:
             return None
-        return int(row.year), int(row.number), int(top_total) if top_total is not None else None
+        top_total = conn.execute(select(func.max(issues.c.total_number))).scalar()
+        return Numbers(int(row.year), int(row.number), int(top_total) if top_total is not None else None)
 
     def list_issues(self) -> list[IssueRow]:
         with self.engine.connect() as conn:
@@ -122,7 +152,7 @@ class IssueQueries:
             )
         out = []
         for r in rows:
-            issue = self._issue(r)
+            issue = issue_row(r)
             issue.items = []
             out.append(issue)
             setattr(issue, "item_count", int(counts.get(r.id, 0)))  # noqa: B010 - listing convenience
@@ -134,14 +164,14 @@ class IssueQueries:
 
     def current_draft_id(self) -> int | None:
         with self.engine.connect() as conn:
-            value = conn.execute(NEWEST_DRAFT).scalar()
+            value = conn.execute(CURRENT_DRAFT).scalar()
         return int(value) if value is not None else None
 
     def _load_issue(self, conn: Connection, issue_id: int) -> IssueRow:
         row = conn.execute(select(issues).where(issues.c.id == issue_id)).first()
         if row is None:
             raise StorageError(f"第 {issue_id} 号期刊不存在", code="storage.not_found")
-        issue = self._issue(row)
+        issue = issue_row(row)
         order = {s.name: n for n, s in enumerate(issue.sections)}
         items = [
             item_row(r)
@@ -151,23 +181,6 @@ class IssueQueries:
         ]
         issue.items = sorted(items, key=lambda i: (order.get(i.section, len(order)), i.position, i.id))
         return issue
-
-    @staticmethod
-    def _issue(row: Any) -> IssueRow:
-        sections = tuple(SectionSpec(s["name"], int(s.get("target", 0))) for s in json.loads(row.sections or "[]"))
-        return IssueRow(
-            id=int(row.id),
-            year=int(row.year),
-            number=int(row.number),
-            total_number=row.total_number,
-            issue_date=row.issue_date,
-            status=row.status,
-            title=row.title or "",
-            publisher=row.publisher or "",
-            sections=sections,
-            version=int(row.version or 1),
-            published_at=row.published_at,
-        )
 
     @contextmanager
     def _changing_items(self) -> Iterator[Connection]:
@@ -421,3 +434,66 @@ class IssueQueries:
                 before={"status": current},
                 after={"status": status, "reason": reason} if reason else {"status": status},
             )
+
+    def publish_issue(
+        self,
+        issue_id: int,
+        *,
+        user: str,
+        now: datetime,
+        today: date,
+        allow_empty: bool = False,
+        expected_version: int | None = None,
+    ) -> Published:
+        """draft → published, refused for an issue without items (:class:`EmptyIssue`) unless ``allow_empty``,
+        and for one changed since the editor confirmed version ``expected_version`` (:class:`IssueChanged`).
+        Never-published drafts numbered below it are then numbered after the highest number used (audited as
+        ``issue_renumber``): a draft's number is a proposal until published, and leaving it would make the brief
+        go 第 2 期, then 第 1 期. One transaction under the draft lock: nobody opens or numbers a draft meanwhile,
+        and the story ids returned are exactly the items published."""
+        with serialized(self.engine, DRAFT_LOCK) as conn:
+            row = conn.execute(select(issues).where(issues.c.id == issue_id).with_for_update()).first()
+            if row is None:
+                raise StorageError(f"第 {issue_id} 号期刊不存在", code="storage.not_found")
+            if row.status != "draft":
+                raise StorageError("这一期已经出版过了", code="issue.state")
+            if expected_version is not None and int(row.version or 1) != expected_version:
+                raise IssueChanged("确认之后本期又有改动（可能是其他编辑），请核对后再次确认出版")
+            items = conn.execute(select(issue_items.c.story_id).where(issue_items.c.issue_id == issue_id)).all()
+            if not items and not allow_empty:
+                raise EmptyIssue("本期还没有任何条目，不能出版：请先采用素材或添加文字")
+            conn.execute(update(issues).where(issues.c.id == issue_id).values(status="published", published_at=now))
+            self._touch(conn, issue_id, user, now)
+            after: dict[str, Any] = {"status": "published"} | ({} if items else {"empty": True})
+            self._audit_issue(conn, issue_id, "issue_publish", user, now, before={"status": "draft"}, after=after)
+            renumbered = self._renumber_stale_drafts(conn, Numbers(int(row.year), int(row.number), None), today)
+            for moved in renumbered:
+                self._touch(conn, moved.issue_id, user, now)
+                audit = ({"label": moved.before.label}, {"label": moved.after.label, "published": issue_id})
+                self._audit_issue(conn, moved.issue_id, "issue_renumber", user, now, before=audit[0], after=audit[1])
+        story_ids = tuple(int(i.story_id) for i in items if i.story_id is not None)
+        return Published(story_ids=story_ids, renumbered=renumbered)
+
+    def _renumber_stale_drafts(self, conn: Connection, published: Numbers, today: date) -> tuple[Renumbered, ...]:
+        """Give every never-published draft numbered below ``published`` the numbers after the highest used,
+        oldest first (each new number is above every existing one, so the unique index never objects)."""
+        stale = conn.execute(
+            select(issues.c.id, issues.c.year, issues.c.number, issues.c.total_number)
+            .where(
+                issues.c.status == "draft",
+                issues.c.published_at.is_(None),
+                or_(
+                    issues.c.year < published.year,
+                    and_(issues.c.year == published.year, issues.c.number < published.number),
+                ),
+            )
+            .order_by(issues.c.year, issues.c.number)
+        ).all()
+        moved = []
+        for draft in stale:
+            after = following(self._highest(conn), today)
+            values = {"year": after.year, "number": after.number, "total_number": after.total_number}
+            conn.execute(update(issues).where(issues.c.id == draft.id).values(values))
+            before = Numbers(int(draft.year), int(draft.number), draft.total_number)
+            moved.append(Renumbered(int(draft.id), before, after))
+        return tuple(moved)

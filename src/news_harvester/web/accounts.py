@@ -39,7 +39,9 @@ HASHER = PasswordHasher()
 
 
 def normalize_name(name: str) -> str:
-    """The form a user name is stored and looked up in: trimmed, NFC (so a name typed on any system matches)."""
+    """The form a user name is stored and looked up in: trimmed, NFC (so a name typed on any system matches).
+    Case is kept (the name is shown as its creator typed it); lookups and the uniqueness check compare
+    :func:`news_harvester.store.users.name_key`, so ``Editor`` and ``editor`` are one account."""
     return unicodedata.normalize("NFC", name.strip())
 
 

@@ -2,6 +2,12 @@
 regeneration, free-text sections, house-style warnings, topic balance, export and publishing.
 
 Pages post forms and redirect back with a Chinese message; the JSON API under /api/issues offers the same.
+
+Publishing takes two steps that need no script: the button on the issue page posts without ``confirm`` and is
+answered with the issue page in its confirmation state (what will be locked, which sections are short of their
+target, how many stories become used), whose own form posts ``confirm=yes`` with the version the editor saw. Only
+that second post publishes, and only if the issue did not change in between; an issue without items is refused
+at either step.
 """
 
 from __future__ import annotations
@@ -79,11 +85,18 @@ def _topic_balance(ctx: WebContext, issue: Any) -> list[tuple[str, int]]:
 def issues_page(request: Request, user: Editor) -> Response:
     ctx = _ctx(request)
     rows = ctx.repository.list_issues()
-    proposed = issues.propose_numbers(ctx.repository, _now().date())
+    proposed = issues.propose_numbers(ctx.repository, issues.editor_today(_now()))
     return ctx.templates.TemplateResponse(
         request,
         "issues.html",
-        {"user": user, "nav": "issues", "issues": rows, "proposed": proposed, "flash": request.query_params.get("msg")},
+        {
+            "user": user,
+            "nav": "issues",
+            "issues": rows,
+            "proposed": proposed,
+            "current": ctx.repository.current_draft_id(),
+            "flash": request.query_params.get("msg"),
+        },
     )
 
 
@@ -94,6 +107,10 @@ def issue_create(request: Request, user: Editor) -> Response:
         issue_id = issues.new_issue(ctx.repository, ctx.settings, user=user.name, now=_now())
     except StorageError as exc:
         return RedirectResponse("/issues?" + urlencode({"msg": str(exc)}), status_code=303)
+    current = ctx.repository.current_draft_id()
+    if current is not None and current != issue_id:  # the filled draft stays the one 本期编排 and accepts use
+        label = ctx.repository.get_issue(current).label
+        return _back(issue_id, f"已新建一期草稿；“本期编排”和采用的素材仍然对应已有内容的草稿 {label}")
     return _back(issue_id, "已新建一期草稿")
 
 
@@ -112,6 +129,7 @@ def issue_page(request: Request, issue_id: RowId, user: Editor) -> Response:
     except StorageError as exc:
         return ctx.templates.TemplateResponse(request, "error.html", {"user": user, "message": str(exc)}, 404)
     style = {i.id: issues.check_item(ctx.settings, i.title, i.text, i.attribution) for i in issue.items if i.story_id}
+    confirming = request.query_params.get("publish") == "confirm" and issue.status == "draft" and bool(issue.items)
     return ctx.templates.TemplateResponse(
         request,
         "issue.html",
@@ -124,6 +142,10 @@ def issue_page(request: Request, issue_id: RowId, user: Editor) -> Response:
             "news_section": NEWS_SECTION,
             "flash": request.query_params.get("msg"),
             "flash_kind": request.query_params.get("kind", "info"),
+            "confirm_publish": confirming,
+            "short_sections": [s for s in issue.sections if len(issue.section_items(s.name)) < s.target],
+            "story_count": sum(1 for i in issue.items if i.story_id is not None),
+            "warning_count": sum(1 for problems in style.values() if problems),
         },
     )
 
@@ -245,14 +267,42 @@ def free_text_edit(
     )
 
 
+def _to_confirmation(issue_id: int, message: str | None = None) -> RedirectResponse:
+    query = {"publish": "confirm"} | ({"msg": message, "kind": "error"} if message else {})
+    return RedirectResponse(f"/issues/{issue_id}?" + urlencode(query) + "#publish-confirm", status_code=303)
+
+
 @router.post("/issues/{issue_id}/publish", dependencies=[Depends(check_csrf)])
-def issue_publish(request: Request, issue_id: RowId, user: Editor) -> Response:
+def issue_publish(
+    request: Request,
+    issue_id: RowId,
+    user: Editor,
+    confirm: Annotated[str, Form(max_length=8)] = "",
+    version: Annotated[int | None, Form(ge=1)] = None,
+) -> Response:
+    """The first post (no ``confirm``) leads to the confirmation; ``confirm=yes`` with the version the editor
+    confirmed publishes. Without the version nothing is published either: a confirmation always shows one."""
     ctx = _ctx(request)
     try:
-        next_id = issues.publish(ctx.repository, ctx.settings, ctx.stories, issue_id, user=user.name, now=_now())
+        issue = ctx.repository.get_issue(issue_id)
     except StorageError as exc:
+        return ctx.templates.TemplateResponse(request, "error.html", {"user": user, "message": str(exc)}, 404)
+    if issue.status != "draft":
+        return _back(issue_id, "这一期已经出版过了", "error")
+    if not issue.items:
+        return _back(issue_id, "本期还没有任何条目，不能出版：请先采用素材或添加文字", "error")
+    if confirm != "yes" or version is None:
+        return _to_confirmation(issue_id)
+    try:
+        outcome = issues.publish(
+            ctx.repository, ctx.settings, ctx.stories, issue_id, user=user.name, now=_now(), expected_version=version
+        )
+    except StorageError as exc:
+        if exc.code == "issue.changed":
+            return _to_confirmation(issue_id, str(exc))
         return _back(issue_id, str(exc), "error")
-    return _back(next_id, f"第 {issue_id} 号期刊已出版，素材已标记为已刊发；这是下一期草稿")
+    moved = "".join(f"；原 {r.before.label} 草稿已顺延为 {r.after.label}" for r in outcome.renumbered)
+    return _back(outcome.next_draft, f"{issue.label} 已出版，素材已标记为已刊发{moved}；这是下一期草稿")
 
 
 @router.post("/issues/{issue_id}/reopen", dependencies=[Depends(check_csrf)])

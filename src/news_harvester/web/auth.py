@@ -12,8 +12,10 @@ Why it looks the way it does:
 * Expiry slides by ``WebContext.session_hours`` of inactivity; the row is rewritten at most once a minute so a
   busy editor does not cost a write per request. Disabled users are filtered in the session query itself,
   so disabling someone locks them out on their next request.
-* Login guesses are throttled per account name and per client address from ``login_attempts``; a throttled
-  attempt is refused before the password is looked at. Unknown names and wrong passwords get one message,
+* User names ignore case (news_harvester.store.users.name_key): ``EDITOR`` signs in as ``Editor``, the name the
+  session carries; two legacy names differing only by case each need their exact spelling.
+* Login guesses are throttled per account name (in any case) and per client address from ``login_attempts``; a
+  throttled attempt is refused before the password is looked at. Unknown names and wrong passwords get one message,
   and unknown names are verified against a dummy hash so the answer takes as long.
 * Denials are exceptions (:class:`AuthError`) turned into responses by handlers that :func:`install`
   registers: JSON for ``/api/``, a redirect to the login page or a Chinese error page otherwise.
@@ -405,7 +407,7 @@ def _attempt_login(request: Request, name: str, password: str) -> _Outcome:
     token = secrets.token_urlsafe(32)
     csrf_token = secrets.token_urlsafe(32)
     repository.create_session(_token_hash(token), user.id, csrf_token, now, now + timedelta(hours=ctx.session_hours))
-    log.info("%r signed in from %s", name, address, extra={"stage": "auth"})
+    log.info("%r signed in from %s", user.name, address, extra={"stage": "auth"})
     return _Outcome(user=CurrentUser(id=user.id, name=user.name, role=user.role, csrf_token=csrf_token), token=token)
 
 
