@@ -18,23 +18,30 @@ from news_harvester.store.schema import articles, candidates, queue_changes, sto
 from test_queue_plans import FILTERS, NOW, PER_PAGE, Member, Story, _build, _expected
 
 
-def pages(repository, f: QueueFilter) -> tuple[list[int], set[int]]:
+def pages(repository, f: QueueFilter, shown: dict[int, tuple[str, str, float | None]] | None = None):
     got: list[int] = []
     totals: set[int] = set()
     for page in itertools.count(1):
         result = repository.queue(f, page=page, per_page=PER_PAGE * 7, now=NOW)
         totals.add(result.total)
         got += [item.id for item in result.items]
+        if shown is not None:
+            shown.update({item.id: (item.state, item.title, item.score) for item in result.items})
         if not result.items:
             return got, totals
 
 
 def check_all(repository, all_stories: list[Story], when: str) -> None:
+    by_id = {s.id: s for s in all_stories}
     for name, f in FILTERS.items():
         expected = _expected(all_stories, f)
-        got, totals = pages(repository, f)
+        shown: dict[int, tuple[str, str, float | None]] = {}
+        got, totals = pages(repository, f, shown)
         assert totals == {len(expected)}, f"{when}, {name}: total"
         assert got == expected, f"{when}, {name}"
+        for story_id, (state, title, score) in shown.items():  # the rows shown are current, not cached copies
+            story = by_id[story_id]
+            assert (state, title, score) == (story.state, story.members[0].title, story.score), (when, name)
 
 
 @pytest.fixture

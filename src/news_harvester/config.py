@@ -123,6 +123,13 @@ class Settings(BaseModel):
     alarm_check_interval: float = Field(
         300.0, ge=10, le=86400, description="Seconds between health-alarm checks (and notification retries)."
     )
+    web_processes: int | None = Field(
+        None,
+        ge=1,
+        le=16,
+        description="Processes serving the review app on the one port. Default: one per core (at most 4) for "
+        "`run --web-only`, 1 for a daemon that also harvests (its run-now button needs the scheduler's process).",
+    )
     writer_process: bool = Field(
         True,
         description="Store harvested runs in a process of their own (a second core; editors' pages never wait for "

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
+import os
 import signal
 import socket
 import threading
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SHUTDOWN_BUDGET = 8.0
+MAX_AUTO_WEB_PROCESSES = 4
 
 
 class _QuietServer(uvicorn.Server):
@@ -112,6 +115,90 @@ def listen(bind: str) -> socket.socket:
     return sock
 
 
+def web_process_count(settings: Settings, *, harvest: bool, queue: Callable[[str], Awaitable[object]] | None) -> int:
+    """How many processes serve the review app. One Python process renders pages on one core (the interpreter
+    lock): a web-only instance takes one per core so ten editors are not queued behind each other. A harvesting
+    daemon keeps one (the run-now button and /metrics' scheduler figures live in its process), and so does a
+    cluster's web instance (it scales by adding instances)."""
+    if settings.web_processes is not None:
+        if settings.web_processes > 1 and (harvest or queue is not None):
+            raise ConfigError(
+                "web_processes > 1 needs `run --web-only`\n  hint: run the harvest in a process of its own "
+                "(`run --no-web`) beside `run --web-only`, or add cluster web instances"
+            )
+        return settings.web_processes
+    if harvest or queue is not None:
+        return 1
+    return max(1, min(os.cpu_count() or 1, MAX_AUTO_WEB_PROCESSES))
+
+
+class WebProcesses:
+    """Extra processes serving the review app on the parent's listening socket (the kernel hands each new
+    connection to one of them). Each is a ``run --web-only`` of its own: its own queue index, its own pool of
+    database connections. They stop when the parent closes their pipe, or dies (the pipe closes with it)."""
+
+    def __init__(self, listener: socket.socket, settings: Settings, count: int) -> None:
+        from news_harvester.ops.logs import configure_logging
+
+        context = multiprocessing.get_context("spawn")  # never fork a process with threads and open connections
+        self._pipes: list[Any] = []
+        self._processes: list[multiprocessing.process.BaseProcess] = []
+        for n in range(count):
+            parent, child = context.Pipe()
+            process = context.Process(
+                target=serve_web_process,
+                args=(listener, settings, child, configure_logging),
+                name=f"news-harvester-web-{n + 2}",
+                daemon=True,
+            )
+            process.start()
+            child.close()
+            self._pipes.append(parent)
+            self._processes.append(process)
+        log.info("%d more web processes started", count, extra={"stage": "startup"})
+
+    def stop(self, timeout: float = 5.0) -> None:
+        for pipe in self._pipes:
+            pipe.close()
+        for process in self._processes:
+            process.join(timeout)
+            if process.is_alive():
+                process.kill()
+                process.join(1)
+
+
+def serve_web_process(
+    listener: socket.socket,
+    settings: Settings,
+    parent: Any,
+    configure_logging: Callable[[str, str], None],
+) -> None:
+    """An extra web process (spawned by WebProcesses): a web-only daemon on the inherited socket."""
+    configure_logging(settings.log_level, settings.log_format)
+    _PARENT["pipe"] = parent
+    asyncio.run(run_daemon(settings, harvest=False, web=True, inherited=listener))
+
+
+_PARENT: dict[str, Any] = {}
+
+
+def _stop_with_parent(stop: asyncio.Event) -> None:
+    """Set ``stop`` when the parent closes this extra web process's pipe or dies."""
+    pipe = _PARENT.get("pipe")
+    if pipe is None:
+        return
+    loop = asyncio.get_running_loop()
+
+    def wait() -> None:
+        with contextlib.suppress(EOFError, OSError):
+            while True:
+                pipe.recv()
+        with contextlib.suppress(RuntimeError):  # the loop is already closed: stopping anyway
+            loop.call_soon_threadsafe(stop.set)
+
+    threading.Thread(target=wait, name="parent-watch", daemon=True).start()
+
+
 def _log_configuration(settings: Settings) -> None:
     """Say which sources.yaml and topics.yaml this process uses (an installed copy may run on the packaged ones)."""
     packaged = [p for p in (settings.sources, settings.topics) if is_packaged_default(p)]
@@ -137,6 +224,7 @@ async def run_daemon(
     web: bool = True,
     queue: Callable[[str], Awaitable[object]] | None = None,
     also_migrate: Callable[[Connection], None] | None = None,
+    inherited: socket.socket | None = None,
 ) -> None:
     """The single-machine daemon (``run``, ``--no-web``, ``--web-only``), and the cluster's web role: with
     ``queue`` (and ``harvest=False``) the web app's run-now button queues a job for the workers, and runs left
@@ -144,9 +232,11 @@ async def run_daemon(
     sources = load_sources(settings.sources)
     _log_configuration(settings)
     notifiers = notifiers_from_settings(settings)  # a half-configured notifier is a ConfigError at start
-    listener = listen(settings.bind) if web else None
+    processes = web_process_count(settings, harvest=harvest, queue=queue) if web and inherited is None else 1
+    listener = inherited or (listen(settings.bind) if web else None)
     repository = open_repository(settings, also=also_migrate)
-    _check_repository(repository, web=web, mark_interrupted=queue is None)
+    if inherited is None:  # an extra web process: its parent did this
+        _check_repository(repository, web=web, mark_interrupted=queue is None)
     fetcher = Fetcher(fetch_policy(settings))
     classifier = ClassifierSource(settings.topics, repository)
     # --web-only: no one-time backfill of the stored story index (a harvesting process does it)
@@ -176,15 +266,22 @@ async def run_daemon(
             listener, settings, sources, repository, harvester, scheduler, harvest=harvest, queue=queue, stop=stop
         )
         web_thread.start()
+    extra = WebProcesses(listener, settings, processes - 1) if listener is not None and processes > 1 else None
+    if inherited is not None:
+        _stop_with_parent(stop)
     log.info(
         "news-harvester %s started: %d sources enabled, database %s, web %s",
         "daemon" if queue is None else "web instance (cluster)",
         len(sources.enabled),
         _redact(settings.resolved_database_url),
-        f"http://{settings.bind}" if web else "off",
+        f"http://{settings.bind}" + (f" ({processes} processes)" if processes > 1 else "") if web else "off",
         extra={"stage": "startup"},
     )
-    await _run_until_stopped(stop, scheduler, harvester, web_thread, fetcher, repository)
+    try:
+        await _run_until_stopped(stop, scheduler, harvester, web_thread, fetcher, repository)
+    finally:
+        if extra is not None:
+            await asyncio.to_thread(extra.stop)
 
 
 def _check_repository(repository: Repository, *, web: bool, mark_interrupted: bool) -> None:
@@ -255,6 +352,8 @@ def _serve_web(
             return None  # --web-only: no scheduler in this process, the metric is left out
         return overdue_seconds(scheduler.next_run(s.id) for s in scheduler.config.enabled)
 
+    # the queue index is read before the first editor asks (seconds at 100,000 stories)
+    threading.Thread(target=_warm_queue_index, args=(repository,), name="queue-index", daemon=True).start()
     app.include_router(
         metrics_router(HarvestCollector(repository, scheduler_lag, lambda: [s.id for s in scheduler.config.enabled]))
     )
@@ -269,6 +368,13 @@ def _serve_web(
         )
     )
     return WebThread(server, listener, on_exit=lambda: harvest_loop.call_soon_threadsafe(stop.set))
+
+
+def _warm_queue_index(repository: Repository) -> None:
+    try:
+        repository.warm_queue_index()
+    except Exception as exc:  # the first page loads it instead; a database problem shows there and in /readyz
+        log.warning("queue index not loaded at start: %s", exc, extra={"stage": "startup"})
 
 
 def _sources_view(

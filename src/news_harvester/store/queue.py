@@ -97,6 +97,24 @@ class QueueQueries:
             self.queue_index = QueueIndex(self.engine.dialect.name)
         return self.queue_index
 
+    def warm_queue_index(self) -> None:
+        """Load the queue index now, if there is one (on a thread of its own at a web process's start)."""
+        if self.queue_index is not None:
+            with self.engine.connect() as conn:
+                self.queue_index.refresh(conn)
+
+    def _indexed_items(self, conn: Connection, index: QueueIndex, page_ids: list[int]) -> list[QueueItem]:
+        """The page's rows: those the index holds unchanged, the rest read (and then kept)."""
+        generation = index.generation
+        cached = index.cached_rows(page_ids)
+        missing = [i for i in page_ids if i not in cached]
+        if missing:
+            rows, topics, outlets = self._page_rows(conn, missing)
+            read = {int(r.id): _queue_item(r, topics[int(r.id)], outlets[int(r.id)]) for r in rows}
+            index.remember_rows(read, generation)
+            cached |= read
+        return [cached[i] for i in page_ids if i in cached]
+
     def _indexed_page(
         self, conn: Connection, index: QueueIndex, filters: QueueFilter, page: int, per_page: int, now: datetime
     ) -> tuple[list[int], int] | None:
@@ -128,6 +146,8 @@ class QueueQueries:
         index = self.queue_index
         with self.engine.connect() as conn:
             found = self._indexed_page(conn, index, filters, page, per_page, now) if index is not None else None
+            if index is not None and found is not None:
+                return QueuePage(self._indexed_items(conn, index, found[0]), found[1], max(page, 1), per_page)
             if found is None:
                 ids_query, count, counted_in_page = self._page_plan(filters, page, per_page, now)
                 page_rows = conn.execute(ids_query).all()

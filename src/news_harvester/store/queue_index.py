@@ -38,6 +38,8 @@ PG_REORDER_WINDOW = 512
 FULL_RELOAD_OVER = 5_000
 """More changed stories than this since the last look: reload everything (one scan beats many IN lists)."""
 TEXT_CACHE_SIZE = 256
+ROW_CACHE_SIZE = 5_000
+"""Shown rows kept (the first pages of the usual views; about 1 kB each)."""
 CHUNK = 500
 MAX_TOPIC_BITS = 64
 _STATE_CODE = {s: i for i, s in enumerate(STATES)}
@@ -75,10 +77,41 @@ class QueueIndex:
         self._by_source: dict[str, set[int]] = {}
         self._order: np.ndarray[Any, np.dtype[np.int64]] | None = None
         self._text: OrderedDict[str, np.ndarray[Any, np.dtype[np.int64]]] = OrderedDict()
+        self._rows: OrderedDict[int, Any] = OrderedDict()
+        self._generation = 0
         self.full_loads = 0
         """How often everything was read (start, pruned log, a flood of changes): for tests and metrics."""
 
     # ------------------------------------------------------------------ answering
+
+    @property
+    def generation(self) -> int:
+        """Changes applied so far; rows read after a page was computed are kept only if it has not moved."""
+        return self._generation
+
+    def cached_rows(self, ids: Iterable[int]) -> dict[int, Any]:
+        """The shown rows (queue items) of ``ids`` that no logged change has touched since they were read."""
+        with self._lock:
+            found = {i: self._rows[i] for i in ids if i in self._rows}
+            for i in found:
+                self._rows.move_to_end(i)
+            return found
+
+    def remember_rows(self, rows: dict[int, Any], generation: int) -> None:
+        """Keep freshly read rows, unless a change was applied after the page that read them was computed (a
+        row read just before a commit that a concurrent request has applied would otherwise stay stale)."""
+        with self._lock:
+            if generation != self._generation:
+                return
+            self._rows.update(rows)
+            while len(self._rows) > ROW_CACHE_SIZE:
+                self._rows.popitem(last=False)
+
+    def refresh(self, conn: Connection) -> None:
+        """Catch up with the change log now (the first call reads everything: a web process calls it at start,
+        so the first editor does not wait for it)."""
+        with self._lock:
+            self._catch_up(conn)
 
     def page(
         self,
@@ -184,6 +217,9 @@ class QueueIndex:
         if not fresh:
             return
         changed = {int(r.story_id) for r in fresh}
+        self._generation += 1
+        for story_id in changed:
+            self._rows.pop(story_id, None)
         if any(r.articles for r in fresh):
             self._text.clear()
         self._mark_seen(int(r.seq) for r in fresh)
@@ -214,6 +250,8 @@ class QueueIndex:
         self._story_sources.clear()
         self._by_source.clear()
         self._text.clear()
+        self._rows.clear()
+        self._generation += 1
         for name in ("_ids", "_live", "_score", "_state", "_snoozed", "_when", "_topics"):
             setattr(self, name, getattr(self, name)[:0].copy())
         self._load(conn, None)

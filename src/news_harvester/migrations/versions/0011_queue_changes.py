@@ -26,7 +26,7 @@ ID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 
 # (table, story id column, articles flag, columns whose update matters; None: any update)
 WATCHED = [
-    ("stories", "id", 0, ["score", "canonical_article_id"]),
+    ("stories", "id", 0, ["score", "score_parts", "canonical_article_id", "follow_up_of"]),
     ("candidates", "story_id", 0, None),
     ("story_topics", "story_id", 0, None),
     ("articles", "story_id", 1, ["story_id", "published_at", "fetched_at", "source_id", "source_name", "title",
