@@ -89,6 +89,9 @@ def test_web_only_serves_from_several_processes_and_stops_them_all(tmp_path):
         busy = [pid for pid, cpu in before.items() if sum(psutil.Process(pid).cpu_times()[:2]) > cpu + 0.05]
         assert busy, "the extra processes answered no page"
         assert any("3 processes" in line for line in lines), "\n".join(lines)
+        # the port is this daemon's: a second one is refused, not silently added to the group
+        second = run_cli(tmp_path, "run", "--web-only", "--bind", f"127.0.0.1:{port}", NEWS_HARVESTER_WEB_PROCESSES="2")
+        assert second.returncode != 0 and "cannot listen on" in second.stderr, second.stderr
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0, "\n".join(lines)
         assert wait_until(lambda: not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children), 10)

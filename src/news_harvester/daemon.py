@@ -95,16 +95,28 @@ def on_harvest_loop(
     return run
 
 
-def listen(bind: str) -> socket.socket:
-    """Bind the web endpoint's socket before anything starts, so a taken port is one clear error."""
+def listen(bind: str, *, reuse_port: bool = False, join: bool = False) -> socket.socket:
+    """Bind the web endpoint's socket before anything starts, so a taken port is one clear error.
+
+    ``reuse_port``: each web process binds a socket of its own to the one address and the kernel spreads new
+    connections over them by address hash (a socket shared by all would go to whichever process woke first:
+    asyncio accepts every waiting connection at once, so a burst of editors landed on one process). The port is
+    first bound without it, so that a port another program (or another daemon) holds is still an error; ``join``:
+    an extra web process joining its parent's group (the parent checked)."""
     host, _, port = bind.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
+    if reuse_port and not join:
+        probe = listen(bind)
+        port = str(probe.getsockname()[1])  # port 0: the one the system chose, for every process of the group
+        probe.close()
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only for sockets that say
         # so; without it every small response waited ~40 ms for the client's delayed ACK
         sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, int(port)))
     except (OSError, ValueError) as exc:
         raise ConfigError(
@@ -137,7 +149,7 @@ class WebProcesses:
     connection to one of them). Each is a ``run --web-only`` of its own: its own queue index, its own pool of
     database connections. They stop when the parent closes their pipe, or dies (the pipe closes with it)."""
 
-    def __init__(self, listener: socket.socket, settings: Settings, count: int) -> None:
+    def __init__(self, settings: Settings, count: int) -> None:
         from news_harvester.ops.logs import configure_logging
 
         context = multiprocessing.get_context("spawn")  # never fork a process with threads and open connections
@@ -147,7 +159,7 @@ class WebProcesses:
             parent, child = context.Pipe()
             process = context.Process(
                 target=serve_web_process,
-                args=(listener, settings, child, configure_logging),
+                args=(settings, child, configure_logging),
                 name=f"news-harvester-web-{n + 2}",
                 daemon=True,
             )
@@ -167,16 +179,12 @@ class WebProcesses:
                 process.join(1)
 
 
-def serve_web_process(
-    listener: socket.socket,
-    settings: Settings,
-    parent: Any,
-    configure_logging: Callable[[str, str], None],
-) -> None:
-    """An extra web process (spawned by WebProcesses): a web-only daemon on the inherited socket."""
+def serve_web_process(settings: Settings, parent: Any, configure_logging: Callable[[str, str], None]) -> None:
+    """An extra web process (spawned by WebProcesses): a web-only daemon on a socket of its own, bound to the
+    parent's address with SO_REUSEPORT."""
     configure_logging(settings.log_level, settings.log_format)
     _PARENT["pipe"] = parent
-    asyncio.run(run_daemon(settings, harvest=False, web=True, inherited=listener))
+    asyncio.run(run_daemon(settings, harvest=False, web=True, web_child=True))
 
 
 _PARENT: dict[str, Any] = {}
@@ -224,7 +232,7 @@ async def run_daemon(
     web: bool = True,
     queue: Callable[[str], Awaitable[object]] | None = None,
     also_migrate: Callable[[Connection], None] | None = None,
-    inherited: socket.socket | None = None,
+    web_child: bool = False,
 ) -> None:
     """The single-machine daemon (``run``, ``--no-web``, ``--web-only``), and the cluster's web role: with
     ``queue`` (and ``harvest=False``) the web app's run-now button queues a job for the workers, and runs left
@@ -232,10 +240,10 @@ async def run_daemon(
     sources = load_sources(settings.sources)
     _log_configuration(settings)
     notifiers = notifiers_from_settings(settings)  # a half-configured notifier is a ConfigError at start
-    processes = web_process_count(settings, harvest=harvest, queue=queue) if web and inherited is None else 1
-    listener = inherited or (listen(settings.bind) if web else None)
+    processes = web_process_count(settings, harvest=harvest, queue=queue) if web and not web_child else 1
+    listener = listen(settings.bind, reuse_port=web_child or processes > 1, join=web_child) if web else None
     repository = open_repository(settings, also=also_migrate)
-    if inherited is None:  # an extra web process: its parent did this
+    if not web_child:  # an extra web process: its parent did this
         _check_repository(repository, web=web, mark_interrupted=queue is None)
     fetcher = Fetcher(fetch_policy(settings))
     classifier = ClassifierSource(settings.topics, repository)
@@ -266,8 +274,11 @@ async def run_daemon(
             listener, settings, sources, repository, harvester, scheduler, harvest=harvest, queue=queue, stop=stop
         )
         web_thread.start()
-    extra = WebProcesses(listener, settings, processes - 1) if listener is not None and processes > 1 else None
-    if inherited is not None:
+    extra = None
+    if listener is not None and processes > 1:
+        bound = listener.getsockname()
+        extra = WebProcesses(settings.model_copy(update={"bind": f"[{bound[0]}]:{bound[1]}"}), processes - 1)
+    if web_child:
         _stop_with_parent(stop)
     log.info(
         "news-harvester %s started: %d sources enabled, database %s, web %s",
