@@ -403,8 +403,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def tree(process: psutil.Process) -> list[psutil.Process]:
+    """The daemon and its children (the extra web processes of ``run --web-only``)."""
+    return [process, *process.children(recursive=True)]
+
+
+def tree_cpu(process: psutil.Process) -> float:
+    total = 0.0
+    for p in tree(process):
+        with contextlib.suppress(psutil.Error):
+            total += sum(p.cpu_times()[:2])
+    return total
+
+
 class RssSampler(threading.Thread):
-    """Peak RSS of a process (and the latest value), sampled every 100 ms."""
+    """Peak RSS of a process with its children (and the latest value), sampled every 100 ms."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
@@ -416,7 +429,7 @@ class RssSampler(threading.Thread):
     def run(self) -> None:
         while not self.stopped.is_set():
             try:
-                self.current = self.process.memory_info().rss
+                self.current = sum(p.memory_info().rss for p in tree(self.process))
             except psutil.Error:
                 return
             self.peak = max(self.peak, self.current)
@@ -493,11 +506,15 @@ async def load(base_url: str, sessions: list[dict[str, str]], duration: float,
     return result
 
 
-async def warm_up(base_url: str, session: dict[str, str]) -> None:
-    """One request of each cheap kind, so the first measured requests do not pay for a cold page cache."""
-    async with httpx.AsyncClient(base_url=base_url, cookies=session, timeout=600, trust_env=False) as client:
-        for params in ({}, {"page": 500}, {"state": "rejected"}, {"topic": "ai"}, {"q": "海关"}, date_range(NOW_RNG)):
-            await client.get("/", params=params)
+async def warm_up(base_url: str, session: dict[str, str], connections: int) -> None:
+    """One request of each cheap kind on each of ``connections`` fresh connections (the kernel spreads them over
+    the daemon's web processes), so the first measured requests do not pay for a cold page cache or a process
+    still reading its queue index."""
+    for _ in range(connections):
+        async with httpx.AsyncClient(base_url=base_url, cookies=session, timeout=600, trust_env=False) as client:
+            for params in ({}, {"page": 500}, {"state": "rejected"}, {"topic": "ai"}, {"q": "海关"},
+                           date_range(NOW_RNG)):  # fmt: skip
+                await client.get("/", params=params)
 
 
 NOW_RNG = random.Random(0)
@@ -692,7 +709,10 @@ def in_process(tmp: Path, rounds: int, budget: float, seed: int) -> dict[str, An
     from news_harvester.wiring import open_repository
 
     settings = Settings(data_dir=tmp / "data", sources=tmp / "sources.yaml", topics=ROOT / "config" / "topics.yaml")
-    repository = open_repository(settings, migrate=False)
+    repository = open_repository(settings, migrate=False)  # SQL plans only
+    served = open_repository(settings, migrate=False)
+    served.enable_queue_index()  # as the review app serves the queue (store.queue_index)
+    served.warm_queue_index()
     captured: list[tuple[str, Any]] = []
 
     def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
@@ -704,7 +724,7 @@ def in_process(tmp: Path, rounds: int, budget: float, seed: int) -> dict[str, An
     out: dict[str, Any] = {}
     rng = random.Random(seed)
     for kind in MIX:
-        product_ms, peer_ms, tuned_ms = [], [], []
+        product_ms, peer_ms, tuned_ms, served_ms = [], [], [], []
         examples = [request_params(kind, rng) for _ in range(rounds)]
         spent = time.perf_counter()
         for params in examples:
@@ -715,6 +735,11 @@ def in_process(tmp: Path, rounds: int, budget: float, seed: int) -> dict[str, An
             started = time.perf_counter()
             result = repository.queue(filters, page=page, per_page=PER_PAGE, now=NOW)
             product_ms.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            indexed = served.queue(filters, page=page, per_page=PER_PAGE, now=NOW)
+            served_ms.append((time.perf_counter() - started) * 1000)
+            if [i.id for i in indexed.items] != [i.id for i in result.items] or indexed.total != result.total:
+                sys.exit(f"FAIL: the queue index and the SQL plans disagree on {params}")
             started = time.perf_counter()
             peer_rows = peer_query(conn, params)
             peer_ms.append((time.perf_counter() - started) * 1000)
@@ -740,12 +765,103 @@ def in_process(tmp: Path, rounds: int, budget: float, seed: int) -> dict[str, An
             "example": examples[0],
             "calls": len(product_ms),
             "product_queue": {"p50": round(statistics.median(product_ms), 1), "max": round(max(product_ms), 1)},
+            "product_indexed": {"p50": round(statistics.median(served_ms), 2), "max": round(max(served_ms), 1)},
             "sqlite_peer": {"p50": round(statistics.median(peer_ms), 1), "max": round(max(peer_ms), 1)},
             "sqlite_tuned": {"p50": round(statistics.median(tuned_ms), 1), "max": round(max(tuned_ms), 1)},
             "plans": plans,
         }
     conn.close()
     repository.engine.dispose()
+    served.engine.dispose()
+    return out
+
+
+async def asgi_request(
+    app: Any, method: str, path: str, cookie: str = "", body: bytes = b""
+) -> tuple[int, dict[str, str]]:
+    """One request straight into the ASGI app (no socket, no client library): status and response headers."""
+    target, _, query = path.partition("?")
+    headers = [(b"host", b"bench"), (b"content-type", b"application/json"), (b"cookie", cookie.encode())]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+             "path": target, "raw_path": target.encode(), "query_string": query.encode(), "root_path": "",
+             "headers": headers, "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80)}  # fmt: skip
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    answer: dict[str, Any] = {"headers": {}}
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+            answer["headers"] = {k.decode(): v.decode() for k, v in message.get("headers", [])}
+
+    await app(scope, receive, send)
+    return int(answer["status"]), answer["headers"]
+
+
+def breakdown(tmp: Path, user: str, rounds: int, seed: int) -> dict[str, float]:
+    """Where one queue page's time goes: the product's app called in this process (no socket, no HTTP parsing),
+    one request at a time over the mix, with timers around the queue (index and rows), the rows' HTML, the page
+    template, the session lookup and the freshness banner; the rest is routing, dependencies, thread hand-offs,
+    middleware and the response body. Mean ms of wall time (one request at a time: about its CPU)."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from news_harvester.config import Settings
+    from news_harvester.stories.assign import StoryService
+    from news_harvester.stories.classifier import ClassifierSource
+    from news_harvester.web import auth, pages
+    from news_harvester.web.app import create_app
+    from news_harvester.wiring import open_repository
+
+    settings = Settings(data_dir=tmp / "data", sources=tmp / "sources.yaml", topics=ROOT / "config" / "topics.yaml")
+    repository = open_repository(settings, migrate=False)
+    service = StoryService(window=dt.timedelta(days=90), enricher=ClassifierSource(settings.topics, repository).load())
+    app = create_app(database_ok=lambda: True, scheduler_ok=lambda: True, sources_health=lambda: [],
+                     repository=repository, stories=service, banner_ttl=10.0)  # fmt: skip
+    spent: dict[str, float] = defaultdict(float)
+
+    def timed(name: str, call: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                spent[name] += time.perf_counter() - started
+
+        return run
+
+    ctx = app.state.ctx
+    originals = (pages.queue_rows, pages._banner, auth._load_user)
+    repository.queue = timed("queue (index, rows)", repository.queue)  # type: ignore[method-assign]
+    pages.queue_rows = timed("rows' HTML", pages.queue_rows)
+    pages._banner = timed("freshness banner", pages._banner)
+    auth._load_user = timed("session", auth._load_user)
+    ctx.templates.TemplateResponse = timed("page template", ctx.templates.TemplateResponse)
+
+    async def run() -> float:
+        body = json.dumps({"name": user, "password": PASSWORD}).encode()
+        status, headers = await asgi_request(app, "POST", "/login", body=body)
+        assert status == 200, status
+        cookie = headers["set-cookie"].split(";", 1)[0]
+        rng = random.Random(seed)
+        for _ in range(50):  # warm: the index read, the first rows rendered
+            await asgi_request(app, "GET", queue_pick(rng)[1], cookie)
+        spent.clear()
+        rng = random.Random(seed + 1)
+        started = time.perf_counter()
+        for _ in range(rounds):
+            status, _headers = await asgi_request(app, "GET", queue_pick(rng)[1], cookie)
+            assert status == 200, status
+        return time.perf_counter() - started
+
+    try:
+        total = asyncio.run(run())
+    finally:
+        pages.queue_rows, pages._banner, auth._load_user = originals
+        repository.engine.dispose()
+    out = {name: round(seconds / rounds * 1000, 2) for name, seconds in spent.items()}
+    out["rest (routing, dependencies, threads, middleware, body)"] = round(total / rounds * 1000 - sum(out.values()), 2)
+    out["total"] = round(total / rounds * 1000, 2)
     return out
 
 
@@ -827,15 +943,15 @@ def main() -> None:
         server = psutil.Process(proc.pid)
 
         def measured(duration: float, pick: Callable[[random.Random], tuple[str, str]]) -> LoadResult:
-            cpu = sum(server.cpu_times()[:2])
+            cpu = tree_cpu(server)
             result = asyncio.run(load(base_url, sessions, duration, pick, args.seed, args.timeout))
-            result.server_cpu = (sum(server.cpu_times()[:2]) - cpu) / result.wall_s
+            result.server_cpu = (tree_cpu(server) - cpu) / result.wall_s
             return result
 
         print(f"{args.clients} clients × {args.baseline_duration:.0f} s on /healthz …", flush=True)
         baseline = measured(args.baseline_duration, healthz_pick)
         print(f"warm-up, then {args.clients} clients × {args.duration:.0f} s on / ({', '.join(ACTIVE)}) …", flush=True)
-        asyncio.run(warm_up(base_url, sessions[0]))
+        asyncio.run(warm_up(base_url, sessions[0], 4 * len(tree(server))))
         sampler.peak = sampler.current
         product = measured(args.duration, queue_pick)
         results["daemon"] |= {
@@ -844,6 +960,9 @@ def main() -> None:
             "peak_rss_load_mib": round(sampler.peak / 2**20),
             "peak_rss_mib": round(max(startup_peak, login_peak, sampler.peak) / 2**20),
         }
+        results["daemon"]["processes"] = 1 + sum(
+            1 for c in server.children() if "spawn_main" in " ".join(c.cmdline())
+        )  # the extra web processes (not multiprocessing's resource tracker)
         sampler.stopped.set()
         stopping = time.perf_counter()
         proc.send_signal(signal.SIGTERM)
@@ -856,6 +975,8 @@ def main() -> None:
 
         print(f"in-process: Repository.queue() vs sqlite3 peer, {args.rounds} calls per kind …", flush=True)
         inproc = in_process(tmp, args.rounds, args.inproc_budget, args.seed)
+        print("in-process: where a queue page's time goes …", flush=True)
+        results["breakdown_ms"] = breakdown(tmp, users[0], 300, args.seed)
         report(results, product, baseline, inproc, args)
     finally:
         if proc is not None and proc.poll() is None:
@@ -894,7 +1015,7 @@ def report(results: dict[str, Any], product: LoadResult, baseline: LoadResult, i
     print(f"GET / on {args.stories:,} stories: {args.clients} concurrent clients for {product.wall_s:.0f} s, "
           f"{os.cpu_count()} CPUs; in-process: one call at a time")  # fmt: skip
     header = (f"{'kind':<7} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'err':>4} │ {'queue() ms':>10} "
-              f"{'sqlite ms':>9} {'ratio':>7} {'tuned ms':>8}  example")  # fmt: skip
+              f"{'SQL plan':>8} {'sqlite ms':>9} {'ratio':>7} {'tuned ms':>8}  example")  # fmt: skip
     print(header)
     print("─" * len(header))
     for kind in MIX:
@@ -902,8 +1023,9 @@ def report(results: dict[str, Any], product: LoadResult, baseline: LoadResult, i
         http = (f"{h['n']:>5} {h['p50']:>8} {h['p95']:>8} {h['p99']:>8} {h['errors']:>4}" if h
                 else f"{'—':>5} {'':>8} {'':>8} {'':>8} {'':>4}")  # fmt: skip
         ip = inproc[kind]
-        mine, peer, tuned = ip["product_queue"]["p50"], ip["sqlite_peer"]["p50"], ip["sqlite_tuned"]["p50"]
-        print(f"{kind:<7} {http} │ {mine:>10} {peer:>9} {mine / max(peer, 0.01):>6.1f}× {tuned:>8}  "
+        served, plan = ip["product_indexed"]["p50"], ip["product_queue"]["p50"]
+        peer, tuned = ip["sqlite_peer"]["p50"], ip["sqlite_tuned"]["p50"]
+        print(f"{kind:<7} {http} │ {served:>10} {plan:>8} {peer:>9} {served / max(peer, 0.01):>6.2f}× {tuned:>8}  "
               f"{urlencode(ip['example'])}")  # fmt: skip
     print("─" * len(header))
     print(f"{'all':<7} {overall['n']:>5} {overall['p50']:>8} {overall['p95']:>8} {overall['p99']:>8} "
@@ -914,10 +1036,12 @@ def report(results: dict[str, Any], product: LoadResult, baseline: LoadResult, i
           f"clients {baseline.client_cpu:.2f} cores (same server and clients: the HTTP floor)")  # fmt: skip
     print(f"ratios to /healthz: p50 {overall['p50'] / health['p50']:.1f}×, p95 {overall['p95'] / health['p95']:.1f}×, "
           f"throughput {health_rps / max(rps, 0.01):.1f}× lower")  # fmt: skip
-    print(f"daemon: start-up {d['startup_s']} s (the story index is rebuilt from {results['data']['articles']:,} "
-          f"articles); RSS after start-up {d['rss_after_startup_mib']} MiB, peak {d['peak_rss_mib']} MiB "
+    print(f"daemon ({d['processes']} processes): start-up {d['startup_s']} s; "
+          f"RSS after start-up {d['rss_after_startup_mib']} MiB, peak {d['peak_rss_mib']} MiB "
           f"({args.clients} logins at once {d['peak_rss_logins_mib']}, under load {d['peak_rss_load_mib']}); "
           f"stopped {d['stop_after_sigterm_s']} s after SIGTERM")  # fmt: skip
+    parts = results["breakdown_ms"]
+    print("one queue page in process, mean ms: " + ", ".join(f"{k} {v}" for k, v in parts.items()))
     slow = [k for k, h in kinds.items() if h["p95"] >= args.aim_ms]
     sign = "<" if overall["p95"] < args.aim_ms else "≥"
     print(f"{verdict}: p95 {overall['p95']} ms {sign} aim {args.aim_ms:.0f} ms, {overall['errors']} errors"
