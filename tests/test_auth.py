@@ -10,7 +10,7 @@ import hashlib
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -689,7 +689,10 @@ def test_users_cli(tmp_path, settings):
     assert rows[0]["created_at"].endswith("+00:00") and rows[0]["last_login_at"] is None
     assert set(rows[0]) == {"name", "role", "disabled", "created_at", "last_login_at"}
     table = users_cli(tmp_path, "list")
-    assert table.stdout.splitlines()[0].split() == ["name", "role", "status", "created", "last", "login"]
+    header = table.stdout.splitlines()[0].split()
+    assert header == ["name", "role", "status", "created", "(UTC+8)", "last", "login", "(UTC+8)"]
+    created = datetime.fromisoformat(rows[0]["created_at"]).astimezone(timezone(timedelta(hours=8)))
+    assert created.strftime("%Y-%m-%d %H:%M") in table.stdout, "Beijing time to the minute"
 
     from news_harvester.wiring import open_repository
 

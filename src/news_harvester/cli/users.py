@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from news_harvester.cli.common import EXIT_CONFIG, CliContext, fail, guard, print_table, short
+from news_harvester.cli.common import EXIT_CONFIG, CliContext, fail, guard, print_table
+from news_harvester.clock import EDITOR_ZONE_LABEL, editor_time
 
 if TYPE_CHECKING:
     from news_harvester.store.repository import Repository
@@ -119,14 +120,14 @@ def users_list(obj: CliContext, as_json: bool) -> None:
         )
         return
     print_table(
-        ["name", "role", "status", "created", "last login"],
+        ["name", "role", "status", f"created ({EDITOR_ZONE_LABEL})", f"last login ({EDITOR_ZONE_LABEL})"],
         [
             [
                 u.name,
                 u.role,
                 "disabled" if u.disabled else "active",
-                short(u.created_at.isoformat()),
-                short(u.last_login_at.isoformat() if u.last_login_at else None),
+                editor_time(u.created_at, empty="-"),
+                editor_time(u.last_login_at, empty="-"),
             ]
             for u in rows
         ],
