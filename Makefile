@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint typecheck bench clean
+.PHONY: install run test test-fast lint typecheck bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ lint: install              ## ruff (lint + format check), mypy --strict and the 
 
 typecheck: install
 	$(VENV)/bin/mypy
+
+screenshots: install       ## docs/screenshots/*.png: the queue, a story, the assembly screen and the sources page at 1400 px
+	$(PY) tools/screenshots.py
 
 bench: install             ## harvest benchmark against a local server (see bench/README.md)
 	$(PY) bench/harvest.py
