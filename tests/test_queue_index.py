@@ -128,3 +128,25 @@ def test_index_answers_like_the_plain_filter_and_follows_writes_from_elsewhere(a
         all_stories[1].state = "accepted"
     check_all(any_repository, all_stories, "after the log was pruned")
     assert index.full_loads == 2
+
+
+def test_a_change_committed_after_a_later_one_is_not_missed_on_postgresql(any_repository, other_engine):
+    """PostgreSQL hands out sequence numbers before commit: a transaction that started first may commit after
+    one that started later was read. The index asks again for the numbers it skipped."""
+    if any_repository.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: its log is always in commit order")
+    all_stories = _build(any_repository)
+    any_repository.enable_queue_index()
+    check_all(any_repository, all_stories, "at start")
+    first, second = [s for s in all_stories if s.state == "new"][:2]
+    slow = other_engine.connect()
+    slow_transaction = slow.begin()
+    slow.execute(update(candidates).where(candidates.c.story_id == first.id).values(state="rejected"))  # lower seq
+    with other_engine.begin() as conn:
+        conn.execute(update(candidates).where(candidates.c.story_id == second.id).values(state="accepted"))
+    second.state = "accepted"
+    check_all(any_repository, all_stories, "the later change committed, the earlier still open")
+    slow_transaction.commit()
+    slow.close()
+    first.state = "rejected"
+    check_all(any_repository, all_stories, "the earlier change committed last")

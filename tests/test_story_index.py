@@ -20,7 +20,14 @@ from news_harvester.wiring import open_repository
 from test_story_flow import AI_REPORT, POLICY, _ingest, _service, record
 
 ORIGINAL = record("https://www.mofcom.gov.cn/a/1.html", "九部门印发数字贸易措施", POLICY, "商务部网站")
-REPRINT = record("https://news.example.cn/2.html", "数字贸易若干措施发布", "来源：商务部网站\n" + POLICY, "新华网")
+# a reprint with a sentence of its own (the "来源：" line alone is furniture the ingest removes, which would make
+# it an exact copy: these tests are about the MinHash-LSH path)
+REPRINT = record(
+    "https://news.example.cn/2.html",
+    "数字贸易若干措施发布",
+    "来源：商务部网站\n" + POLICY + "\n多地商务主管部门表示，将结合本地实际抓好贯彻落实。",
+    "新华网",
+)
 
 
 def test_a_reprint_stored_by_another_process_joins_its_story(any_settings):

@@ -34,11 +34,9 @@ from news_harvester.cluster.schema import SOURCE_LOCK_CLASS, harvest_periods, so
 from news_harvester.config import Settings, SourcesConfig, load_sources
 from news_harvester.errors import ConfigError
 from news_harvester.harvest.pipeline import Harvester
-from news_harvester.models import Outcome
 from news_harvester.sources.notify import Notifier, check_and_notify
 from news_harvester.store.engine import normalize_database_url
 from news_harvester.store.repository import Repository
-from news_harvester.store.schema import fetch_runs
 from news_harvester.stories.classifier import ClassifierSource
 
 if TYPE_CHECKING:
@@ -282,18 +280,9 @@ class ClusterWorker:
 
     def _interrupt_stale_runs(self, source_id: str, now: datetime) -> int:
         """Runs of ``source_id`` still 'running': with the source lock held, their worker is dead."""
-        with self.repository.engine.begin() as conn:
-            result = conn.execute(
-                update(fetch_runs)
-                .where(fetch_runs.c.source_id == source_id, fetch_runs.c.outcome == Outcome.RUNNING)
-                .values(
-                    outcome=Outcome.INTERRUPTED,
-                    finished_at=now,
-                    code="run.interrupted",
-                    message="the worker running it stopped (killed or lost) before this run finished",
-                )
-            )
-        return result.rowcount or 0
+        return self.repository.interrupt_source_runs(
+            source_id, now, "the worker running it stopped (killed or lost) before this run finished"
+        )
 
     # ------------------------------------------------------------------ periodic duties
 

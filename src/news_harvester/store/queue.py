@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -115,6 +116,21 @@ class QueueQueries:
             cached |= read
         return [cached[i] for i in page_ids if i in cached]
 
+    def _member_lists(
+        self, conn: Connection, text: str | None, source: str | None
+    ) -> list[tuple[tuple[str, str], Callable[[], Iterable[int]]]]:
+        """The filters that depend on the stories' member articles, as (cache key, story ids to ask SQL for)."""
+        lists: list[tuple[tuple[str, str], Callable[[], Iterable[int]]]] = []
+        if text:
+            lists.append((("text", text), lambda: conn.execute(self._text_hits(text)).scalars()))
+        if source:
+            member = articles.alias("member")
+            by_source = select(member.c.story_id).where(
+                member.c.story_id.is_not(None), or_(member.c.source_id == source, member.c.source_name == source)
+            )
+            lists.append((("source", source), lambda: conn.execute(by_source).scalars()))
+        return lists
+
     def _indexed_page(
         self, conn: Connection, index: QueueIndex, filters: QueueFilter, page: int, per_page: int, now: datetime
     ) -> tuple[list[int], int] | None:
@@ -125,9 +141,7 @@ class QueueQueries:
                 conn,
                 states=filters.states,
                 topic=filters.topic,
-                source=filters.source,
-                text_ids=(lambda: conn.execute(self._text_hits(text)).scalars()) if text else None,
-                text_key=text,
+                member_lists=self._member_lists(conn, text, filters.source),
                 date_from=filters.date_from,
                 date_to=filters.date_to,
                 offset=(max(page, 1) - 1) * per_page,

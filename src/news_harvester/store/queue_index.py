@@ -12,32 +12,37 @@ when nothing changed). Triggers (migration 0011) log every committed change to t
 whoever wrote it: this process, another web process, the harvest's writer process, a cluster worker. The changed
 stories are re-read before the page is computed, so an editor's own action shows on the next page. On
 PostgreSQL sequence numbers are taken before commit, so a transaction may commit a lower number after a higher
-one was read: the last ``PG_REORDER_WINDOW`` numbers are read again and applied if not seen. A log pruned past
+one was read: numbers skipped on the way up are asked for again for ``PENDING_SECONDS`` (an open transaction
+commits within that, a rolled-back one never does), and so is the tail of the log at a full load. A log pruned past
 what this process has seen (a process asleep for hours) means a full reload.
 
-Text search still asks the database (FTS5 trigram index or LIKE) for the matching story ids; the answer is kept
-per search text until a logged change touches articles (``queue_changes.articles``).
+The filters that depend on member articles (text search: FTS5 trigram index or LIKE; a source) still ask the
+database for their story ids; the answer is kept per filter value until a logged change touches articles
+(``queue_changes.articles``).
 """
 
 from __future__ import annotations
 
 import math
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, or_, select
 
 from news_harvester.store.schema import STATES, articles, candidates, queue_changes, stories, story_topics
 
 PG_REORDER_WINDOW = 512
-"""Sequence numbers read again on PostgreSQL, where commits may land out of sequence order."""
+"""On PostgreSQL commits may land out of sequence order: up to this many numbers below the highest seen are
+read again while they are missing (see ``_pending``)."""
+PENDING_SECONDS = 60.0
 FULL_RELOAD_OVER = 5_000
 """More changed stories than this since the last look: reload everything (one scan beats many IN lists)."""
-TEXT_CACHE_SIZE = 256
+LIST_CACHE_SIZE = 256
 ROW_CACHE_SIZE = 5_000
 """Shown rows kept (the first pages of the usual views; about 1 kB each)."""
 CHUNK = 500
@@ -62,7 +67,9 @@ class QueueIndex:
         self._reorder_window = PG_REORDER_WINDOW if dialect == "postgresql" else 0
         self._loaded = False
         self._seen = 0
-        self._recent: set[int] = set()
+        self._pending: dict[int, float] = {}
+        """PostgreSQL: sequence numbers at or below ``_seen`` not read yet (a transaction still open, or rolled
+        back), with when they were first missed; read again until PENDING_SECONDS have passed."""
         self._slot: dict[int, int] = {}
         self._size = 0
         self._ids = np.zeros(0, dtype=np.int64)
@@ -73,10 +80,8 @@ class QueueIndex:
         self._when = np.zeros(0, dtype=np.float64)
         self._topics = np.zeros(0, dtype=np.uint64)
         self._bit: dict[str, int] = {}
-        self._story_sources: dict[int, frozenset[str]] = {}
-        self._by_source: dict[str, set[int]] = {}
         self._order: np.ndarray[Any, np.dtype[np.int64]] | None = None
-        self._text: OrderedDict[str, np.ndarray[Any, np.dtype[np.int64]]] = OrderedDict()
+        self._lists: OrderedDict[tuple[str, str], np.ndarray[Any, np.dtype[np.int64]]] = OrderedDict()
         self._rows: OrderedDict[int, Any] = OrderedDict()
         self._generation = 0
         self.full_loads = 0
@@ -119,9 +124,7 @@ class QueueIndex:
         *,
         states: tuple[str, ...],
         topic: str | None,
-        source: str | None,
-        text_ids: Callable[[], Iterable[int]] | None,
-        text_key: str | None,
+        member_lists: Sequence[tuple[tuple[str, str], Callable[[], Iterable[int]]]],
         date_from: datetime | None,
         date_to: datetime | None,
         offset: int,
@@ -141,14 +144,12 @@ class QueueIndex:
                 if bit is None:
                     return [], 0
                 mask &= (self._topics[:n] & np.uint64(1 << bit)) != 0
-            if source is not None:
-                mask &= self._slots_mask(self._by_source.get(source, set()), n)
             if date_from is not None:
                 mask &= self._when[:n] >= date_from.timestamp()  # NaN (no date) compares False, as NULL in SQL
             if date_to is not None:
                 mask &= self._when[:n] < date_to.timestamp()
-            if text_ids is not None and text_key is not None:
-                mask &= self._slots_mask(self._text_slots(text_key, text_ids), n)
+            for key, story_ids in member_lists:
+                mask &= self._slots_mask(self._listed_slots(key, story_ids), n)
             order = self._ordered()
             hits = order[mask[order]]
             page = hits[offset : offset + limit]
@@ -174,15 +175,19 @@ class QueueIndex:
             mask[chosen[chosen < n]] = True
         return mask
 
-    def _text_slots(self, key: str, text_ids: Callable[[], Iterable[int]]) -> np.ndarray[Any, np.dtype[np.int64]]:
-        cached = self._text.get(key)
+    def _listed_slots(
+        self, key: tuple[str, str], story_ids: Callable[[], Iterable[int]]
+    ) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """The slots of a filter that depends on the stories' member articles (text search, source), asked of
+        the database once and kept until a logged change touches articles."""
+        cached = self._lists.get(key)
         if cached is not None:
-            self._text.move_to_end(key)
+            self._lists.move_to_end(key)
             return cached
-        slots = np.fromiter((self._slot[i] for i in set(text_ids()) if i in self._slot), dtype=np.int64)
-        self._text[key] = slots
-        if len(self._text) > TEXT_CACHE_SIZE:
-            self._text.popitem(last=False)
+        slots = np.fromiter((self._slot[i] for i in set(story_ids()) if i in self._slot), dtype=np.int64)
+        self._lists[key] = slots
+        if len(self._lists) > LIST_CACHE_SIZE:
+            self._lists.popitem(last=False)
         return slots
 
     def _ordered(self) -> np.ndarray[Any, np.dtype[np.int64]]:
@@ -207,13 +212,16 @@ class QueueIndex:
         if low is not None and int(low) > self._seen + 1 and self._seen > 0:
             self._full_load(conn)  # the log was pruned past what this process has seen
             return
-        since = max(0, self._seen - self._reorder_window)
-        rows = conn.execute(
+        clock = time.monotonic()
+        self._pending = {q: t for q, t in self._pending.items() if clock - t < PENDING_SECONDS}
+        wanted = queue_changes.c.seq > self._seen
+        if self._pending:
+            wanted = or_(wanted, queue_changes.c.seq.in_(sorted(self._pending)))
+        fresh = conn.execute(
             select(queue_changes.c.seq, queue_changes.c.story_id, queue_changes.c.articles)
-            .where(queue_changes.c.seq > since)
+            .where(wanted)
             .order_by(queue_changes.c.seq)
         ).all()
-        fresh = [r for r in rows if int(r.seq) > self._seen or int(r.seq) not in self._recent]
         if not fresh:
             return
         changed = {int(r.story_id) for r in fresh}
@@ -221,7 +229,7 @@ class QueueIndex:
         for story_id in changed:
             self._rows.pop(story_id, None)
         if any(r.articles for r in fresh):
-            self._text.clear()
+            self._lists.clear()
         self._mark_seen(int(r.seq) for r in fresh)
         if len(changed) > FULL_RELOAD_OVER:
             self._full_load(conn)
@@ -231,25 +239,30 @@ class QueueIndex:
             self._load(conn, ids[start : start + CHUNK])
 
     def _mark_seen(self, seqs: Iterable[int]) -> None:
-        for seq in seqs:
-            self._seen = max(self._seen, seq)
-            if self._reorder_window:
-                self._recent.add(seq)
-        if self._reorder_window:
-            floor = self._seen - self._reorder_window
-            self._recent = {s for s in self._recent if s > floor}
+        read = set(seqs)
+        for seq in read:
+            self._pending.pop(seq, None)
+        top = max(read, default=self._seen)
+        if self._reorder_window and top > self._seen:
+            # numbers skipped on the way up belong to transactions not committed yet (or rolled back)
+            clock = time.monotonic()
+            for seq in range(max(self._seen + 1, top - self._reorder_window), top):
+                if seq not in read:
+                    self._pending.setdefault(seq, clock)
+        self._seen = max(self._seen, top)
 
     def _full_load(self, conn: Connection) -> None:
         # the log position first: a change committed while the rows are read is applied again next time
         seen = conn.execute(select(func.max(queue_changes.c.seq))).scalar()
         self._seen = int(seen or 0)
-        self._recent = set()
+        clock = time.monotonic()  # what was still open when the rows were read is read again for a while
+        self._pending = {q: clock for q in range(max(1, self._seen - self._reorder_window + 1), self._seen + 1)}
+        if not self._reorder_window:
+            self._pending = {}
         self._slot.clear()
         self._size = 0
         self._bit.clear()
-        self._story_sources.clear()
-        self._by_source.clear()
-        self._text.clear()
+        self._lists.clear()
         self._rows.clear()
         self._generation += 1
         for name in ("_ids", "_live", "_score", "_state", "_snoozed", "_when", "_topics"):
@@ -279,19 +292,14 @@ class QueueIndex:
         topics_query = select(story_topics.c.story_id, story_topics.c.topic_id).where(
             story_topics.c.rejected.is_(False)
         )
-        sources_query = select(articles.c.story_id, articles.c.source_id, articles.c.source_name).where(
-            articles.c.story_id.is_not(None)
-        )
         if ids is not None:
             query = query.where(stories.c.id.in_(ids))
             topics_query = topics_query.where(story_topics.c.story_id.in_(ids))
-            sources_query = sources_query.where(articles.c.story_id.in_(ids))
             for story_id in ids:  # gone unless read again below
                 slot = self._slot.get(story_id)
                 if slot is not None:
                     self._live[slot] = False
                     self._topics[slot] = 0
-                    self._set_sources(slot, frozenset())
         rows = conn.execute(query).all()
         self._grow(self._size + sum(1 for r in rows if int(r.id) not in self._slot))
         for r in rows:
@@ -305,14 +313,6 @@ class QueueIndex:
             slot = self._slot.get(int(t.story_id))
             if slot is not None:
                 self._topics[slot] |= np.uint64(1 << self._topic_bit(t.topic_id))
-        members: dict[int, set[str]] = {}
-        for m in conn.execute(sources_query):
-            names = members.setdefault(int(m.story_id), set())
-            names.update(v for v in (m.source_id, m.source_name) if v)
-        for story_id, names in members.items():
-            slot = self._slot.get(story_id)
-            if slot is not None:
-                self._set_sources(slot, frozenset(names))
         self._order = None
 
     def _topic_bit(self, topic_id: str) -> int:
@@ -322,16 +322,6 @@ class QueueIndex:
                 raise QueueIndexUnavailable(f"more than {MAX_TOPIC_BITS} distinct topics")
             bit = self._bit[topic_id] = len(self._bit)
         return bit
-
-    def _set_sources(self, slot: int, names: frozenset[str]) -> None:
-        old = self._story_sources.get(slot, frozenset())
-        if old == names:
-            return
-        for name in old - names:
-            self._by_source.get(name, set()).discard(slot)
-        for name in names - old:
-            self._by_source.setdefault(name, set()).add(slot)
-        self._story_sources[slot] = names
 
     def _slot_for(self, story_id: int) -> int:
         slot = self._slot.get(story_id)

@@ -137,16 +137,22 @@ class RunQueries:
             gone = [int(r.id) for r in running if owner_gone(r.owner)]
             if not gone:
                 return 0
-            result = conn.execute(
-                update(fetch_runs)
-                .where(fetch_runs.c.id.in_(gone), fetch_runs.c.outcome == Outcome.RUNNING)
-                .values(
-                    outcome=Outcome.INTERRUPTED,
-                    finished_at=now,
-                    code="run.interrupted",
-                    message="the process stopped before this run finished",
-                )
-            )
+            return self._interrupt(conn, fetch_runs.c.id.in_(gone), now, "the process stopped before this run finished")
+
+    def interrupt_source_runs(self, source_id: str, now: datetime, message: str) -> int:
+        """Runs of ``source_id`` still 'running', marked interrupted: for a caller that holds the source's lock
+        and so knows no live process runs it (a cluster worker taking over a dead worker's job)."""
+        with self.engine.begin() as conn:
+            return self._interrupt(conn, fetch_runs.c.source_id == source_id, now, message)
+
+    @staticmethod
+    def _interrupt(conn: Connection, which: Any, now: datetime, message: str) -> int:
+        """The one way a run that never finished is recorded: outcome interrupted, code run.interrupted."""
+        result = conn.execute(
+            update(fetch_runs)
+            .where(which, fetch_runs.c.outcome == Outcome.RUNNING)
+            .values(outcome=Outcome.INTERRUPTED, finished_at=now, code="run.interrupted", message=message)
+        )
         return result.rowcount or 0
 
     def write_runs(self, writes: Sequence[RunWrite], *, stories: StoryBatch | None = None) -> list[tuple[int, int]]:
