@@ -46,6 +46,12 @@ FURNITURE_BODY = (
 FEED = """<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>本地新闻</title>
 <item><title>数字贸易发展报告发布</title><link>{base}/a1.html</link><pubDate>{when}</pubDate>
 <description>数字贸易发展报告今日发布，跨境电商规模持续扩大。</description></item></channel></rss>"""
+SOFTWARE_LEAD = (
+    f"记者{DAY.day}日从工业和信息化部获悉，前10个月，我国软件和信息技术服务业运行态势良好，软件业务收入同比增长11.2%，"
+    "利润总额同比增长9.6%。其中，信息技术服务收入同比增长12.1%，占全行业收入的比重为66.5%；云计算、大数据服务共实现收入"
+    "较快增长。软件产品收入同比增长9.8%，工业软件产品收入保持两位数增长。\n"
+    "分地区看，东部地区软件业务收入增长较快，中西部地区增速有所回升，重点城市软件业务收入占全国比重稳定。"
+)
 ARTICLE = ("<html><head><meta charset='utf-8'><title>数字贸易发展报告发布</title></head><body><h1>数字贸易发展报告发布"
            "</h1><div class='content'><p>" + "数字贸易发展报告今日发布，跨境电商规模持续扩大，服务贸易稳步增长。" * 6
            + "</p></div></body></html>")  # fmt: skip
@@ -78,11 +84,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, dic
          "published_at": ORIGINAL_AT.isoformat(), "source": "商务部网站"},
         {"title": "前三季度软件业务收入保持增长", "url": "https://www.miit.example.cn/2024/soft.html",
          "body": FURNITURE_BODY, "published_at": ORIGINAL_AT.isoformat(), "source": "工业和信息化部"},
+        {"title": "前10个月软件和信息技术服务业运行态势良好", "url": "https://www.miit.example.cn/2024/soft-10.html",
+         "body": SOFTWARE_LEAD, "published_at": ORIGINAL_AT.isoformat(), "source": "工业和信息化部"},
     ]  # fmt: skip
     for record in records:  # one ingest each: the reprint is stored first and founds the story
         assert ingest(tmp, [record])["errors"] == []
     add_users(tmp, [("boss", "admin")])
     stories = json.loads(run_cli(tmp, "stories", "list", "--json").stdout)
+    software = next(s for s in stories if s["canonical_url"].endswith("/soft-10.html"))
+    added = run_cli(tmp, "issue", "add", str(software["id"]))  # drafted in house style into a new draft
+    assert added.returncode == 0, added.stderr
     with web_daemon(tmp) as daemon:
         yield daemon, {s["canonical_url"]: s for s in stories}, tmp
 
@@ -144,3 +155,29 @@ def test_ingested_story_shows_no_page_furniture_in_the_queue(site, page):
     expect(snippet).to_contain_text("工业和信息化部")
     for furniture in ("字体", "打印本页", "关闭窗口", "分享到", "责任编辑"):
         assert furniture not in snippet.inner_text()
+
+
+def test_assembly_screen_shows_a_clean_draft_flags_a_reporter_phrase_and_keeps_an_emptied_title(site, page):
+    page.goto("/issues/current")
+    title = "前10个月软件和信息技术服务业运行态势良好"
+    form = page.locator("form.item-edit").filter(has=page.locator(f'input[name="title"][value="{title}"]'))
+    expect(form).to_have_count(1)
+    drafted = form.locator('textarea[name="text"]').input_value()
+    assert drafted.startswith(f"{DAY.month} 月 {DAY.day} 日，"), drafted[:30]
+    assert "记者" not in drafted and "获悉" not in drafted, drafted[:60]
+    # an editor's text that brings the reporter phrase back is flagged, in Chinese
+    prefix, rest = drafted.split("，", 1)
+    form.locator('textarea[name="text"]').fill(f"{prefix}，记者从工业和信息化部获悉，{rest}")
+    form.get_by_role("button", name="保存").click()
+    warning = page.locator('.style-warning[data-code="style.reporter_phrase"]')
+    expect(warning).to_have_count(1)
+    expect(warning).to_contain_text("记者")
+    # an emptied title: the summary is saved, the title kept, and the editor told
+    form = page.locator("form.item-edit").filter(has=page.locator(f'input[name="title"][value="{title}"]'))
+    form.locator('input[name="title"]').fill("")
+    form.locator('textarea[name="text"]').fill(drafted)
+    form.get_by_role("button", name="保存").click()
+    expect(page.locator(".flash")).to_contain_text("已保留原标题")
+    form = page.locator("form.item-edit").filter(has=page.locator(f'input[name="title"][value="{title}"]'))
+    expect(form).to_have_count(1)
+    assert form.locator('textarea[name="text"]').input_value() == drafted

@@ -8,6 +8,7 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from argon2 import PasswordHasher
@@ -194,6 +195,12 @@ def test_accepting_fills_the_draft_and_the_assembly_screen_edits_it(assembly):
     assert edited.status_code == 303
     page = client.get(issue_path).text
     assert "已人工修改" in page and 'data-code="style.too_short"' in page
+    # an emptied title keeps the old one and still saves the summary (no error page that loses the editor's text)
+    emptied = client.post(f"/issues/{issue_id}/items/{news[0]['id']}/edit",
+                          data={"csrf_token": token, "title": "  ", "text": "改写后的摘要", "attribution": ""})
+    assert emptied.status_code == 303 and "已保留原标题" in unquote(emptied.headers["location"])
+    kept = next(i for i in client.get(f"/api/issues/{issue_id}").json()["items"] if i["id"] == news[0]["id"])
+    assert (kept["title"], kept["text"]) == ("商务部等 9 部门联合印发意见", "改写后的摘要")
     client.post(f"/issues/{issue_id}/items/{news[0]['id']}/regenerate", data={"csrf_token": token})
     regenerated = client.get(f"/api/issues/{issue_id}").json()["items"]
     assert next(i for i in regenerated if i["id"] == news[0]["id"])["text"].startswith("6 月 11 日，")

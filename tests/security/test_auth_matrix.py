@@ -9,7 +9,8 @@ The rules (the least role that may use an endpoint):
   sign in, as README "Operations → Metrics" documents (keep it on a private network or restrict it at the
   proxy). It exposes counts per source id, never users, sessions, paths or the database URL (checked below).
 * admin — source administration (``/admin/...``).
-* editor — everything else: the queue, stories, evidence, issues and their exports, the JSON API including
+* editor — everything else: the queue, stories, evidence, issues and their exports, the 数据月报 figures
+  (upload, preview, drafting into an issue), the JSON API including
   ``/api/openapi.json``.
 
 Denials: anonymous gets 401 JSON (``auth.required``) from ``/api/`` and a 303 to ``/login?next=…`` from pages;
@@ -58,6 +59,10 @@ RULES: dict[str, str] = {
     "POST /issues/{issue_id}/publish": EDITOR,
     "POST /issues/{issue_id}/reopen": EDITOR,
     "GET /issues/{issue_id}/export.{fmt}": EDITOR,
+    "POST /issues/{issue_id}/figures-report": EDITOR,
+    # monthly figures of the 数据月报
+    "GET /figures": EDITOR,
+    "POST /figures": EDITOR,
     # JSON API
     "GET /api/queue": EDITOR,
     "GET /api/stories/{story_id}": EDITOR,
@@ -171,7 +176,7 @@ def test_every_endpoint_has_a_rule(site):
     missing = unruled(site.app)
     assert missing == [], f"routes without an access rule in tests/security/test_auth_matrix.py RULES: {missing}"
     assert stale_rules(site.app) == [], "rules for routes the app no longer has"
-    assert len(endpoints(site.app)) == len(RULES) == 44
+    assert len(endpoints(site.app)) == len(RULES) == 47
 
 
 def test_the_generator_catches_a_route_without_a_rule(site):

@@ -137,10 +137,10 @@ def db_upgrade(obj: CliContext) -> None:
 
 def _register() -> None:
     """The command modules build their commands; the root group takes them here (imports one way only)."""
-    from news_harvester.cli import articles, issues, ops, stories, users
+    from news_harvester.cli import articles, figures, issues, ops, stories, users
     from news_harvester.cli import sources as sources_commands
 
-    for module in (articles, sources_commands, stories, issues, users, ops):
+    for module in (articles, sources_commands, stories, issues, figures, users, ops):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from news_harvester.errors import StorageError
 from news_harvester.models import Article
 from news_harvester.store.alarms_store import AlarmQueries
+from news_harvester.store.figures_store import FigureQueries
 from news_harvester.store.issues_store import IssueQueries
 from news_harvester.store.queue import QueueQueries
 from news_harvester.store.queue_index import prune_changes
@@ -70,7 +71,15 @@ def _dedupe_doc(article_id: int, article: Article) -> DedupeDoc:
 
 
 class Repository(
-    RunQueries, StoryQueries, StoryViewQueries, QueueQueries, ReviewQueries, UserQueries, IssueQueries, AlarmQueries
+    RunQueries,
+    StoryQueries,
+    StoryViewQueries,
+    QueueQueries,
+    ReviewQueries,
+    UserQueries,
+    IssueQueries,
+    AlarmQueries,
+    FigureQueries,
 ):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

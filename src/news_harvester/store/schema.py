@@ -471,21 +471,11 @@ story_title_keys = Table(
 # two runs storing reprints of one new story at once take turns (news_harvester.store.story_index.lock_keys).
 # Committed band claims have done their job and go with the hourly prune; title claims (character bigrams: a
 # bounded vocabulary) stay, so common bigrams are never contended again.
-story_band_claims = Table(
-    "story_band_claims",
-    metadata,
-    Column("key", BigInteger, primary_key=True),
-)
-story_title_claims = Table(
-    "story_title_claims",
-    metadata,
-    Column("key", BigInteger, primary_key=True),
-)
+story_band_claims = Table("story_band_claims", metadata, Column("key", BigInteger, primary_key=True))
+story_title_claims = Table("story_title_claims", metadata, Column("key", BigInteger, primary_key=True))
 
-# ---------------------------------------------------------------- the queue's change log (migration 0011)
-# Triggers on stories, candidates, story_topics and articles append the id of every story whose queue row may
-# have changed; the review app's in-memory queue index (news_harvester.store.queue_index) reads what is new
-# since it last looked. ``articles`` = 1: the change can move text-search hits.
+# ---- the queue's change log (migration 0011): triggers append the stories whose queue row may have changed, for
+# the in-memory queue index (store.queue_index); ``articles`` = 1: the change can move text-search hits.
 queue_changes = Table(
     "queue_changes",
     metadata,
@@ -494,3 +484,13 @@ queue_changes = Table(
     Column("articles", Integer, nullable=False, server_default="0"),
     sqlite_autoincrement=True,
 )
+
+# ---- monthly figures of the 【数据月报】 (migration 0012; store.figures_store): value is decimal text as imported
+monthly_figures = Table(
+    "monthly_figures", metadata, Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("period", String(17), nullable=False), Column("region", String(64), nullable=False),  # YYYY-MM..YYYY-MM
+    Column("indicator", String(64), nullable=False), Column("dimension", String(128), nullable=False),
+    Column("value", String(40), nullable=False), Column("unit", String(16), nullable=False),
+    Column("imported_at", UTCDateTime, nullable=False), Column("imported_by", String(64), nullable=False),
+    Index("uq_monthly_figures_key", "period", "region", "indicator", "dimension", unique=True),
+)  # fmt: skip

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from news_harvester.editorial import issues
+from news_harvester.editorial import figures_report, issues
 from news_harvester.errors import HarvesterError, StorageError
 from news_harvester.parse.sanitize import sanitize_html, text_to_html
 from news_harvester.web.auth import CurrentUser, check_csrf, require_editor
@@ -129,6 +129,7 @@ def issue_page(request: Request, issue_id: RowId, user: Editor) -> Response:
     except StorageError as exc:
         return ctx.templates.TemplateResponse(request, "error.html", {"user": user, "message": str(exc)}, 404)
     style = {i.id: issues.check_item(ctx.settings, i.title, i.text, i.attribution) for i in issue.items if i.story_id}
+    style |= figures_report.check_issue(ctx.repository, issue)  # 数据月报 numbers against the imported figures
     confirming = request.query_params.get("publish") == "confirm" and issue.status == "draft" and bool(issue.items)
     return ctx.templates.TemplateResponse(
         request,
@@ -146,6 +147,8 @@ def issue_page(request: Request, issue_id: RowId, user: Editor) -> Response:
             "short_sections": [s for s in issue.sections if len(issue.section_items(s.name)) < s.target],
             "story_count": sum(1 for i in issue.items if i.story_id is not None),
             "warning_count": sum(1 for problems in style.values() if problems),
+            "figure_sets": ctx.repository.figure_sets(),
+            "data_section": figures_report.DATA_SECTION,
         },
     )
 
@@ -198,18 +201,21 @@ def item_edit(
     issue_id: RowId,
     item_id: RowId,
     user: Editor,
-    title: Annotated[str, Form(min_length=1, max_length=300)],
+    title: Annotated[str, Form(max_length=300)] = "",
     text: Annotated[str, Form(max_length=MAX_TEXT)] = "",
     attribution: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
+    """An emptied title keeps the item's title and still saves the summary: a refusal would send the editor to
+    an error page and lose the summary they were writing."""
+    kept = title.strip() or None
     return _item_action(
         request,
         issue_id,
         user,
         lambda ctx: ctx.repository.update_item(
-            item_id, title=title.strip(), text=text.strip(), attribution=attribution.strip(), user=user.name, now=_now()
+            item_id, title=kept, text=text.strip(), attribution=attribution.strip(), user=user.name, now=_now()
         ),
-        "已保存",
+        "已保存" if kept else "标题不能为空，已保留原标题；摘要已保存",
     )
 
 

@@ -1,0 +1,100 @@
+"""SQL of the monthly figures behind the 【数据月报】 (mixed into Repository).
+
+An import replaces whole (period, region) sets: a corrected table for 2024-01..2024-05 must not leave figures
+of the first upload behind. Everything an import writes, and its audit entries, is one transaction, so a
+failure leaves the previous figures as they were.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import Engine, delete, func, insert, select
+
+from news_harvester.store.figure_rows import Figure, FigureSet, Replaced
+from news_harvester.store.schema import audit_log, monthly_figures
+
+
+class FigureQueries:
+    engine: Engine
+
+    def replace_figures(
+        self, figures: Sequence[Figure], *, user: str, now: datetime, file_name: str = ""
+    ) -> list[Replaced]:
+        """Store ``figures``, replacing every stored figure of each (period, region) they carry; one audit entry
+        per set (``figures_import`` for a new one, ``figures_replace`` with the old count for a replaced one)."""
+        sets = list(dict.fromkeys((f.period, f.region) for f in figures))
+        done: list[Replaced] = []
+        with self.engine.begin() as conn:
+            for period, region in sets:
+                where = (monthly_figures.c.period == period, monthly_figures.c.region == region)
+                before = int(conn.execute(select(func.count()).select_from(monthly_figures).where(*where)).scalar_one())
+                conn.execute(delete(monthly_figures).where(*where))
+                rows = [
+                    {
+                        "period": f.period,
+                        "region": f.region,
+                        "indicator": f.indicator,
+                        "dimension": f.dimension,
+                        "value": str(f.value),
+                        "unit": f.unit,
+                        "imported_at": now,
+                        "imported_by": user,
+                    }
+                    for f in figures
+                    if (f.period, f.region) == (period, region)
+                ]
+                conn.execute(insert(monthly_figures), rows)
+                done.append(Replaced(period, region, before, len(rows)))
+                conn.execute(
+                    insert(audit_log).values(
+                        at=now,
+                        user_name=user,
+                        action="figures_replace" if before else "figures_import",
+                        before=json.dumps({"period": period, "region": region, "figures": before}, ensure_ascii=False),
+                        after=json.dumps(
+                            {"period": period, "region": region, "figures": len(rows), "file": file_name},
+                            ensure_ascii=False,
+                        ),
+                    )
+                )
+        return done
+
+    def figures(self, period: str, region: str) -> list[Figure]:
+        """The stored figures of one (period, region), in import order."""
+        query = (
+            select(monthly_figures)
+            .where(monthly_figures.c.period == period, monthly_figures.c.region == region)
+            .order_by(monthly_figures.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [
+                Figure(r.period, r.region, r.indicator, r.dimension, Decimal(r.value), r.unit)
+                for r in conn.execute(query)
+            ]
+
+    def figure_sets(self) -> list[FigureSet]:
+        """Every stored (period, region), newest period first."""
+        query = (
+            select(
+                monthly_figures.c.period,
+                monthly_figures.c.region,
+                func.count().label("n"),
+                func.max(monthly_figures.c.imported_at).label("at"),
+                func.max(monthly_figures.c.imported_by).label("by"),
+            )
+            .group_by(monthly_figures.c.period, monthly_figures.c.region)
+            .order_by(monthly_figures.c.period.desc(), monthly_figures.c.region)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [FigureSet(r.period, r.region, int(r.n), _aware(r.at), str(r.by)) for r in rows]
+
+
+def _aware(value: datetime | str) -> datetime:
+    """``max()`` over a UTCDateTime column comes back without the type's processing on SQLite (a string)."""
+    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
