@@ -186,7 +186,7 @@ def issue_add(obj: CliContext, story_id: int, section: str, issue_id: int | None
 @guard
 def issue_export(obj: CliContext, issue_id: int, fmt: str, output: Path, allow_empty: bool) -> None:
     """Write the issue as DOCX, Markdown, self-contained HTML, or PDF (needs LibreOffice)."""
-    from news_harvester.editorial import issues
+    from news_harvester.editorial import figures_report, issues
     from news_harvester.editorial.export import ExportError
 
     row = _repo(obj).get_issue(issue_id)
@@ -194,7 +194,7 @@ def issue_export(obj: CliContext, issue_id: int, fmt: str, output: Path, allow_e
     if problem is not None and not allow_empty:
         fail(f"{problem}; nothing exported (--allow-empty writes the empty masthead anyway)")
     try:
-        data = issues.export(row, fmt, obj.settings())
+        data = issues.export(row, fmt, obj.settings(), figures_report.item_charts(_repo(obj), row))
     except ExportError as exc:
         fail(str(exc))
         return

@@ -12,7 +12,9 @@ table of contents giving every section as "【name】" with its headlines as "- 
 section without items keeps its heading, as 协会动态 does), then every section under its
 "【name】" heading. A news item (``html`` is None) is "● headline" in bold, its paragraphs and
 its attribution line "（来源：…）"; a free-text item (数据月报, 协会动态) is its headline, if it
-has one, and its rich text. Attributions are printed as given: normalising "(来源:" to
+has one, and its rich text, then the chart the editor attached to it, if any (a PNG: embedded as a
+data: URI in HTML, as an inline picture in DOCX and so in PDF; Markdown, a text format, gives a note line
+"〔caption：见 HTML、Word 或 PDF 版〕" in its place). Attributions are printed as given: normalising "(来源:" to
 "（来源：" is the assembler's job, not the renderer's.
 
 Rich text arrives sanitized (p, lists, tables, strong / em, br) and goes through
@@ -56,6 +58,10 @@ class IssueItem:
     """"（来源：商务部网站）", printed on its own line after the text; "" = none."""
     html: str | None = None
     """Rich text of a free-text section (p, ul / ol / li, tables, strong / em, br), sanitized."""
+    chart: bytes | None = None
+    """A PNG printed after the text (the chart an editor attached to a 数据月报 item); None = none."""
+    chart_caption: str = ""
+    """What the chart shows, its alternative text in HTML and the caption under it in DOCX."""
 
 
 @dataclass(frozen=True, slots=True)

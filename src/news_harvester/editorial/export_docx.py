@@ -28,6 +28,8 @@ from news_harvester.editorial.export import (
 )
 from news_harvester.editorial.rich_text import Block, Table, rich_blocks
 
+CHART_WIDTH = Mm(160)
+"""An attached chart across the text width (A4 less 2 × 25 mm margins), its height in proportion."""
 BODY_SIZE = Pt(12)  # 小四
 HEADLINE_SIZE = Pt(14)  # 四号
 SECTION_SIZE = Pt(16)  # 三号
@@ -89,8 +91,9 @@ def _body_paragraph(document: DocxDocument, text: str, font: str, *, indent: boo
 def to_docx(doc: IssueDocument, *, body_font: str = "SimSun", heading_font: str = "SimHei") -> bytes:
     """The issue as a Word document on A4: centred masthead, a 目录 page, sections as Heading 1
     "【name】", headlines as Heading 2 ("● " before news headlines), body paragraphs indented two
-    characters, rich-text tables as Word tables. Fonts are set for Latin and East Asian text.
-    Equal documents give equal bytes (package dates are the issue date)."""
+    characters, rich-text tables as Word tables, an attached chart as an inline picture with its caption
+    (LibreOffice keeps it in the PDF). Fonts are set for Latin and East Asian text. Equal documents give
+    equal bytes (package dates are the issue date)."""
     document = docx.Document()
     _style_document(document, body_font, heading_font)
     _docx_front(document, doc, body_font, heading_font)
@@ -137,6 +140,14 @@ def _docx_item(document: DocxDocument, item: IssueItem, font: str, heading_font:
     else:
         for block in rich_blocks(item.html):
             _docx_block(document, block, font)
+    if item.chart is not None:
+        picture = document.add_paragraph()
+        picture.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        picture.paragraph_format.keep_with_next = True
+        picture.add_run().add_picture(io.BytesIO(item.chart), width=CHART_WIDTH)
+        caption = document.add_paragraph()
+        caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        _add_run(caption, item.chart_caption, font)
     if item.attribution.strip():
         _body_paragraph(document, item.attribution.strip(), font, indent=False)
 

@@ -1,8 +1,10 @@
 """An assembled issue as one self-contained HTML file in the house layout (see
-:mod:`news_harvester.editorial.export`): inline CSS, no scripts, fonts or images to fetch; A4 for printing."""
+:mod:`news_harvester.editorial.export`): inline CSS, no scripts, fonts or images to fetch (an attached chart is
+embedded as a data: URI PNG); A4 for printing."""
 
 from __future__ import annotations
 
+import base64
 import html as html_lib
 
 from news_harvester.editorial.export import (
@@ -35,12 +37,15 @@ h1, h2, h3, .toc-section { font-family: "SimHei", "Heiti SC", "Noto Sans CJK SC"
 .attribution { margin: 0.2em 0 1em; }
 table { border-collapse: collapse; width: 100%; margin: 0.6em 0; }
 td, th { border: 1px solid #000; padding: 0.2em 0.4em; vertical-align: top; }
+.chart { margin: 0.8em 0; text-align: center; }
+.chart img { max-width: 100%; height: auto; }
+.chart figcaption { font-size: 10.5pt; }
 @media print {
   body { max-width: none; margin: 0; padding: 0; }
   .toc { break-after: page; }
   h2, h3 { break-after: avoid; }
   p { orphans: 2; widows: 2; }
-  tr, li, .attribution { break-inside: avoid; }
+  tr, li, .attribution, .chart { break-inside: avoid; }
   a { color: inherit; text-decoration: none; }
 }
 """
@@ -94,6 +99,13 @@ def _html_item(item: IssueItem, anchor: str) -> str:
     else:
         parts += [f"<h3>{title}</h3>"] if title else []
         parts += ['<div class="body rich">', sanitize_html(item.html), "</div>"]
+    if item.chart is not None:  # embedded: the file stays self-contained
+        data = base64.b64encode(item.chart).decode("ascii")
+        caption = _esc(item.chart_caption)
+        parts.append(
+            f'<figure class="chart"><img src="data:image/png;base64,{data}" alt="{caption}">'
+            f"<figcaption>{caption}</figcaption></figure>"
+        )
     if item.attribution.strip():
         parts.append(f'<p class="attribution">{_esc(item.attribution.strip())}</p>')
     parts.append("</div>")

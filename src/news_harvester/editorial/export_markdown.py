@@ -97,6 +97,8 @@ def _md_item(item: IssueItem) -> list[str]:
     else:
         chunks = [f"**{title}**"] if title else []
         chunks += _md_rich(rich_blocks(item.html))
+    if item.chart is not None:  # a text format: the picture is in the HTML, DOCX and PDF exports
+        chunks.append(_md_escape(f"〔{item.chart_caption or '附图'}：见 HTML、Word 或 PDF 版〕"))
     if item.attribution.strip():
         chunks.append(_md_escape(item.attribution.strip()))
     return chunks

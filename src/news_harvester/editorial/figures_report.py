@@ -1,28 +1,33 @@
 """The 【数据月报】 use cases the command line and the web app share: import a table of figures, draft the report
-(to print, or into an issue's 数据月报 section as a free-text item), and check the numbers of the report items of an
-issue against the stored figures.
+(to print, or into an issue's 数据月报 section as a free-text item), check the numbers of the report items of an
+issue against the stored figures, and attach a chart of them to a report item (drawn into the exports).
 
-The reading, the arithmetic, the drafting and the checking are pure (figures_table, figures, figures_draft,
-figures_check); this module reads and writes through the repository and decides nothing itself.
+The reading, the arithmetic, the drafting, the checking and the drawing are pure (figures_table, figures,
+figures_draft, figures_check, figures_chart); this module reads and writes through the repository and decides
+nothing itself.
 """
 
 from __future__ import annotations
 
 import html
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from news_harvester.editorial.figures import FigureBook, FiguresError, Period
+from news_harvester.editorial.figures_chart import MARKETS, ChartSpec, market_bars, render_png
 from news_harvester.editorial.figures_check import check_report, match_set
 from news_harvester.editorial.figures_draft import ReportDraft, draft_report
 from news_harvester.editorial.figures_table import FigureTable, read_table
 from news_harvester.store.figure_rows import Replaced
 
 if TYPE_CHECKING:
-    from news_harvester.store.issue_rows import IssueRow
+    from news_harvester.store.issue_rows import IssueRow, ItemRow
     from news_harvester.store.repository import Repository
+
+log = logging.getLogger(__name__)
 
 DATA_SECTION = "数据月报"
 """The section of an issue the report goes into (the first of the default ``brief_sections``)."""
@@ -67,12 +72,24 @@ def draft(repository: Repository, period_text: str, region: str, *, this_year: i
 
 
 def draft_into_issue(
-    repository: Repository, issue_id: int, period_text: str, region: str, *, user: str, now: datetime
+    repository: Repository,
+    issue_id: int,
+    period_text: str,
+    region: str,
+    *,
+    user: str,
+    now: datetime,
+    chart: bool = False,
 ) -> tuple[int, ReportDraft]:
     """Add the drafted report to the issue's 【数据月报】 as a free-text item; ``(item id, draft)``. The draft's
-    warnings (rates left out) are kept on the item."""
+    warnings (rates left out) are kept on the item. ``chart``: attach the chart of top markets too (when the
+    figures name markets)."""
     issue = repository.get_issue(issue_id)
     report = draft(repository, period_text, region, this_year=issue.year)
+    period = Period.parse(period_text)
+    spec = ""
+    if chart and market_bars(load_book(repository, period, region), period, region) is not None:
+        spec = ChartSpec(MARKETS, str(period), region).to_json()
     item_id = repository.add_item(
         issue_id,
         section=DATA_SECTION,
@@ -82,6 +99,8 @@ def draft_into_issue(
         user=user,
         now=now,
     )
+    if spec:  # a second write rather than an add_item argument: the store module is at its size limit
+        repository.update_item(item_id, chart=spec, user=user, now=now)
     return item_id, report
 
 
@@ -119,4 +138,39 @@ def check_issue(repository: Repository, issue: IssueRow) -> dict[int, list[dict[
             problems += [{"code": w.code, "message": w.message} for w in missing]
         if problems:
             out[item.id] = problems
+    return out
+
+
+def chart_spec(repository: Repository, item: ItemRow, title: str, markup: str) -> ChartSpec:
+    """The chart of top markets for a 【数据月报】 item titled ``title`` with text ``markup``: of the stored
+    (period, region) the text talks about (as :func:`check_issue` finds it). :class:`FiguresError` (Chinese
+    message, for the editor) when the item is not a report, no stored figures fit, or they name no market."""
+    if item.section != DATA_SECTION or item.story_id is not None:
+        raise FiguresError(f"只有“{DATA_SECTION}”栏目的文字条目可以附图", code="figures.chart")
+    issue = repository.get_issue(item.issue_id)
+    sets = [(s.period, s.region) for s in repository.figure_sets()]
+    found = match_set(title, plain_text(markup), sets, issue.year)
+    if found is None:
+        raise FiguresError("没有与本文地区和月份对应的已导入数据，未能附图", code="figures.chart")
+    period = Period.parse(found[0])
+    if market_bars(load_book(repository, period, found[1]), period, found[1]) is None:
+        raise FiguresError(f"{found[0]} {found[1]}的数据中没有分国别（市场）的数字，未能附图", code="figures.chart")
+    return ChartSpec(MARKETS, found[0], found[1])
+
+
+def item_charts(repository: Repository, issue: IssueRow) -> dict[int, tuple[bytes, str]]:
+    """The PNG and caption of every chart attached to an item of ``issue``, by item id, for the exports. A chart
+    whose figures are gone (the set was re-imported without markets) is left out with a warning in the log."""
+    out: dict[int, tuple[bytes, str]] = {}
+    for item in issue.items:
+        spec = ChartSpec.from_json(item.chart)
+        if spec is None:
+            continue
+        period = Period.parse(spec.period)
+        bars = market_bars(load_book(repository, period, spec.region), period, spec.region)
+        if bars is None:
+            log.warning("issue %s item %s: no market figures for %s %s, chart left out", issue.id, item.id,
+                        spec.period, spec.region)  # fmt: skip
+            continue
+        out[item.id] = (render_png(bars), f"图：{bars.title}（{bars.unit}）")
     return out

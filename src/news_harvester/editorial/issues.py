@@ -11,6 +11,7 @@ explicitly (``allow_empty``), nor exported by the CLI (:func:`empty_problem`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -231,8 +232,11 @@ def reopen(repository: Repository, issue_id: int, *, reason: str, user: str, now
     repository.set_issue_status(issue_id, "draft", user=user, now=now, reason=reason.strip())
 
 
-def document(issue: IssueRow) -> IssueDocument:
-    """The issue as the exporter lays it out: configured sections in order, then any other section used."""
+def document(issue: IssueRow, charts: Mapping[int, tuple[bytes, str]] | None = None) -> IssueDocument:
+    """The issue as the exporter lays it out: configured sections in order, then any other section used.
+    ``charts``: the (PNG, caption) of the charts attached to items, by item id
+    (:func:`news_harvester.editorial.figures_report.item_charts`)."""
+    charts = charts or {}
     names = [s.name for s in issue.sections]
     names += [i.section for i in issue.items if i.section not in names]
     sections = []
@@ -243,6 +247,8 @@ def document(issue: IssueRow) -> IssueDocument:
                 text=i.text or "",
                 attribution=i.attribution or "",
                 html=sanitize_html(i.html) if i.html else None,
+                chart=charts[i.id][0] if i.id in charts else None,
+                chart_caption=charts[i.id][1] if i.id in charts else "",
             )
             for i in issue.section_items(name)
         )
@@ -258,8 +264,10 @@ def document(issue: IssueRow) -> IssueDocument:
     )
 
 
-def export(issue: IssueRow, fmt: str, settings: Settings) -> bytes:
-    doc = document(issue)
+def export(
+    issue: IssueRow, fmt: str, settings: Settings, charts: Mapping[int, tuple[bytes, str]] | None = None
+) -> bytes:
+    doc = document(issue, charts)
     if fmt == "md":
         return to_markdown(doc).encode("utf-8")
     if fmt == "html":

@@ -74,6 +74,8 @@ class ItemRow:
     draft: str | None
     warnings: tuple[dict[str, str], ...]
     updated_by: str | None
+    chart: str | None = None
+    """The chart attached to a 数据月报 item (JSON of editorial.figures_chart.ChartSpec); None or "" = none."""
 
     @property
     def edited(self) -> bool:
@@ -92,6 +94,7 @@ class ItemRow:
             "html": self.html,
             "edited": self.edited,
             "warnings": list(self.warnings),
+            "chart": json.loads(self.chart) if self.chart else None,
         }
 
 
@@ -153,6 +156,7 @@ def item_row(row: Any) -> ItemRow:
         draft=row.draft,
         warnings=tuple(json.loads(row.warnings)) if row.warnings else (),
         updated_by=row.updated_by,
+        chart=row.chart,
     )
 
 

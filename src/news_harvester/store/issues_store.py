@@ -309,8 +309,8 @@ class IssueQueries:
         return item_row(row)
 
     def update_item(self, item_id: int, *, user: str, now: datetime, **values: Any) -> ItemRow:
-        """Change title/text/attribution/html/draft/warnings of an item of a draft issue."""
-        allowed = {"title", "text", "attribution", "html", "draft", "warnings"}
+        """Change title/text/attribution/html/draft/warnings/chart of an item of a draft issue."""
+        allowed = {"title", "text", "attribution", "html", "draft", "warnings", "chart"}
         changes = {k: v for k, v in values.items() if k in allowed and v is not None}
         if "warnings" in changes:
             changes["warnings"] = json.dumps(changes["warnings"], ensure_ascii=False)

@@ -250,6 +250,7 @@ issue_items = Table(
     # the summary as drafted (news_harvester.editorial.summary); text != draft means an editor changed it
     Column("draft", Text),
     Column("warnings", Text),
+    Column("chart", Text),  # a chart attached to a 数据月报 item: editorial.figures_chart.ChartSpec as JSON
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime),
     Column("updated_by", String(64)),

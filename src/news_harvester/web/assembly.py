@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from news_harvester.editorial import figures_report, issues
+from news_harvester.editorial.figures import FiguresError
 from news_harvester.errors import HarvesterError, StorageError
 from news_harvester.parse.sanitize import sanitize_html, text_to_html
 from news_harvester.web.auth import CurrentUser, check_csrf, require_editor
@@ -261,16 +262,30 @@ def free_text_edit(
     user: Editor,
     title: Annotated[str, Form(max_length=300)] = "",
     html: Annotated[str, Form(max_length=MAX_HTML)] = "",
+    chart_box: Annotated[str, Form(max_length=1)] = "",
+    chart: Annotated[str, Form(max_length=1)] = "",
 ) -> Response:
-    return _item_action(
-        request,
-        issue_id,
-        user,
-        lambda ctx: ctx.repository.update_item(
-            item_id, title=title.strip(), html=clean_free_text(html), user=user.name, now=_now()
-        ),
-        "已保存",
-    )
+    """Saves the text; on a 数据月报 item (whose form has the chart box, ``chart_box``) also the box
+    "附图：主要市场执行额": ticked, the chart of the figures the text talks about is attached (the text is
+    saved even when no figures fit, and the editor is told why there is no chart)."""
+    body = clean_free_text(html)
+    ctx = _ctx(request)
+    spec, problem = "", ""
+    try:
+        item = ctx.repository.get_item(item_id)
+        if chart_box and chart:
+            try:
+                spec = figures_report.chart_spec(ctx.repository, item, title.strip() or item.title, body).to_json()
+            except FiguresError as exc:
+                problem = exc.message
+        ctx.repository.update_item(
+            item_id, title=title.strip(), html=body, chart=spec if chart_box else None, user=user.name, now=_now()
+        )
+    except HarvesterError as exc:
+        return _back(issue_id, str(exc), "error")
+    if problem:
+        return _back(issue_id, f"正文已保存；{problem}", "error")
+    return _back(issue_id, "已保存，已附图" if spec else "已保存")
 
 
 def _to_confirmation(issue_id: int, message: str | None = None) -> RedirectResponse:
@@ -329,7 +344,7 @@ def issue_export(request: Request, issue_id: RowId, fmt: str, user: Editor) -> R
     ctx = _ctx(request)
     try:
         issue = ctx.repository.get_issue(issue_id)
-        data = issues.export(issue, fmt, ctx.settings)
+        data = issues.export(issue, fmt, ctx.settings, figures_report.item_charts(ctx.repository, issue))
     except HarvesterError as exc:  # incl. ExportError, e.g. PDF without LibreOffice: a clear message
         status = 404 if exc.code == "storage.not_found" else 422
         return ctx.templates.TemplateResponse(request, "error.html", {"user": user, "message": str(exc)}, status)

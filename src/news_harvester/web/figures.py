@@ -85,10 +85,14 @@ def figures_upload(request: Request, user: Editor, file: Annotated[UploadFile | 
 
 @router.post("/issues/{issue_id}/figures-report", dependencies=[Depends(check_csrf)])
 def figures_into_issue(
-    request: Request, issue_id: RowId, user: Editor, figures: Annotated[str, Form(max_length=120)] = ""
+    request: Request,
+    issue_id: RowId,
+    user: Editor,
+    figures: Annotated[str, Form(max_length=120)] = "",
+    chart: Annotated[str, Form(max_length=1)] = "",
 ) -> Response:
     """The button of the assembly screen: the report drafted from the chosen (period, region) — the newest stored
-    when none is chosen — added to the issue's 【数据月报】."""
+    when none is chosen — added to the issue's 【数据月报】, with the chart of top markets when ``chart`` is ticked."""
     ctx = _ctx(request)
     period, _sep, region = figures.partition("|")
     if not region:
@@ -98,7 +102,7 @@ def figures_into_issue(
         period, region = sets[0].period, sets[0].region
     try:
         _item, report = figures_report.draft_into_issue(
-            ctx.repository, issue_id, period, region, user=user.name, now=_now()
+            ctx.repository, issue_id, period, region, user=user.name, now=_now(), chart=bool(chart)
         )
     except HarvesterError as exc:
         return _back(issue_id, f"未能生成数据月报：{exc.message}", "error")
