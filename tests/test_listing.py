@@ -332,3 +332,15 @@ def test_html5_article_headers_are_content_but_the_page_header_is_not():
         ("跨境电商出口海外仓建设提速", "https://blog.example.cn/2024/06/12/cross-border-ecommerce/"),
     ]
     assert items[1].published == datetime(2024, 6, 12, tzinfo=SHANGHAI)  # from the path
+
+
+def test_a_row_without_a_link_selector_takes_its_first_headline_like_link():
+    """A thumbnail link or a channel tag before the headline is passed over (it has no headline text)."""
+    html = ("<ul class='news'><li><a href='/a/20240611/1.html'><img src='t.jpg'></a> <a href='/world/'>[国际]</a> "
+            "<a href='/a/20240611/1.html'>商务部发布数字贸易发展报告</a><span>2024-06-11</span></li>"
+            "<li><a href='/a/20240612/2.html' title='跨境电商综试区名单公布'><img src='u.jpg'></a></li></ul>")
+    items = parse_listing(html, "https://www.example.gov.cn/list/", SHANGHAI, {"item": ["ul.news li"]})
+    assert [(i.url, i.title) for i in items] == [
+        ("https://www.example.gov.cn/a/20240611/1.html", "商务部发布数字贸易发展报告"),
+        ("https://www.example.gov.cn/a/20240612/2.html", "跨境电商综试区名单公布"),  # the link's title attribute
+    ]

@@ -20,6 +20,7 @@ from ruamel.yaml.error import YAMLError
 
 from news_harvester.cli.articles import preview_article, print_article
 from news_harvester.cli.common import EXIT_ERROR, CliContext, fail, guard, iso_in_zone, print_table
+from news_harvester.cli.source_discovery import discover
 from news_harvester.clock import EDITOR_ZONE_LABEL, editor_time
 from news_harvester.config import Settings, SourceSpec, load_sources
 from news_harvester.errors import ConfigError, HarvesterError
@@ -440,5 +441,7 @@ def sources_export_opml(obj: CliContext, output: Path | None) -> None:
         fail(f"cannot write {output}: {exc.strerror}")
     click.echo(f"exported {len(config.sources)} sources to {output}", err=True)
 
+
+sources.add_command(discover)
 
 COMMANDS = (sources,)

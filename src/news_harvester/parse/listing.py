@@ -74,7 +74,7 @@ def _by_selectors(soup: BeautifulSoup, base: str, zone: tzinfo, sel: dict[str, l
             break
     items: dict[str, RawItem] = {}
     for row in rows:
-        anchor = _first(row, sel.get("link", [])) or row.find("a", href=True) or (row if row.name == "a" else None)
+        anchor = _first(row, sel.get("link", [])) or row_link(row)
         if anchor is None or not anchor.get("href"):
             continue
         url = urldefrag(urljoin(base, str(anchor["href"]).strip())).url  # #comments is the same page
@@ -107,18 +107,31 @@ def _discover(soup: BeautifulSoup, base: str, zone: tzinfo) -> list[RawItem]:
         # same URL: a later anchor with visible text replaces a title taken from an attribute only,
         # even a headline shorter than MIN_TITLE_CHARS.
         if url in untitled:
-            if len(_LETTER_RE.findall(visible)) >= 2 and not _in_navigation(anchor):
+            if len(_LETTER_RE.findall(visible)) >= 2 and not in_navigation(anchor):
                 items[url] = RawItem(url=url, title=visible, published=items[url].published)
                 untitled.discard(url)
             continue
         title = str(anchor.get("title") or "").strip() or visible
-        if url in items or not _headline_like(title) or _in_navigation(anchor):
+        if url in items or not headline_like(title) or in_navigation(anchor):
             continue
         if not visible:
             untitled.add(url)
         published = _row_date(anchor, zone) or _path_date(url, zone)
         items[url] = RawItem(url=url, title=title, published=published)
     return list(items.values())
+
+
+def row_link(row: Tag) -> Tag | None:
+    """The headline link of a list row without a link selector: the first link whose text (or title) reads like
+    a headline, so that a thumbnail link or a channel tag ("[社会]") before it is passed over; else the first
+    link; else the row itself when it is a link."""
+    links = [a for a in row.find_all("a", href=True)]
+    for anchor in links:
+        if headline_like(str(anchor.get("title") or "").strip() or _text(anchor)):
+            return anchor
+    if links:
+        return links[0]
+    return row if row.name == "a" and row.get("href") else None
 
 
 def is_article_path(path: str) -> bool:
@@ -137,7 +150,7 @@ def is_article_path(path: str) -> bool:
     return bool(_DATED_PATH_RE.search(path) or _ID_STEM_RE.match(stem))
 
 
-def _headline_like(title: str) -> bool:
+def headline_like(title: str) -> bool:
     return len(title) >= MIN_TITLE_CHARS and len(_LETTER_RE.findall(title)) >= MIN_TITLE_LETTERS
 
 
@@ -183,7 +196,7 @@ def site_of(url: str) -> str:
     return ".".join(labels[-keep:])
 
 
-def _in_navigation(anchor: Tag) -> bool:
+def in_navigation(anchor: Tag) -> bool:
     in_article = anchor.find_parent("article") is not None
     for depth, parent in enumerate(anchor.parents):
         if parent.name == "[document]":
