@@ -1,7 +1,9 @@
-"""Helpers for tests/test_browser.py: the real daemon as a subprocess, users and stories loaded with the real
-CLI, realistic Chinese stories, and hostile payloads read from feedparser's sanitizer test cases.
+"""Helpers for the browser tests (tests/test_browser*.py): Chromium and a signed-in page, the real daemon as a
+subprocess, users and stories loaded with the real CLI, realistic Chinese stories, and hostile payloads read from
+feedparser's sanitizer test cases. The fixtures ``browser`` and ``browser_page`` (tests/conftest.py) use them.
 
-Nothing here imports Playwright, so the module loads (and the browser suite skips cleanly) without it.
+Nothing here imports Playwright when the module loads, so it loads (and the browser suite skips cleanly) without
+it: a browser test module starts with ``expect = playwright_or_skip().expect``.
 """
 
 from __future__ import annotations
@@ -26,12 +28,64 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from lxml import etree
 
 from procs import cli_env, drain, popen_cli, run_cli, wait_until
 
 PASSWORD = "编辑部 correct horse 1"
 """Every test user's password (one line on the CLI's stdin)."""
+
+# --------------------------------------------------------------------------- the browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def playwright_or_skip() -> Any:
+    """``playwright.sync_api``; the calling test module is skipped when Chromium or Playwright is missing."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
+    return pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Headless Chromium (``CHROMIUM``, no sandbox) driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def open_page(browser: Any, base_url: str, **context_options: Any) -> Any:
+    """A page in a fresh browser context (own cookies): ``base_url``, locale zh-CN, 10 s timeouts."""
+    context = browser.new_context(base_url=base_url, locale="zh-CN", **context_options)
+    context.set_default_timeout(10_000)
+    return context.new_page()
+
+
+def sign_in(page: Any, name: str, password: str = PASSWORD) -> None:
+    """Sign in through the form, from wherever the page is (the login page or a redirect to it)."""
+    if "/login" not in page.url:
+        page.goto("/login")
+    page.get_by_label("用户名", exact=True).fill(name)
+    page.get_by_label("密码", exact=True).fill(password)
+    page.get_by_role("button", name="登录", exact=True).click()
+
+
+def signed_in_page(browser: Any, base_url: str, name: str, **context_options: Any) -> Any:
+    """``open_page`` signed in as ``name`` (password ``PASSWORD``), checked to have landed on the queue (``/``)."""
+    from playwright.sync_api import expect
+
+    page = open_page(browser, base_url, **context_options)
+    sign_in(page, name)
+    expect(page).to_have_url(base_url + "/")
+    return page
+
 
 # --------------------------------------------------------------------------- the daemon
 
@@ -162,6 +216,13 @@ class Item:
         } | self.extra
 
 
+NOTICE_BODY = (
+    "6月11日，商务部等九部门联合印发《关于拓展跨境电商出口推进海外仓建设的意见》。《意见》明确，五大方面15项工作内容。"
+    "一是积极培育跨境电商经营主体，大力支持跨境电商赋能产业发展，提升服务跨境电商企业能力。二是加大金融支持力度，"
+    "畅通跨境电商企业融资渠道，优化跨境资金结算服务，推动跨境电商供应链降本增效。三是加强相关基础设施和物流体系建设。"
+)
+"""The start of the nine departments' notice (as POLICY_BODY), dated in its first words: the assembly screen's
+drafted summary starts "6 月 11 日，"."""
 POLICY_BODY = (
     "近日，商务部等9部门联合印发《关于拓展跨境电商出口推进海外仓建设的意见》（以下简称《意见》）。"
     "《意见》明确了五个方面15项工作内容。一是积极培育跨境电商经营主体，大力支持跨境电商赋能产业发展，"

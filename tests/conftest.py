@@ -160,3 +160,69 @@ def migrate_to(engine: object, revision: str) -> None:
     with engine.begin() as conn:  # type: ignore[attr-defined]
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+
+
+# --------------------------------------------------------------------------- the browser (tests/browser_support.py)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium for one browser test module (which skips without it: ``playwright_or_skip``)."""
+    from browser_support import chromium
+
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def browser_page(browser: Any) -> Iterator[Callable[..., Any]]:
+    """``browser_page(base_url, user=None, **context_options)``: a page in a fresh browser context (own cookies),
+    signed in as ``user`` through the form when given (``signed_in_page``); every one closed after the test."""
+    from browser_support import open_page, signed_in_page
+
+    pages: list[Any] = []
+
+    def make(base_url: str, user: str | None = None, **context_options: Any) -> Any:
+        if user is None:
+            page = open_page(browser, base_url, **context_options)
+        else:
+            page = signed_in_page(browser, base_url, user, **context_options)
+        pages.append(page)
+        return page
+
+    yield make
+    for page in pages:
+        page.context.close()
+
+
+# --------------------------------------------------------------------------- the review app
+
+
+@pytest.fixture
+def editor_client(settings: Settings, repository: Repository) -> tuple[Any, str]:
+    """The review app on the real SQLite file (stories loaded as a daemon loads them) over TestClient, signed in
+    as the editor ``editor1``: ``(client, csrf token)``."""
+    from datetime import UTC, datetime
+
+    from argon2 import PasswordHasher
+    from fastapi.testclient import TestClient
+
+    from news_harvester.stories.assign import StoryService
+    from news_harvester.stories.classifier import ClassifierSource
+    from news_harvester.web.app import create_app
+
+    now = datetime.now(UTC)
+    enricher = ClassifierSource(settings.topics, repository).load()
+    service = StoryService.load(repository, window_days=90, now=now, weights={}, enricher=enricher)
+    repository.add_user("editor1", PasswordHasher().hash("editor-password"), "editor", now)
+    app = create_app(
+        database_ok=lambda: True,
+        scheduler_ok=lambda: True,
+        sources_health=lambda: [],
+        repository=repository,
+        stories=service,
+        settings=settings,
+    )
+    client = TestClient(app, follow_redirects=False)
+    token = client.post("/login", json={"name": "editor1", "password": "editor-password"}).json()["csrf_token"]
+    return client, str(token)

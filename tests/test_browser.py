@@ -13,20 +13,12 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
-expect = sync_api.expect
-
-from browser_support import (  # noqa: E402
+from browser_support import (
     ITEMS,
-    PASSWORD,
     SANITIZE_DIR,
     XSS_WATCH,
     Daemon,
@@ -36,11 +28,15 @@ from browser_support import (  # noqa: E402
     hostile_items,
     ingest,
     load_payloads,
+    playwright_or_skip,
+    sign_in,
     store_evidence,
     stories_by_url,
     web_daemon,
 )
-from conftest import SHARED_FIXTURES, shared_fixture  # noqa: E402
+from conftest import SHARED_FIXTURES, shared_fixture
+
+expect = playwright_or_skip().expect
 
 ALL_STATES = ("new", "shortlisted", "snoozed", "accepted", "rejected", "used")
 STALE_MESSAGE = re.compile(r"这条素材已被 editor1 修改（版本 \d+），请刷新后重试")
@@ -84,43 +80,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield Site(daemon, story, article, payloads)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-
-
-def login(page: Any, name: str, password: str = PASSWORD) -> None:
-    """Sign in through the form, from wherever the page is (the login page or a redirect to it)."""
-    if "/login" not in page.url:
-        page.goto("/login")
-    page.get_by_label("用户名", exact=True).fill(name)
-    page.get_by_label("密码", exact=True).fill(password)
-    page.get_by_role("button", name="登录", exact=True).click()
-
-
 @pytest.fixture
-def new_page(browser: Any, site: Site) -> Iterator[Callable[..., Any]]:
+def new_page(browser_page: Callable[..., Any], site: Site) -> Callable[..., Any]:
     """``new_page(user=None, **context_options)``: a page in a fresh browser context (own cookies), signed in
     as ``user`` through the form when given."""
-    contexts: list[Any] = []
 
     def make(user: str | None = None, **options: Any) -> Any:
-        context = browser.new_context(base_url=site.base_url, locale="zh-CN", **options)
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        page = context.new_page()
+        page = browser_page(site.base_url, user, **options)
         if user:
-            login(page, user)
-            expect(page).to_have_url(site.base_url + "/")
             expect(page.locator("header .user")).to_contain_text(user)
         return page
 
-    yield make
-    for context in contexts:
-        context.close()
+    return make
 
 
 def row(page: Any, story_id: int) -> Any:
@@ -154,13 +125,13 @@ def test_login_form_rejects_a_wrong_password_then_signs_in(new_page, site):
     assert response.headers["content-security-policy"].startswith("default-src 'self'")
     expect(page.get_by_role("heading", name="登录")).to_be_visible()
 
-    login(page, "editor1", "wrong password 123")
+    sign_in(page, "editor1", "wrong password 123")
     expect(page.locator(".flash.error")).to_have_text("用户名或密码错误")
     expect(page).to_have_url(re.compile(r"/login$"))
     expect(page.get_by_label("用户名", exact=True)).to_have_value("editor1")  # the name is kept, not the password
     expect(page.get_by_label("密码", exact=True)).to_have_value("")
 
-    login(page, "editor1")
+    sign_in(page, "editor1")
     expect(page).to_have_url(site.base_url + "/")
     expect(page.locator("header .user")).to_have_text("editor1（编辑）")
     expect(page.locator("#queue .item").first).to_be_visible()
@@ -405,7 +376,7 @@ def test_logout_returns_to_login_and_pages_need_a_session(new_page, site):
     api = page.request.get("/api/queue")
     assert api.status == 401
 
-    login(page, "editor2")  # back to the page that asked for it
+    sign_in(page, "editor2")  # back to the page that asked for it
     expect(page).to_have_url(f"{site.base_url}/stories/{sid}")
 
 
@@ -545,7 +516,7 @@ def test_harvested_payloads_never_execute(new_page, site):
     # first as shipped (CSP on), then with the CSP bypassed: the sanitizer and escaping alone must hold
     for csp in (True, False):
         page, watch = _watched_page(new_page, site, csp=csp)
-        login(page, "editor1")
+        sign_in(page, "editor1")
         expect(page).to_have_url(site.base_url + "/")
         pages += _visit_hostile_pages(page, site, watch, csp=csp)
         assert watch.dialogs == []

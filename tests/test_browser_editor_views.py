@@ -10,33 +10,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
-expect = sync_api.expect
+from browser_support import Daemon, add_users, ingest, playwright_or_skip, web_daemon
+from procs import run_cli
+from provenance_support import BEIJING, DAY, ORIGINAL_AT, reprint_then_original
 
-from browser_support import PASSWORD, Daemon, add_users, ingest, web_daemon  # noqa: E402
-from procs import run_cli  # noqa: E402
-
-BEIJING = timezone(timedelta(hours=8))
-DAY = (datetime.now(BEIJING) - timedelta(days=2)).date()
-ORIGINAL_AT = datetime(DAY.year, DAY.month, DAY.day, 9, 0, tzinfo=BEIJING)
-REPRINT_AT = datetime(DAY.year, DAY.month, DAY.day, 19, 40, tzinfo=BEIJING)
-POLICY = (
-    "商务部等九部门联合印发《关于拓展跨境电商出口推进海外仓建设的意见》。《意见》明确，五大方面15项工作内容。"
-    "一是积极培育跨境电商经营主体：大力支持跨境电商赋能产业发展；提升服务跨境电商企业能力。"
-    "二是加大金融支持力度：畅通跨境电商企业融资渠道；优化跨境资金结算服务；推动跨境电商供应链降本增效。"
-    "三是加强相关基础设施和物流体系建设：推动跨境电商海外仓高质量发展；增强跨境电商物流保障能力。"
-)
+expect = playwright_or_skip().expect
 FURNITURE_BODY = (
     "【字体：大 中 小】 打印本页 关闭窗口\n"
     "工业和信息化部近日发布数据，前三季度软件和信息技术服务业完成软件业务收入同比增长，利润总额稳步增长，"
@@ -76,12 +62,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, dic
         harvested = run_cli(tmp, "harvest", "--once", "--json")
         assert harvested.returncode == 0, harvested.stderr
     records = [
-        {"title": "九部门发文推进海外仓建设", "url": "https://news.example.cn/2024/0612/a.html",
-         "body": "来源：商务部网站\n" + POLICY, "published_at": REPRINT_AT.isoformat(), "source": "新华网",
-         "weight": 7},
-        {"title": "商务部等9部门联合印发《关于拓展跨境电商出口推进海外仓建设的意见》",
-         "url": "https://www.mofcom.gov.cn/art/2024/art_1.html", "body": POLICY,
-         "published_at": ORIGINAL_AT.isoformat(), "source": "商务部网站"},
+        *reprint_then_original(),
         {"title": "前三季度软件业务收入保持增长", "url": "https://www.miit.example.cn/2024/soft.html",
          "body": FURNITURE_BODY, "published_at": ORIGINAL_AT.isoformat(), "source": "工业和信息化部"},
         {"title": "前10个月软件和信息技术服务业运行态势良好", "url": "https://www.miit.example.cn/2024/soft-10.html",
@@ -99,20 +80,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, dic
 
 
 @pytest.fixture
-def page(site: tuple[Daemon, dict[str, Any], Path]) -> Iterator[Any]:
-    daemon = site[0]
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
-        context = browser.new_context(base_url=daemon.base_url, locale="zh-CN")
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        page.goto("/login")
-        page.get_by_label("用户名", exact=True).fill("boss")
-        page.get_by_label("密码", exact=True).fill(PASSWORD)
-        page.get_by_role("button", name="登录", exact=True).click()
-        expect(page).to_have_url(daemon.base_url + "/")
-        yield page
-        browser.close()
+def page(site: tuple[Daemon, dict[str, Any], Path], browser_page: Callable[..., Any]) -> Any:
+    return browser_page(site[0].base_url, "boss")
 
 
 def test_story_page_credits_the_earliest_report_and_names_its_topics(site, page):

@@ -6,22 +6,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from conftest import shared_fixture
+from browser_support import Daemon, add_users, playwright_or_skip, web_daemon
+from figures_support import PERIOD, REGION, sample_path
+from procs import run_cli
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
-expect = sync_api.expect
-
-from browser_support import PASSWORD, Daemon, add_users, web_daemon  # noqa: E402
-from procs import run_cli  # noqa: E402
+expect = playwright_or_skip().expect
 
 
 @pytest.fixture(scope="module")
@@ -40,36 +34,24 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, int
 
 
 @pytest.fixture
-def page(site: tuple[Daemon, int]) -> Iterator[Any]:
-    daemon = site[0]
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
-        context = browser.new_context(base_url=daemon.base_url, locale="zh-CN")
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        page.goto("/login")
-        page.get_by_label("用户名", exact=True).fill("editor1")
-        page.get_by_label("密码", exact=True).fill(PASSWORD)
-        page.get_by_role("button", name="登录", exact=True).click()
-        expect(page).to_have_url(daemon.base_url + "/")
-        yield page
-        browser.close()
+def page(site: tuple[Daemon, int], browser_page: Callable[..., Any]) -> Any:
+    return browser_page(site[0].base_url, "editor1")
 
 
 def test_upload_the_figures_and_put_the_report_into_the_issue(site, page):
     _daemon, issue_id = site
-    csv_path = shared_fixture("monthly-figures/dalian-2024-01-05.csv")
+    csv_path = sample_path()
     page.get_by_role("link", name="数据月报", exact=True).click()
     expect(page).to_have_url(re.compile(r"/figures$"))
     page.locator('#figures-upload input[name="file"]').set_input_files(str(csv_path))
     page.get_by_role("button", name="上传并导入").click()
     expect(page.locator(".flash")).to_contain_text("已导入 dalian-2024-01-05.csv")
-    row = page.locator('tr[data-period="2024-01..2024-05"][data-region="大连市"]')
+    row = page.locator(f'tr[data-period="{PERIOD}"][data-region="{REGION}"]')
     expect(row).to_contain_text("editor1")
 
     page.goto(f"/issues/{issue_id}")
     section = page.locator('section.issue-section[data-section="数据月报"]')
-    section.locator('select[name="figures"]').select_option("2024-01..2024-05|大连市")
+    section.locator('select[name="figures"]').select_option(f"{PERIOD}|{REGION}")
     section.get_by_role("button", name="从数据生成数据月报").click()
     expect(page.locator(".flash")).to_contain_text("已根据 2024-01..2024-05 大连市的数据生成数据月报")
     section = page.locator('section.issue-section[data-section="数据月报"]')

@@ -8,23 +8,22 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
-from browser_support import PASSWORD, Daemon, add_users, ingest, stories_by_url, web_daemon  # noqa: E402
-
-expect = sync_api.expect
-BODY = (
-    "6月11日，商务部等九部门联合印发《关于拓展跨境电商出口推进海外仓建设的意见》。《意见》明确，五大方面15项工作内容。"
-    "一是积极培育跨境电商经营主体，大力支持跨境电商赋能产业发展，提升服务跨境电商企业能力。二是加大金融支持力度，"
-    "畅通跨境电商企业融资渠道，优化跨境资金结算服务，推动跨境电商供应链降本增效。三是加强相关基础设施和物流体系建设。"
+from browser_support import (
+    NOTICE_BODY,
+    Daemon,
+    add_users,
+    ingest,
+    playwright_or_skip,
+    sign_in,
+    stories_by_url,
+    web_daemon,
 )
+
+expect = playwright_or_skip().expect
 URL = "https://mofcom.example.cn/publish/1"
 
 
@@ -32,33 +31,14 @@ URL = "https://mofcom.example.cn/publish/1"
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, int]]:
     tmp = tmp_path_factory.mktemp("publish")
     (tmp / "sources.yaml").write_text("sources: []\n", encoding="utf-8")
-    record = {"title": "商务部等9部门联合印发《关于拓展跨境电商出口推进海外仓建设的意见》", "url": URL, "body": BODY,
-              "source": "商务部网站", "weight": 10,
+    record = {"title": "商务部等9部门联合印发《关于拓展跨境电商出口推进海外仓建设的意见》", "url": URL,
+              "body": NOTICE_BODY, "source": "商务部网站", "weight": 10,
               "published_at": (datetime.now(UTC) - timedelta(days=1)).isoformat()}
     assert ingest(tmp, [record])["new"] == 1
     add_users(tmp, [("Editor", "editor")])
     story_ids, _ = stories_by_url(tmp)
     with web_daemon(tmp) as daemon:
         yield daemon, story_ids[URL]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-
-
-def sign_in(browser: Any, base_url: str, name: str, *, javascript: bool = True, password: str = PASSWORD) -> Any:
-    context = browser.new_context(base_url=base_url, locale="zh-CN", java_script_enabled=javascript)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto("/login")
-    page.get_by_label("用户名", exact=True).fill(name)
-    page.get_by_label("密码", exact=True).fill(password)
-    page.get_by_role("button", name="登录", exact=True).click()
-    return page
 
 
 def issue_status(page: Any, issue_id: int) -> str:
@@ -68,28 +48,23 @@ def issue_status(page: Any, issue_id: int) -> str:
     return status
 
 
-def test_sign_in_ignores_the_case_of_the_name(site, browser):
+def test_sign_in_ignores_the_case_of_the_name(site, browser_page):
     daemon, _story = site
-    page = sign_in(browser, daemon.base_url, "editor")
-    expect(page).to_have_url(daemon.base_url + "/")
+    page = browser_page(daemon.base_url, "editor")  # signed in: on the queue page
     expect(page.locator("header .who .user")).to_have_text("Editor（编辑）")
-    page.context.close()
 
-    shouted = sign_in(browser, daemon.base_url, " EDITOR ")
-    expect(shouted).to_have_url(daemon.base_url + "/")
+    shouted = browser_page(daemon.base_url, " EDITOR ")
     expect(shouted.locator("header .who .user")).to_have_text("Editor（编辑）")
-    shouted.context.close()
 
-    wrong = sign_in(browser, daemon.base_url, "eDiToR", password="not the password")
+    wrong = browser_page(daemon.base_url)
+    sign_in(wrong, "eDiToR", password="not the password")
     expect(wrong.locator(".flash.error")).to_have_text("用户名或密码错误")
     expect(wrong).to_have_url(re.compile(r"/login"))
-    wrong.context.close()
 
 
-def test_publishing_is_confirmed_refused_when_empty_and_works_without_javascript(site, browser):
+def test_publishing_is_confirmed_refused_when_empty_and_works_without_javascript(site, browser_page):
     daemon, story = site
-    page = sign_in(browser, daemon.base_url, "EDITOR", javascript=False)
-    expect(page).to_have_url(daemon.base_url + "/")
+    page = browser_page(daemon.base_url, "EDITOR", java_script_enabled=False)
 
     # an empty draft: refused at once, in Chinese, and still a draft
     page.goto("/issues")
@@ -143,4 +118,3 @@ def test_publishing_is_confirmed_refused_when_empty_and_works_without_javascript
     number = int(re.search(r"第 (\d+) 期", label).group(1))
     expect(page.locator(".issue-head h1")).to_contain_text(f"第 {number + 1} 期")
     assert page.request.get(f"/api/stories/{story}").json()["candidate"]["state"] == "used"
-    page.context.close()

@@ -21,11 +21,9 @@ from urllib.parse import unquote_plus as unquote
 
 import docx
 import pytest
-from argon2 import PasswordHasher
-from fastapi.testclient import TestClient
 from PIL import Image
 
-from conftest import shared_fixture
+from figures_support import PERIOD, REGION, sample_csv, upload
 from news_harvester.editorial import figures_chart, figures_report, issues
 from news_harvester.editorial.export_pdf import to_pdf
 from news_harvester.editorial.figures import FigureBook, Period
@@ -40,18 +38,10 @@ from news_harvester.editorial.figures_chart import (
     render_png,
 )
 from news_harvester.store.figure_rows import Figure
-from news_harvester.stories.assign import StoryService
-from news_harvester.stories.classifier import ClassifierSource
-from news_harvester.web.app import create_app
 
 NOW = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
-PERIOD, REGION = "2024-01..2024-05", "大连市"
 DATA_IMG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="([^"]*)">')
 BAR_COLOR = (0x2F, 0x5D, 0x8A)
-
-
-def fixture_csv() -> bytes:
-    return shared_fixture("monthly-figures/dalian-2024-01-05.csv").read_bytes()
 
 
 def book_of(markets: list[tuple[str, str]], indicator: str = "离岸执行额") -> FigureBook:
@@ -148,7 +138,7 @@ def test_a_chart_spec_round_trips_and_bad_ones_mean_no_chart():
 @pytest.fixture
 def report_issue(settings, repository):
     """A draft issue whose 【数据月报】 is the report drafted from the fixture figures (no chart yet)."""
-    result = figures_report.import_figures(repository, fixture_csv(), file_name="dalian.csv", user="editor", now=NOW)
+    result = figures_report.import_figures(repository, sample_csv(), file_name="dalian.csv", user="editor", now=NOW)
     assert result.stored
     issue_id = issues.current_draft(repository, settings, user="editor", now=NOW)
     item_id, _report = figures_report.draft_into_issue(repository, issue_id, PERIOD, REGION, user="editor", now=NOW)
@@ -238,19 +228,6 @@ def test_the_pdf_is_converted_from_the_docx_with_the_chart(settings, repository,
 # --- the assembly screen ------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def app_client(settings, repository):
-    now = datetime.now(UTC)
-    service = StoryService.load(repository, window_days=90, now=now, weights={},
-                                enricher=ClassifierSource(settings.topics, repository).load())
-    repository.add_user("editor1", PasswordHasher().hash("editor-password"), "editor", now)
-    app = create_app(database_ok=lambda: True, scheduler_ok=lambda: True, sources_health=lambda: [],
-                     repository=repository, stories=service, settings=settings)
-    client = TestClient(app, follow_redirects=False)
-    token = client.post("/login", json={"name": "editor1", "password": "editor-password"}).json()["csrf_token"]
-    return client, token
-
-
 def chart_box(page: str, item_id: int) -> str:
     item = page.split(f'data-item="{item_id}"')[1].split("</li>")[0]
     found = re.search(r'<input type="checkbox" name="chart" value="1"([^>]*)>', item)
@@ -258,11 +235,11 @@ def chart_box(page: str, item_id: int) -> str:
     return found[1]
 
 
-def test_ticking_the_box_on_the_assembly_screen_is_kept_and_exported(app_client):
-    client, token = app_client
+def test_ticking_the_box_on_the_assembly_screen_is_kept_and_exported(editor_client):
+    client, token = editor_client
     created = client.post("/issues", data={"csrf_token": token})
     issue_id = int(created.headers["location"].split("?")[0].rsplit("/", 1)[1])
-    client.post("/figures", data={"csrf_token": token}, files={"file": ("dalian.csv", fixture_csv(), "text/csv")})
+    upload(client, token, "dalian.csv", sample_csv())
     assert "附图：主要市场执行额" in client.get(f"/issues/{issue_id}").text  # on the draft button's form
     client.post(f"/issues/{issue_id}/figures-report", data={"csrf_token": token, "figures": f"{PERIOD}|{REGION}"})
     report = next(i for i in client.get(f"/api/issues/{issue_id}").json()["items"] if i["section"] == "数据月报")

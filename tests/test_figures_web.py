@@ -5,44 +5,17 @@ report into the issue's 【数据月报】, and numbers edited there are flagged
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from html import unescape
 from urllib.parse import unquote_plus as unquote
 
-import pytest
-from argon2 import PasswordHasher
-from fastapi.testclient import TestClient
-
-from conftest import shared_fixture
-from news_harvester.stories.assign import StoryService
-from news_harvester.stories.classifier import ClassifierSource
-from news_harvester.web.app import create_app
-
-PERIOD, REGION = "2024-01..2024-05", "大连市"
+from figures_support import PERIOD, REGION, sample_csv, upload
 
 
-@pytest.fixture
-def app_client(settings, repository):
-    now = datetime.now(UTC)
-    service = StoryService.load(repository, window_days=90, now=now, weights={},
-                                enricher=ClassifierSource(settings.topics, repository).load())
-    repository.add_user("editor1", PasswordHasher().hash("editor-password"), "editor", now)
-    app = create_app(database_ok=lambda: True, scheduler_ok=lambda: True, sources_health=lambda: [],
-                     repository=repository, stories=service, settings=settings)
-    client = TestClient(app, follow_redirects=False)
-    token = client.post("/login", json={"name": "editor1", "password": "editor-password"}).json()["csrf_token"]
-    return client, token
-
-
-def upload(client: TestClient, token: str, name: str, data: bytes):
-    return client.post("/figures", data={"csrf_token": token}, files={"file": (name, data, "text/csv")})
-
-
-def test_the_figures_page_uploads_lists_and_previews(app_client, repository):
-    client, token = app_client
+def test_the_figures_page_uploads_lists_and_previews(editor_client, repository):
+    client, token = editor_client
     page = client.get("/figures")
     assert page.status_code == 200 and "还没有导入数据" in page.text and 'href="/figures"' in page.text
-    csv_bytes = shared_fixture("monthly-figures/dalian-2024-01-05.csv").read_bytes()
+    csv_bytes = sample_csv()
     lines = csv_bytes.decode("utf-8").splitlines()
     bad = "\n".join([*lines[:3], lines[3].replace("万美元", "美元"), lines[5].replace("2024-01", "2024-13")]) + "\n"
     refused = upload(client, token, "bad.csv", bad.encode("utf-8"))
@@ -68,15 +41,15 @@ def test_the_figures_page_uploads_lists_and_previews(app_client, repository):
     assert "没有 2024-01..2024-05 沈阳市的数据" in other
 
 
-def test_the_assembly_button_drafts_the_report_and_edits_are_checked(app_client):
-    client, token = app_client
+def test_the_assembly_button_drafts_the_report_and_edits_are_checked(editor_client):
+    client, token = editor_client
     created = client.post("/issues", data={"csrf_token": token})
     issue_id = int(created.headers["location"].split("?")[0].rsplit("/", 1)[1])
     empty = client.get(f"/issues/{issue_id}").text
     assert "还没有导入数据" in empty and "从数据生成数据月报" not in empty
     none = client.post(f"/issues/{issue_id}/figures-report", data={"csrf_token": token})
     assert "还没有导入数据" in unquote(none.headers["location"])
-    upload(client, token, "dalian.csv", shared_fixture("monthly-figures/dalian-2024-01-05.csv").read_bytes())
+    upload(client, token, "dalian.csv", sample_csv())
     page = client.get(f"/issues/{issue_id}").text
     assert f'<option value="{PERIOD}|{REGION}">' in page and "从数据生成数据月报" in page
 

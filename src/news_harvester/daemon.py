@@ -30,6 +30,8 @@ from news_harvester.web.app import create_app
 from news_harvester.wiring import add_story_jobs, build_harvester, fetch_policy, open_repository
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection as ParentPipe
+
     from news_harvester.harvest.pipeline import Harvester
     from news_harvester.store.repository import Repository
 
@@ -101,30 +103,51 @@ def listen(bind: str, *, reuse_port: bool = False, join: bool = False) -> socket
     ``reuse_port``: each web process binds a socket of its own to the one address and the kernel spreads new
     connections over them by address hash (a socket shared by all would go to whichever process woke first:
     asyncio accepts every waiting connection at once, so a burst of editors landed on one process). The port is
-    first bound without it, so that a port another program (or another daemon) holds is still an error; ``join``:
-    an extra web process joining its parent's group (the parent checked)."""
+    first probed without it (``_probe_port``), so that a port another program (or another daemon) holds is still
+    an error; ``join``: an extra web process joining its parent's group (the parent probed)."""
     host, _, port = bind.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
     if reuse_port and not join:
-        probe = listen(bind)
-        port = str(probe.getsockname()[1])  # port 0: the one the system chose, for every process of the group
+        port = _probe_port(bind, host, port)
+    sock = _bound_socket(bind, host, port, reuse_port=reuse_port)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _probe_port(bind: str, host: str, port: str) -> str:
+    """Bind ``host:port`` alone (no SO_REUSEPORT) and let it go: a port held elsewhere is a ConfigError. The
+    port to use, for every process of the group: port 0 becomes the one the system chose."""
+    probe = _bound_socket(bind, host, port, reuse_port=False)
+    try:
+        return str(probe.getsockname()[1])
+    finally:
         probe.close()
+
+
+def _bound_socket(bind: str, host: str, port: str, *, reuse_port: bool) -> socket.socket:
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only for sockets that say
         # so; without it every small response waited ~40 ms for the client's delayed ACK
         sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    except OSError as exc:
+        raise _cannot_listen(bind, exc) from None
+    try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if reuse_port:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, int(port)))
     except (OSError, ValueError) as exc:
-        raise ConfigError(
-            f"cannot listen on {bind!r}: {exc}\n  hint: choose another host:port with --bind or NEWS_HARVESTER_BIND, "
-            "or run --no-web"
-        ) from None
-    sock.set_inheritable(True)
+        sock.close()
+        raise _cannot_listen(bind, exc) from None
     return sock
+
+
+def _cannot_listen(bind: str, exc: Exception) -> ConfigError:
+    return ConfigError(
+        f"cannot listen on {bind!r}: {exc}\n  hint: choose another host:port with --bind or NEWS_HARVESTER_BIND, "
+        "or run --no-web"
+    )
 
 
 def web_process_count(settings: Settings, *, harvest: bool, queue: Callable[[str], Awaitable[object]] | None) -> int:
@@ -179,28 +202,21 @@ class WebProcesses:
                 process.join(1)
 
 
-def serve_web_process(settings: Settings, parent: Any, configure_logging: Callable[[str, str], None]) -> None:
+def serve_web_process(settings: Settings, parent: ParentPipe, configure_logging: Callable[[str, str], None]) -> None:
     """An extra web process (spawned by WebProcesses): a web-only daemon on a socket of its own, bound to the
-    parent's address with SO_REUSEPORT."""
+    parent's address with SO_REUSEPORT, that stops when ``parent`` (its pipe to the parent) closes."""
     configure_logging(settings.log_level, settings.log_format)
-    _PARENT["pipe"] = parent
-    asyncio.run(run_daemon(settings, harvest=False, web=True, web_child=True))
+    asyncio.run(run_daemon(settings, harvest=False, web=True, parent=parent))
 
 
-_PARENT: dict[str, Any] = {}
-
-
-def _stop_with_parent(stop: asyncio.Event) -> None:
+def _stop_with_parent(stop: asyncio.Event, parent: ParentPipe) -> None:
     """Set ``stop`` when the parent closes this extra web process's pipe or dies."""
-    pipe = _PARENT.get("pipe")
-    if pipe is None:
-        return
     loop = asyncio.get_running_loop()
 
     def wait() -> None:
         with contextlib.suppress(EOFError, OSError):
             while True:
-                pipe.recv()
+                parent.recv()
         with contextlib.suppress(RuntimeError):  # the loop is already closed: stopping anyway
             loop.call_soon_threadsafe(stop.set)
 
@@ -232,11 +248,13 @@ async def run_daemon(
     web: bool = True,
     queue: Callable[[str], Awaitable[object]] | None = None,
     also_migrate: Callable[[Connection], None] | None = None,
-    web_child: bool = False,
+    parent: ParentPipe | None = None,
 ) -> None:
     """The single-machine daemon (``run``, ``--no-web``, ``--web-only``), and the cluster's web role: with
     ``queue`` (and ``harvest=False``) the web app's run-now button queues a job for the workers, and runs left
-    'running' are not marked interrupted at start (they belong to live workers; see news_harvester.cluster)."""
+    'running' are not marked interrupted at start (they belong to live workers; see news_harvester.cluster).
+    ``parent``: this is an extra web process (``serve_web_process``), stopped when that pipe closes."""
+    web_child = parent is not None
     sources = load_sources(settings.sources)
     _log_configuration(settings)
     notifiers = notifiers_from_settings(settings)  # a half-configured notifier is a ConfigError at start
@@ -278,8 +296,8 @@ async def run_daemon(
     if listener is not None and processes > 1:
         bound = listener.getsockname()
         extra = WebProcesses(settings.model_copy(update={"bind": f"[{bound[0]}]:{bound[1]}"}), processes - 1)
-    if web_child:
-        _stop_with_parent(stop)
+    if parent is not None:
+        _stop_with_parent(stop, parent)
     log.info(
         "news-harvester %s started: %d sources enabled, database %s, web %s",
         "daemon" if queue is None else "web instance (cluster)",

@@ -208,21 +208,22 @@ class QueueIndex:
         if not self._loaded:
             self._full_load(conn)
             return
-        low = conn.execute(select(func.min(queue_changes.c.seq))).scalar()
-        if low is not None and int(low) > self._seen + 1 and self._seen > 0:
-            self._full_load(conn)  # the log was pruned past what this process has seen
-            return
         clock = time.monotonic()
         self._pending = {q: t for q, t in self._pending.items() if clock - t < PENDING_SECONDS}
         wanted = queue_changes.c.seq > self._seen
         if self._pending:
             wanted = or_(wanted, queue_changes.c.seq.in_(sorted(self._pending)))
+        # each row carries the log's lowest number, from the same snapshot (the database computes it once)
+        low = select(func.min(queue_changes.c.seq)).correlate(None).scalar_subquery().label("low")
         fresh = conn.execute(
-            select(queue_changes.c.seq, queue_changes.c.story_id, queue_changes.c.articles)
+            select(queue_changes.c.seq, queue_changes.c.story_id, queue_changes.c.articles, low)
             .where(wanted)
             .order_by(queue_changes.c.seq)
         ).all()
         if not fresh:
+            return  # an empty log, or one holding nothing past what was seen: not pruned past it
+        if int(fresh[0].low) > self._seen + 1 and self._seen > 0:
+            self._full_load(conn)  # the log was pruned past what this process has seen
             return
         changed = {int(r.story_id) for r in fresh}
         self._generation += 1
