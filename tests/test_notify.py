@@ -81,7 +81,9 @@ def add_run(repository, source_id: str, at: datetime, outcome: str = "ok", code:
 
 
 def failing(repository, source_id: str = "mofcom", now: datetime = NOW) -> None:
-    """Three timeouts in a row: a fetch_errors alarm."""
+    """A source that worked, then three timeouts in a row: a fetch_errors alarm (one that never worked would
+    have a never_ok alarm instead, from its first failure)."""
+    add_run(repository, source_id, now - timedelta(hours=4))
     for hours in (3, 2, 1):
         add_run(repository, source_id, now - timedelta(hours=hours), "error", "fetch.timeout")
 
@@ -295,7 +297,9 @@ def test_a_notifier_that_fails_is_skipped_for_the_rest_of_the_pass(httpserver: H
     check(repo, [WebhookNotifier(httpserver.url_for("/hook"))], sources=sources)
     assert len(httpserver.log) == 1, "one failed request per pass, not one per alarm"
     alarms = repo.open_alarms()
-    assert len(alarms) == 3 and all(a.notify_attempts == 1 and "HTTP 503" in a.last_notify_error for a in alarms)
+    # three of three sources failing at once: their own alarms and the grouped outage alarm over them
+    assert sorted(a.kind for a in alarms) == ["fetch_errors"] * 3 + ["outage"]
+    assert all(a.notify_attempts == 1 and "HTTP 503" in a.last_notify_error for a in alarms)
 
 
 def test_check_never_raises(tmp_path, repository, caplog):

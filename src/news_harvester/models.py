@@ -168,6 +168,7 @@ class RunFacts:
     code: str | None = None
     items_seen: int = 0
     items_new: int = 0
+    http_status: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -222,9 +222,9 @@ async def run_scheduler(settings: Settings) -> None:
                 extra={"stage": "schedule"},
             )
 
-    async def tick(spec: SourceSpec) -> None:
-        now = utc_now()
-        await guarded(spec.id, enqueuer.harvest(spec.id, period_of(spec, now), now))
+    async def tick(spec: SourceSpec, *, force: bool = False) -> None:
+        now = utc_now()  # forced (a manual run): on demand, no period to claim
+        await guarded(spec.id, enqueuer.harvest(spec.id, None if force else period_of(spec, now), now))
 
     def housekeeping(name: str, seconds: float) -> Callable[[], Awaitable[None]]:
         async def queue_it() -> None:

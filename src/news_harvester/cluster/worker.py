@@ -222,7 +222,8 @@ class ClusterWorker:
                 attempts=harvest_periods.c.attempts + 1,
             )
             try:
-                summary = await self.harvester.harvest(spec)
+                # a job without a period is on demand (the web app's 立即抓取): it runs whatever the backoff
+                summary = await self.harvester.harvest(spec, force=when is None)
             except asyncio.CancelledError:
                 self._period(source_id, when, status="interrupted", finished_at=utc_now(), note="worker stopped")
                 raise

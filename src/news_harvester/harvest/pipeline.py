@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from news_harvester.clock import utc_now
+from news_harvester.clock import EDITOR_ZONE_LABEL, editor_time, utc_now
 from news_harvester.config import SourceSpec
 from news_harvester.errors import HarvesterError, StorageError
 from news_harvester.harvest.fetch import Fetcher
@@ -98,17 +98,25 @@ class Harvester:
             )
 
     async def harvest(self, spec: SourceSpec, *, force: bool = False) -> RunSummary:
-        """One run of one source; returns its summary whatever happens (bar cancellation)."""
+        """One run of one source; returns its summary whatever happens (bar cancellation). A source backing off
+        after failures is skipped (a ``skipped`` summary, logged) unless ``force``: a manual run (立即抓取,
+        ``harvest --once``) runs at once and is recorded like any other."""
         now = self.clock()
         self.stories.weights[spec.id] = spec.weight  # sources.yaml may have been reloaded
         state = self.repository.source_state(spec.id)
-        if not force and not is_due(state.next_due_at, now):
-            return RunSummary(
-                source_id=spec.id,
-                outcome=Outcome.NOT_MODIFIED,
-                skipped=True,
-                message=f"backing off until {state.next_due_at:%Y-%m-%d %H:%M} UTC",
-            )
+        if not is_due(state.next_due_at, now):
+            until = f"{editor_time(state.next_due_at)} {EDITOR_ZONE_LABEL}"
+            extra = {"source_id": spec.id, "stage": "schedule"}
+            if not force:
+                log.info("%s: backing off after %d failures until %s; run skipped", spec.id,
+                         state.consecutive_failures, until, extra=extra)  # fmt: skip
+                return RunSummary(
+                    source_id=spec.id,
+                    outcome=Outcome.NOT_MODIFIED,
+                    skipped=True,
+                    message=f"backing off until {until}",
+                )
+            log.info("%s: run forced while backing off until %s", spec.id, until, extra=extra)
         ticket = self._writer().begin(spec.id, now)
         started = time.monotonic()
         try:

@@ -3,8 +3,9 @@
 Jobs use ``max_instances=1`` and ``coalesce=True`` (a source never runs twice at once, and a
 backlog of missed runs collapses into one), jitter spreads sources sharing a schedule, and a
 failing source's backoff is enforced by the pipeline's due check, so the job itself is never
-removed. ``sources.yaml`` is re-read when its modification time changes (or on SIGHUP via
-``reload``); an invalid edit is logged and the last valid configuration stays in force.
+removed; a manual run (``run_now``, the web app's 立即抓取) is forced past that check and runs at
+once. ``sources.yaml`` is re-read when its modification time changes (or on SIGHUP via ``reload``); an
+invalid edit is logged and the last valid configuration stays in force.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -63,10 +65,17 @@ def next_fire_time(spec: SourceSpec, last_run: datetime | None, now: datetime) -
     return fire
 
 
+class HarvestCall(Protocol):
+    """What the scheduler runs per source: ``Harvester.harvest`` (a cluster's scheduler: queueing a job).
+    ``force``: a manual run, not held back by the source's backoff."""
+
+    def __call__(self, spec: SourceSpec, *, force: bool = ...) -> Awaitable[object]: ...
+
+
 class SourceScheduler:
     def __init__(
         self,
-        harvest: Callable[[SourceSpec], Awaitable[object]],
+        harvest: HarvestCall,
         sources: SourcesConfig,
         *,
         reload_interval: float = 5.0,
@@ -173,16 +182,24 @@ class SourceScheduler:
         spec = self.config.get(source_id)
         if spec is None or not spec.enabled:
             return
-        await self.run_now(spec)
+        await self._run_once(spec, manual=False)
 
     async def run_now(self, spec: SourceSpec) -> object:
-        """Harvest ``spec`` unless it is already running (then wait for that run)."""
+        """A manual run (立即抓取): harvest ``spec`` at once, whatever its backoff after failures (the harvest is
+        forced, so it runs and is recorded like any run), unless it is already running (logged, then None)."""
+        log.info("source %s: manual run requested", spec.id, extra={"source_id": spec.id, "stage": "schedule"})
+        return await self._run_once(spec, manual=True)
+
+    async def _run_once(self, spec: SourceSpec, *, manual: bool) -> object:
+        """Harvest ``spec`` unless it is already running. A scheduled run leaves the backoff check to the
+        harvest (a failing source waits); a manual one is forced past it."""
         lock = self._locks.setdefault(spec.id, asyncio.Lock())
         if lock.locked():
             log.info("source %s already running; skipped", spec.id, extra={"source_id": spec.id})
             return None
         async with lock:
-            task: asyncio.Task[object] = asyncio.ensure_future(self._harvest(spec))
+            harvest = self._harvest(spec, force=True) if manual else self._harvest(spec)
+            task: asyncio.Task[object] = asyncio.ensure_future(harvest)
             self._running.add(task)
             task.add_done_callback(self._running.discard)
             try:

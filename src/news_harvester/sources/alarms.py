@@ -20,10 +20,15 @@ Rules and their thresholds:
 ``challenge``
     The latest run that fetched something failed with ``fetch.challenge``: the site answers with a WAF /
     bot-challenge page and wants a browser. Raised from the first run.
+``never_ok``
+    The source has never once succeeded since it was added (the caller says so: ``never_succeeded``, from the
+    source's state) and every finished run passed failed: raised from the first failure, without waiting for
+    ``ERROR_STREAK``, since a new source that never worked is a mistake to fix, not a hiccup. Not raised when
+    every failure is a challenge page or an empty list (their own alarms say so); it replaces ``fetch_errors``.
 ``fetch_errors``
     The last ``ERROR_STREAK`` (3) or more finished runs all failed (``not_modified`` counts as success).
     Not raised when every one of those failures is a challenge page or an empty list: the ``challenge`` /
-    ``no_items`` alarm already says so.
+    ``no_items`` alarm already says so, nor when ``never_ok`` is.
 ``stale``
     No new item for longer than the source's expected cadence: the configured cadence when there is one,
     else the learned one, ``max(STALE_FACTOR (3) × median interval between the runs that brought new
@@ -33,6 +38,10 @@ Rules and their thresholds:
     and found nothing new; a source that cannot be fetched has its ``fetch_errors`` alarm instead. A source
     that never brought a new item is never stale (its ``no_items`` / ``fetch_errors`` alarms cover it).
 
+One alarm covers many sources: ``outage`` (:func:`detect_outage`), when at least ``OUTAGE_MIN`` (3) sources and at
+least ``OUTAGE_SHARE`` (half) of the enabled ones could not be fetched in their latest finished run (a ``fetch.*``
+error): usually our own network, not 22 broken sites. It is stored under the pseudo source ``OUTAGE_SOURCE``.
+
 Too little history (fewer runs than a rule needs) never raises an alarm. Messages are Simplified Chinese,
 for editors and admins; ``detail`` holds the numbers behind them (JSON-ready: str, int, float, lists).
 """
@@ -40,26 +49,33 @@ for editors and admins; ``detail`` holds the numbers behind them (JSON-ready: st
 from __future__ import annotations
 
 import itertools
+import math
 import statistics
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from news_harvester.models import Alarm, RunFacts
+from news_harvester.sources.error_advice import NETWORK_CODES, error_name
 
 NO_ITEMS = "no_items"
 ITEM_DROP = "item_drop"
 CHALLENGE = "challenge"
+NEVER_OK = "never_ok"
 FETCH_ERRORS = "fetch_errors"
 STALE = "stale"
-KINDS: tuple[str, ...] = (NO_ITEMS, ITEM_DROP, CHALLENGE, FETCH_ERRORS, STALE)
+OUTAGE = "outage"
+KINDS: tuple[str, ...] = (OUTAGE, NO_ITEMS, ITEM_DROP, CHALLENGE, NEVER_OK, FETCH_ERRORS, STALE)
 
 KIND_LABELS: dict[str, str] = {
     NO_ITEMS: "解析为 0 条",
     ITEM_DROP: "条目数骤降（页面结构可能已改变）",
     CHALLENGE: "反爬验证页面",
+    NEVER_OK: "从未抓取成功",
     FETCH_ERRORS: "连续抓取失败",
     STALE: "长时间无新条目",
+    OUTAGE: "多数信息源无法访问",
 }
 """Short Chinese names of the alarm kinds, for pages and e-mail."""
 
@@ -71,6 +87,11 @@ STALE_FACTOR = 3
 STALE_FLOOR = timedelta(days=2)
 CADENCE_WINDOW = timedelta(days=30)
 CADENCE_MIN_RUNS = 4
+OUTAGE_MIN = 3
+OUTAGE_SHARE = 0.5
+OUTAGE_SOURCE = "_all"
+"""The pseudo source id of the ``outage`` alarm: no real source id starts with ``_`` (source_spec.SOURCE_ID_RE)."""
+OUTAGE_NAME = "多个信息源"
 
 CHALLENGE_CODE = "fetch.challenge"
 NO_ITEMS_CODE = "parse.no_items"
@@ -89,22 +110,26 @@ def detect(
     expected_cadence: timedelta | None = None,
     last_new_item_at: datetime | None,
     new_item_times: Sequence[datetime] | None = None,
+    never_succeeded: bool = False,
 ) -> list[Alarm]:
     """The alarms of one source, in ``KINDS`` order.
 
     ``runs``: newest first (30 are plenty). ``new_item_times``: start times of the runs that brought new
     items over the ``CADENCE_WINDOW`` up to ``last_new_item_at`` (any order); when omitted they are taken
-    from ``runs``, which may cover too short a time to learn a cadence from.
+    from ``runs``, which may cover too short a time to learn a cadence from. ``never_succeeded``: no run of the
+    source ever succeeded as far as its stored state knows (a successful run among ``runs`` overrides it).
     """
     finished = [r for r in runs if r.outcome in (_OK, _ERROR, _NOT_MODIFIED)]
     fetched = [r for r in finished if r.outcome in (_OK, _ERROR)]
     base: dict[str, Any] = {"source_name": name}
     latest = fetched[0] if fetched else None
+    never_ok = _never_ok_alarm(source_id, name, finished, base) if never_succeeded else None
     found = (
         _no_items_alarm(source_id, name, latest, base),
         _item_drop_alarm(source_id, name, fetched, base),
         _challenge_alarm(source_id, name, latest, base),
-        _fetch_errors_alarm(source_id, name, finished, base),
+        never_ok,
+        None if never_ok is not None else _fetch_errors_alarm(source_id, name, finished, base),
         _stale_alarm(
             source_id,
             name,
@@ -162,6 +187,24 @@ def _challenge_alarm(source_id: str, name: str, latest: RunFacts | None, base: d
     )
 
 
+def _never_ok_alarm(source_id: str, name: str, finished: Sequence[RunFacts], base: dict[str, Any]) -> Alarm | None:
+    """``never_ok``: every finished run failed and none ever succeeded, from the first failure on."""
+    if not finished or any(r.outcome != _ERROR for r in finished):
+        return None
+    if all(r.code in (CHALLENGE_CODE, NO_ITEMS_CODE) for r in finished):
+        return None
+    codes = list(dict.fromkeys(r.code or "error" for r in finished))
+    latest = finished[0].code or "error"
+    cause = error_name(latest, finished[0].http_status) or latest
+    more = f"，共失败 {len(finished)} 次" if len(finished) > 1 else ""
+    return Alarm(
+        source_id,
+        NEVER_OK,
+        f"{name}：自添加以来从未抓取成功（{cause}，{latest}{more}）",
+        base | {"count": len(finished), "codes": codes, "since": finished[-1].started_at.isoformat()},
+    )
+
+
 def _fetch_errors_alarm(source_id: str, name: str, finished: Sequence[RunFacts], base: dict[str, Any]) -> Alarm | None:
     """``fetch_errors``: the last ``ERROR_STREAK`` or more finished runs failed, not all of them for a reason
     the ``challenge`` / ``no_items`` alarm already gives."""
@@ -208,6 +251,41 @@ def _stale_alarm(
             "threshold_seconds": int(threshold.total_seconds()),
             "basis": basis,
             "median_interval_seconds": (int(median_interval.total_seconds()) if median_interval is not None else None),
+        },
+    )
+
+
+def detect_outage(latest: Mapping[str, RunFacts | None], names: Mapping[str, str]) -> Alarm | None:
+    """``outage``: most enabled sources could not be fetched in their latest finished run.
+
+    ``latest``: every enabled source's latest finished run (``ok``, ``error`` or ``not_modified``; None when it
+    has none yet); ``names``: their display names. Raised when at least ``OUTAGE_MIN`` sources, and at least
+    ``OUTAGE_SHARE`` of the enabled ones, failed with a ``fetch.*`` code; the message blames the network when
+    most of those failures are network-level (no connection at all), else the sites' refusals of our address."""
+    down = {
+        source_id: run
+        for source_id, run in latest.items()
+        if run is not None and run.outcome == _ERROR and (run.code or "").startswith("fetch.")
+    }
+    if len(down) < max(OUTAGE_MIN, math.ceil(len(latest) * OUTAGE_SHARE)):
+        return None
+    codes = Counter(run.code or "" for run in down.values())
+    network = sum(n for code, n in codes.items() if code in NETWORK_CODES)
+    why = "可能是网络故障" if 2 * network >= len(down) else "可能是本机的出口地址被网站限制或代理故障"
+    ids = sorted(down)
+    return Alarm(
+        OUTAGE_SOURCE,
+        OUTAGE,
+        f"{len(down)} 个信息源无法访问，{why}（共启用 {len(latest)} 个）",
+        {
+            "source_name": OUTAGE_NAME,
+            "count": len(down),
+            "enabled": len(latest),
+            "sources": ids,
+            "names": {source_id: names.get(source_id, source_id) for source_id in ids},
+            "codes": {source_id: down[source_id].code or "" for source_id in ids},
+            "http_statuses": {i: down[i].http_status for i in ids if down[i].http_status is not None},
+            "network_failures": network,
         },
     )
 

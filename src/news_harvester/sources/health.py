@@ -1,4 +1,8 @@
-"""Source health report: configuration joined with runtime state, for the CLI and the web app."""
+"""Source health report: configuration joined with runtime state, for the CLI and the web app.
+
+``last_error_cause`` / ``last_error_advice`` say the last error in Chinese with what to do about it
+(news_harvester.sources.error_advice); ``backoff_until`` is set while a failing source waits before its next
+scheduled attempt (立即抓取 does not wait)."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 from news_harvester.config import SourcesConfig
 from news_harvester.harvest.schedule import next_fire_time
 from news_harvester.models import derive_health
+from news_harvester.sources.error_advice import explain
 from news_harvester.store.repository import Repository
 
 
@@ -20,7 +25,10 @@ def source_report(config: SourcesConfig, repository: Repository, now: datetime) 
         state = states.get(spec.id)
         failures = state.consecutive_failures if state else 0
         health = derive_health(outcomes.get(spec.id, []), failures)
-        next_due = None
+        advice = explain(state.last_error_code, state.last_http_status) if state else None
+        next_due = backoff_until = None
+        if state is not None and state.next_due_at is not None and state.next_due_at > now:
+            backoff_until = state.next_due_at
         if spec.enabled:
             scheduled = next_fire_time(spec, state.last_run_at if state else None, now)
             backoff = state.next_due_at if state else None
@@ -41,8 +49,11 @@ def source_report(config: SourcesConfig, repository: Repository, now: datetime) 
                 "last_error_code": state.last_error_code if state else None,
                 "last_error_message": state.last_error_message if state else None,
                 "last_http_status": state.last_http_status if state else None,
+                "last_error_cause": advice.cause if advice else None,
+                "last_error_advice": advice.advice if advice else None,
                 "moved_to": state.moved_to if state else None,
                 "next_due_at": _iso(next_due),
+                "backoff_until": _iso(backoff_until) if spec.enabled else None,
             }
         )
     return rows

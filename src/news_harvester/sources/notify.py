@@ -1,8 +1,9 @@
 """Alarm notifiers (a JSON webhook, SMTP e-mail) and the periodic check that detects, records and announces.
 
 ``check_and_notify`` is the daemon's ``__alarms__`` housekeeping job. For every enabled source it runs the
-pure rules (news_harvester.sources.alarms) on the source's recent runs and syncs the ``alarms`` table (sources that
-were removed or disabled get their open alarms resolved), then delivers pending events: ``alarm.opened``
+pure rules (news_harvester.sources.alarms) on the source's recent runs and syncs the ``alarms`` table, then the
+``outage`` alarm over the latest runs of all of them (sources that were removed or disabled get their open alarms
+resolved), then delivers pending events: ``alarm.opened``
 when an alarm appears, ``alarm.resolved`` when it is no longer detected. A notifier that is down costs the
 event one attempt (error kept on the alarm) and it is retried with exponential backoff on later checks, up
 to ``MAX_NOTIFY_ATTEMPTS``; a notifier that already got the event is not sent it again. Nothing here ever
@@ -31,8 +32,9 @@ import httpx
 from news_harvester import __version__
 from news_harvester.config import Settings, SourcesConfig, SourceSpec
 from news_harvester.errors import ConfigError, HarvesterError
+from news_harvester.models import RunFacts
 from news_harvester.source_spec import parse_interval
-from news_harvester.sources.alarms import CADENCE_WINDOW, KIND_LABELS, detect
+from news_harvester.sources.alarms import CADENCE_WINDOW, KIND_LABELS, OUTAGE_SOURCE, detect, detect_outage
 from news_harvester.store.alarms_store import OPENED, AlarmQueries, AlarmRow
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ MAX_NOTIFY_ATTEMPTS = 16
 """Failed deliveries after which an event is no longer retried; with a 1-minute base doubling up to 6 h
 between attempts, about two days of retrying."""
 DISPLAY_ZONE = ZoneInfo("Asia/Shanghai")
+_FINISHED = ("ok", "error", "not_modified")
 
 
 class NotifyError(HarvesterError):
@@ -172,7 +175,11 @@ def _body(alarm: AlarmRow, event: str) -> str:
     lines = [
         alarm.message if event == OPENED else f"已恢复：{alarm.message}",
         "",
-        f"来源：{alarm.source_name}（{alarm.source_id}）",
+        (
+            f"来源：{alarm.source_name}（{alarm.source_id}）"
+            if alarm.source_id != OUTAGE_SOURCE
+            else "来源：" + "、".join(f"{n}（{i}）" for i, n in dict(alarm.detail.get("names") or {}).items())
+        ),
         f"类型：{KIND_LABELS.get(alarm.kind, alarm.kind)}（{alarm.kind}）",
         f"首次发现：{_local(alarm.first_seen_at)}",
         f"最近一次发现：{_local(alarm.last_seen_at)}",
@@ -238,31 +245,46 @@ def configured_cadence(spec: SourceSpec) -> timedelta | None:
 
 
 def sync_all(repository: AlarmQueries, sources: SourcesConfig, now: datetime) -> tuple[int, int]:
-    """Detect and sync the alarms of every enabled source; resolve the open alarms of sources that are gone
-    or disabled. A source whose check fails is logged and skipped. Returns ``(opened, resolved)`` counts."""
+    """Detect and sync the alarms of every enabled source, then the ``outage`` alarm over all of them; resolve the
+    open alarms of sources that are gone or disabled. A source whose check fails is logged and skipped. Returns
+    ``(opened, resolved)`` counts."""
     opened_total = resolved_total = 0
     last_new = repository.last_new_item_times()
+    successes = repository.last_success_times()
     enabled = {spec.id for spec in sources.enabled}
+    latest: dict[str, RunFacts | None] = {}
     for spec in sources.enabled:
         try:
             last = last_new.get(spec.id)
+            runs = repository.recent_runs(spec.id)
             current = detect(
                 spec.id,
                 spec.name,
-                repository.recent_runs(spec.id),
+                runs,
                 now,
                 expected_cadence=configured_cadence(spec),
                 last_new_item_at=last,
                 new_item_times=repository.new_item_times(spec.id, (last or now) - CADENCE_WINDOW),
+                never_succeeded=successes.get(spec.id) is None,
             )
             opened, resolved = repository.sync_alarms(spec.id, current, now)
         except Exception:
             log.exception("alarm check of %s failed", spec.id, extra={"source_id": spec.id, "stage": "alarm"})
             continue
+        latest[spec.id] = next((r for r in runs if r.outcome in _FINISHED), None)
         _log_changes(opened, resolved)
         opened_total += len(opened)
         resolved_total += len(resolved)
-    for source_id in sorted({a.source_id for a in repository.open_alarms()} - enabled):
+    try:
+        outage = detect_outage(latest, {spec.id: spec.name for spec in sources.enabled})
+        opened, resolved = repository.sync_alarms(OUTAGE_SOURCE, [outage] if outage else [], now)
+    except Exception:
+        log.exception("outage check failed", extra={"stage": "alarm"})
+    else:
+        _log_changes(opened, resolved)
+        opened_total += len(opened)
+        resolved_total += len(resolved)
+    for source_id in sorted({a.source_id for a in repository.open_alarms()} - enabled - {OUTAGE_SOURCE}):
         try:
             _, resolved = repository.sync_alarms(source_id, [], now)
         except Exception:

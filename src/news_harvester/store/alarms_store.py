@@ -107,6 +107,7 @@ class AlarmQueries:
                 fetch_runs.c.code,
                 fetch_runs.c.items_seen,
                 fetch_runs.c.items_new,
+                fetch_runs.c.http_status,
             )
             .where(fetch_runs.c.source_id == source_id)
             .order_by(fetch_runs.c.started_at.desc(), fetch_runs.c.id.desc())
@@ -120,6 +121,7 @@ class AlarmQueries:
                     code=r.code,
                     items_seen=int(r.items_seen or 0),
                     items_new=int(r.items_new or 0),
+                    http_status=r.http_status,
                 )
                 for r in conn.execute(query)
             ]
@@ -144,6 +146,12 @@ class AlarmQueries:
         with self.engine.connect() as conn:
             rows = conn.execute(select(source_state.c.source_id, source_state.c.last_new_item_at)).all()
         return {r.source_id: r.last_new_item_at for r in rows}
+
+    def last_success_times(self) -> dict[str, datetime | None]:
+        """``source_state.last_success_at`` of every source that has run (None: it never once succeeded)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(source_state.c.source_id, source_state.c.last_success_at)).all()
+        return {r.source_id: r.last_success_at for r in rows}
 
     # ------------------------------------------------------------------ alarms
 

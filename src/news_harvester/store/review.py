@@ -229,16 +229,6 @@ class ReviewQueries:
             return None
         return row.url, row.story_id, zlib.decompress(row.raw_page)
 
-    def items_per_day(self, since: datetime, *, days: int) -> dict[str, float]:
-        """New items per day of each source since ``since`` (its runs' ``items_new`` over ``days``)."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(fetch_runs.c.source_id, func.sum(fetch_runs.c.items_new))
-                .where(fetch_runs.c.started_at >= since)
-                .group_by(fetch_runs.c.source_id)
-            ).all()
-        return {r[0]: round(float(r[1] or 0) / max(days, 1), 1) for r in rows}
-
     def last_harvest_at(self) -> datetime | None:
         with self.engine.connect() as conn:
             value: datetime | None = conn.execute(select(func.max(fetch_runs.c.finished_at))).scalar()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, case, func, insert, select, update
 
 from news_harvester.models import Article, FetchState, Outcome, RunSummary
 from news_harvester.store.engine import owner_gone, run_owner
@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # annotations only: the store does not run story logic here
     from news_harvester.stories.assign import StoryBatch
 
 RECENT_RUNS = 10
+_FINISHED = (Outcome.OK, Outcome.ERROR, Outcome.NOT_MODIFIED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,29 @@ class SourceStateRow:
     @property
     def fetch_state(self) -> FetchState:
         return FetchState(etag=self.etag, last_modified=self.last_modified)
+
+
+@dataclass(frozen=True, slots=True)
+class DayRuns:
+    """One source's runs of one day: new items, failed runs, finished runs."""
+
+    new: int = 0
+    failures: int = 0
+    runs: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One stored run as the sources page shows it."""
+
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str
+    code: str | None = None
+    message: str | None = None
+    http_status: int | None = None
+    items_seen: int = 0
+    items_new: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +139,78 @@ class RunQueries:
         for source_id, outcome in rows:
             result.setdefault(source_id, []).append(outcome)
         return result
+
+    def runs_by_day(self, edges: Sequence[datetime]) -> dict[str, list[DayRuns]]:
+        """Each source's runs per day: ``edges`` are ascending instants (the days' starts, then the last day's end);
+        one :class:`DayRuns` per day between two edges, by start time. For the sources page's 30-day chart."""
+        days = len(edges) - 1
+        if days < 1:
+            return {}
+        day = case(*((fetch_runs.c.started_at < edge, k) for k, edge in enumerate(edges[1:])), else_=days)
+        failed = case((fetch_runs.c.outcome == Outcome.ERROR, 1), else_=0)
+        finished = case((fetch_runs.c.outcome.in_(_FINISHED), 1), else_=0)
+        runs = (
+            select(
+                fetch_runs.c.source_id,
+                day.label("day"),
+                fetch_runs.c.items_new,
+                failed.label("failed"),
+                finished.label("finished"),
+            )
+            .where(fetch_runs.c.started_at >= edges[0], fetch_runs.c.started_at < edges[-1])
+            .subquery()
+        )  # grouped outside: PostgreSQL does not see a CASE with bound parameters as the grouped expression
+        query = select(
+            runs.c.source_id, runs.c.day, func.sum(runs.c.items_new), func.sum(runs.c.failed), func.sum(runs.c.finished)
+        ).group_by(runs.c.source_id, runs.c.day)
+        result: dict[str, list[DayRuns]] = {}
+        with self.engine.connect() as conn:
+            for source_id, index, new, failures, count in conn.execute(query):
+                if 0 <= int(index) < days:
+                    row = result.setdefault(source_id, [DayRuns() for _ in range(days)])
+                    row[int(index)] = DayRuns(int(new or 0), int(failures or 0), int(count or 0))
+        return result
+
+    def new_item_run_times(self, since: datetime) -> dict[str, list[datetime]]:
+        """Start times of every source's successful runs since ``since`` that brought new items, oldest first."""
+        query = (
+            select(fetch_runs.c.source_id, fetch_runs.c.started_at)
+            .where(fetch_runs.c.outcome == Outcome.OK, fetch_runs.c.items_new > 0, fetch_runs.c.started_at >= since)
+            .order_by(fetch_runs.c.started_at)
+        )
+        result: dict[str, list[datetime]] = {}
+        with self.engine.connect() as conn:
+            for source_id, started_at in conn.execute(query):
+                result.setdefault(source_id, []).append(started_at)
+        return result
+
+    def latest_runs(self, source_ids: Iterable[str]) -> dict[str, RunRecord]:
+        """Each source's latest run (a run still going included), for "what did 立即抓取 do"."""
+        ranked = (
+            select(
+                fetch_runs,
+                func.row_number()
+                .over(partition_by=fetch_runs.c.source_id, order_by=fetch_runs.c.id.desc())
+                .label("rank"),
+            )
+            .where(fetch_runs.c.source_id.in_(list(source_ids)))
+            .subquery()
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(ranked).where(ranked.c.rank == 1)).mappings().all()
+        return {
+            row["source_id"]: RunRecord(
+                started_at=row["started_at"],
+                finished_at=row["finished_at"],
+                outcome=row["outcome"],
+                code=row["code"],
+                message=row["message"],
+                http_status=row["http_status"],
+                items_seen=int(row["items_seen"] or 0),
+                items_new=int(row["items_new"] or 0),
+            )
+            for row in rows
+        }
 
     def begin_run(self, source_id: str, started_at: datetime) -> int:
         """Record that a run started, so a crash leaves a visible 'interrupted' trace."""

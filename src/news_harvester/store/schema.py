@@ -395,7 +395,8 @@ alarms = Table(
     metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("source_id", String(64), nullable=False),
-    # no_items, item_drop, challenge, fetch_errors, stale (news_harvester.sources.alarms)
+    # no_items, item_drop, challenge, never_ok, fetch_errors, stale, and outage under the pseudo source "_all"
+    # (news_harvester.sources.alarms)
     Column("kind", String(32), nullable=False),
     Column("message", Text, nullable=False),
     # JSON object: the numbers behind the message

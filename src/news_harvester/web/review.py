@@ -17,6 +17,7 @@ from news_harvester.clock import EDITOR_ZONE, editor_time, utc_now
 from news_harvester.editorial.story_actions import ActionOutcome, DraftChange, DraftOutcome, act_on_story
 from news_harvester.errors import StorageError
 from news_harvester.sources.alarms import KIND_LABELS
+from news_harvester.sources.banner import banner_groups, label_of, source_labels
 from news_harvester.store.queue import QueueFilter
 from news_harvester.store.schema import OPEN_STATES, STATES
 from news_harvester.web.auth import CurrentUser, require_editor
@@ -85,27 +86,39 @@ def queue_filter(
 
 def freshness(ctx: WebContext, health: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """When the last harvest ran (stale after 6 hours), the failing sources and the open alarms: the queue page's
-    banner and ``/api/status``."""
+    banner and ``/api/status``. ``groups`` is what the banner shows: the same problems grouped, one line each
+    (news_harvester.sources.banner), sources named unambiguously (``label``: ``name（id）`` where names repeat)."""
     last = ctx.repository.last_harvest_at()
-    failing = [s for s in (health if health is not None else ctx.sources_health()) if s.get("health") == "failing"]
+    rows = health if health is not None else ctx.sources_health()
+    labels = source_labels(rows)
+    failing = [s for s in rows if s.get("health") == "failing"]
+    alarms = ctx.repository.open_alarms()
     return {
         "last_harvest_at": last.isoformat() if last else None,
         "last_harvest_local": editor_time(last),
         "stale": last is None or utc_now() - last > timedelta(hours=6),
         "failing_sources": [
-            {"id": s.get("id"), "name": s.get("name"), "error": s.get("last_error_code")} for s in failing
+            {
+                "id": s.get("id"),
+                "name": s.get("name"),
+                "label": labels.get(str(s.get("id")), s.get("name")),
+                "error": s.get("last_error_code"),
+            }
+            for s in failing
         ],
         "alarms": [
             {
                 "source_id": a.source_id,
                 "source": a.source_name,
+                "source_label": label_of(labels, a.source_id, a.source_name),
                 "kind": a.kind,
                 "label": KIND_LABELS.get(a.kind, a.kind),
                 "message": a.message,
                 "since": a.first_seen_at.isoformat(),
             }
-            for a in ctx.repository.open_alarms()
+            for a in alarms
         ],
+        "groups": banner_groups(alarms, rows, labels),
     }
 
 
