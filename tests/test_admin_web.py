@@ -73,7 +73,7 @@ def test_bad_selector_is_refused_until_confirmed_then_fixed_and_saved_with_comme
     bad = client.post(
         "/admin/sources/save", data={"csrf_token": token, "text": entry(server, "div.nothing li"), "action": "save"}
     )
-    assert bad.status_code == 422 and "没有抓到任何条目" in bad.text
+    assert bad.status_code == 422 and "没有找到任何条目" in bad.text and "未保存" in bad.text
     assert path.read_text(encoding="utf-8") == before  # nothing written
 
     tested = client.post(

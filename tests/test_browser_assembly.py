@@ -14,19 +14,10 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
-from browser_support import PASSWORD, Daemon, add_users, ingest, stories_by_url, web_daemon  # noqa: E402
+from browser_support import NOTICE_BODY, Daemon, add_users, ingest, playwright_or_skip, stories_by_url, web_daemon
 
-expect = sync_api.expect
+expect = playwright_or_skip().expect
 HEADER = "# 信息源（测试用）\n# 这一行注释必须在网页编辑之后原样保留。\n\nsources: []\n"
-BODY = (
-    "6月11日，商务部等九部门联合印发《关于拓展跨境电商出口推进海外仓建设的意见》。《意见》明确，五大方面15项工作内容。"
-    "一是积极培育跨境电商经营主体，大力支持跨境电商赋能产业发展，提升服务跨境电商企业能力。二是加大金融支持力度，"
-    "畅通跨境电商企业融资渠道，优化跨境资金结算服务，推动跨境电商供应链降本增效。三是加强相关基础设施和物流体系建设。"
-)
 AI_BODY = (
     "6月13日，T-EDGE未来科技大会发布《中国人工智能城市竞争力排行研究报告》。报告通过聚类分析将中国的样本城市划分为5个梯队，"
     "北京市作为第一梯队城市，具备高城市效益产出性、渗透性、发展潜能和基础设施。深圳市及上海市属于第二梯队，"
@@ -43,7 +34,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, dic
         {
             "title": "商务部等9部门联合印发《关于拓展跨境电商出口推进海外仓建设的意见》",
             "url": "https://mofcom.example.cn/1",
-            "body": BODY,
+            "body": NOTICE_BODY,
             "source": "商务部网站",
             "weight": 10,
             "published_at": (now - timedelta(days=1)).isoformat(),
@@ -68,26 +59,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, dic
         )
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-
-
-def signed_in(browser: Any, base_url: str, name: str) -> Any:
-    context = browser.new_context(base_url=base_url, locale="zh-CN", accept_downloads=True)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto("/login")
-    page.get_by_label("用户名", exact=True).fill(name)
-    page.get_by_label("密码", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="登录", exact=True).click()
-    expect(page).to_have_url(base_url + "/")
-    return page
-
-
 def news_titles(page: Any) -> list[str]:
     section = page.locator('.issue-section[data-section="行业资讯"]')
     return [
@@ -96,11 +67,11 @@ def news_titles(page: Any) -> list[str]:
     ]
 
 
-def test_accept_reorder_move_and_download(site, browser):
+def test_accept_reorder_move_and_download(site, browser_page):
     import docx
 
     daemon, story, _tmp = site
-    page = signed_in(browser, daemon.base_url, "editor1")
+    page = browser_page(daemon.base_url, "editor1", accept_downloads=True)
     for key in ("policy", "ai"):
         page.goto(f"/stories/{story[key]}")
         page.get_by_role("button", name="采用 (a)").click()
@@ -134,10 +105,9 @@ def test_accept_reorder_move_and_download(site, browser):
         page.get_by_role("link", name="Markdown").click()
     markdown = Path(info.value.path()).read_text(encoding="utf-8")
     assert markdown.index("【行业资讯】") < markdown.index("【协会动态】")
-    page.context.close()
 
 
-def test_admin_adds_a_source_only_after_a_test_that_finds_items(site, browser, httpserver: HTTPServer):
+def test_admin_adds_a_source_only_after_a_test_that_finds_items(site, browser_page, httpserver: HTTPServer):
     daemon, _story, tmp = site
     rows = "".join(f'<li><a href="/news/2024061{n}/{n}.html">商务部发布第{n}号政策解读</a></li>' for n in range(4))
     httpserver.expect_request("/list.html").respond_with_data(
@@ -155,12 +125,13 @@ def test_admin_adds_a_source_only_after_a_test_that_finds_items(site, browser, h
         + "\nrespect_robots: false\nselectors:\n  item: {selector}\n"
     )
     sources = tmp / "sources.yaml"
-    page = signed_in(browser, daemon.base_url, "boss")
+    page = browser_page(daemon.base_url, "boss")
     page.get_by_role("link", name="信息源").click()
     page.get_by_role("link", name="新增信息源").click()
+    page.get_by_role("link", name="以 YAML 编写（高级）").first.click()  # the experts' way in
     page.locator("#source-yaml").fill(entry.format(selector="div.missing li"))
     page.get_by_role("button", name="测试并保存").click()
-    expect(page.locator("#form-error")).to_contain_text("没有抓到任何条目")
+    expect(page.locator("#form-error")).to_contain_text("没有找到任何条目")
     expect(page.locator("#preview h2")).to_have_text("测试结果：没有抓到条目")
     assert sources.read_text(encoding="utf-8") == HEADER  # refused: nothing written
 
@@ -175,8 +146,6 @@ def test_admin_adds_a_source_only_after_a_test_that_finds_items(site, browser, h
     assert "local-list" in saved and "ul.news li" in saved
     expect(page.locator('tr[data-source="local-list"]')).to_contain_text("本地列表")
 
-    editor = signed_in(browser, daemon.base_url, "editor1")
+    editor = browser_page(daemon.base_url, "editor1")
     response = editor.goto("/admin/sources")
     assert response is not None and response.status == 403
-    editor.context.close()
-    page.context.close()

@@ -12,13 +12,9 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
-from browser_support import PASSWORD, Daemon, add_users, web_daemon  # noqa: E402
+from browser_support import Daemon, add_users, playwright_or_skip, web_daemon
 
-expect = sync_api.expect
+expect = playwright_or_skip().expect
 HEADER = "# 信息源（浏览器测试）\n# 这一行注释必须原样保留。\n\nsources: []\n"
 BAD_KIND = "\n# 新来源（开头的空行也要原样保留）\nid: local-policy\nname: 本地来源\nkind: rss\nurl: https://www.example.gov.cn/list/\n"
 """Starts with an empty line: HTML drops one newline after <textarea>, the page must not lose the admin's."""
@@ -33,26 +29,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, Pat
         yield daemon, tmp / "sources.yaml"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-
-
-def signed_in(browser: Any, base_url: str, name: str) -> Any:
-    context = browser.new_context(base_url=base_url, locale="zh-CN")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto("/login")
-    page.get_by_label("用户名", exact=True).fill(name)
-    page.get_by_label("密码", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="登录", exact=True).click()
-    expect(page).to_have_url(base_url + "/")
-    return page
-
-
 def just_below(page: Any, upper: str, lower: str) -> bool:
     """Whether ``lower`` starts within 3 em under ``upper``'s bottom edge and overlaps it horizontally."""
     a = page.locator(upper).bounding_box()
@@ -63,12 +39,13 @@ def just_below(page: Any, upper: str, lower: str) -> bool:
 
 
 def test_bad_kind_and_empty_form_get_chinese_messages_beside_the_field_with_input_kept(
-    site, browser, httpserver: HTTPServer
+    site, browser_page, httpserver: HTTPServer
 ):
     daemon, sources = site
-    page = signed_in(browser, daemon.base_url, "boss")
+    page = browser_page(daemon.base_url, "boss")
     page.get_by_role("link", name="信息源").click()
     page.get_by_role("link", name="新增信息源").click()
+    page.get_by_role("link", name="以 YAML 编写（高级）").first.click()  # the experts' way in
     yaml_box = page.get_by_label("信息源配置（YAML）")
     yaml_box.fill(BAD_KIND)
     page.locator("#confirm-empty").check()
@@ -111,4 +88,3 @@ def test_bad_kind_and_empty_form_get_chinese_messages_beside_the_field_with_inpu
     expect(page.locator("#preview h2")).to_have_text("测试结果：抓到 3 条")
     expect(page.locator("#source-yaml-errors")).to_have_count(0)
     expect(page.locator("#confirm-empty")).not_to_be_checked()
-    page.context.close()

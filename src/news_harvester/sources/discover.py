@@ -54,6 +54,10 @@ class DiscoveryError(HarvesterError):
 
     code = "discover.failed"
 
+    def __init__(self, message: str, *, code: str | None = None, http_status: int | None = None) -> None:
+        super().__init__(message, code=code)
+        self.http_status = http_status
+
 
 @dataclass(frozen=True, slots=True)
 class Reason:
@@ -144,7 +148,7 @@ async def _fetch(fetcher: Fetcher, url: str) -> FetchResult:
     try:
         page = await fetcher.get(url)
     except SourceError as exc:
-        raise DiscoveryError(str(exc), code=exc.code) from None
+        raise DiscoveryError(str(exc), code=exc.code, http_status=exc.http_status) from None
     assert not isinstance(page, NotModified)  # unconditional
     return page
 

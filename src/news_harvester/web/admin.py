@@ -22,7 +22,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from ruamel.yaml import YAML
 
 from news_harvester.config import SourceSpec
@@ -71,13 +71,30 @@ def _dump(entry: dict[str, Any]) -> str:
     return out.getvalue()
 
 
-def _back(message: str, kind: str = "info") -> RedirectResponse:
+def back(message: str, kind: str = "info") -> RedirectResponse:
     return RedirectResponse("/admin/sources?" + urlencode({"msg": message, "kind": kind}), status_code=303)
 
 
-def _zh(exc: HarvesterError) -> str:
+def zh_error(exc: HarvesterError) -> str:
     """A refusal of ``sources.admin`` as one Chinese sentence (for the list page's flash)."""
     return "；".join(str(m) for m in edit_error_messages(str(exc)))
+
+
+def failure_text(exc: HarvesterError) -> str:
+    """Why a test fetch failed, in Chinese with what to do, and the code and English detail for the record."""
+    from news_harvester.sources.error_advice import explain
+
+    advice = explain(exc.code, getattr(exc, "http_status", None))
+    if advice is None:
+        return f"测试失败（{exc.code}）：{exc}"
+    return f"测试失败：{advice.cause}（{exc.code}）。{advice.advice}。详细信息：{exc}"
+
+
+def not_saved_text(result: dict[str, Any]) -> str:
+    """The refusal to save a source whose test found nothing, saying the real cause when the fetch failed."""
+    if result.get("error"):
+        return f"{result['error']}——未保存。如确认无误，请勾选“仍然保存”后再保存。"
+    return "测试没有抓到任何条目，未保存。请检查网址和选择器；如确认无误，请勾选“仍然保存”后再保存。"
 
 
 @dataclasses.dataclass
@@ -138,19 +155,16 @@ def _form(
     )
 
 
-@router.get("/admin/sources/new", response_class=HTMLResponse)
-def source_new(request: Request, user: Admin) -> Response:
-    return _form(request, user, original_id="", text=NEW_TEMPLATE)
-
-
-@router.get("/admin/sources/{source_id}/edit", response_class=HTMLResponse)
-def source_edit(request: Request, source_id: str, user: Admin) -> Response:
+def yaml_page(request: Request, user: CurrentUser, source_id: str = "") -> Response:
+    """The expert's way in: one entry as YAML (``/admin/sources/new?yaml=1``, ``…/edit?yaml=1``)."""
     from news_harvester.sources.admin import source_entry
 
+    if not source_id:
+        return _form(request, user, original_id="", text=NEW_TEMPLATE)
     try:
         entry = source_entry(_path(_ctx(request)), source_id)
     except HarvesterError as exc:
-        return _back(_zh(exc), "error")
+        return back(zh_error(exc), "error")
     return _form(request, user, original_id=source_id, text=_dump(entry))
 
 
@@ -164,7 +178,7 @@ async def preview(ctx: WebContext, spec: SourceSpec) -> dict[str, Any]:
     try:
         found = await asyncio.wait_for(preview_source(Reader(fetcher), spec, datetime.now(UTC)), PREVIEW_TIMEOUT)
     except HarvesterError as exc:
-        return {"ok": False, "error": f"{exc.code}: {exc}", "items": [], "article": None, "warnings": []}
+        return {"ok": False, "error": failure_text(exc), "items": [], "article": None, "warnings": []}
     except TimeoutError:
         return {"ok": False, "error": "测试超时", "items": [], "article": None, "warnings": []}
     finally:
@@ -226,8 +240,7 @@ async def source_save(
     if action != "save":
         return page(preview=result)
     if not result["ok"] and not confirmed:
-        message = "测试没有抓到任何条目，未保存。请检查网址和选择器；如确认无误，请勾选“仍然保存”后再保存。"
-        return page(message, preview=result)
+        return page(not_saved_text(result), preview=result)
     try:
         if original_id:
             source_admin.update_source(path, original_id, changes)
@@ -236,7 +249,7 @@ async def source_save(
     except HarvesterError as exc:
         problems.add_edit_error(exc, read_entry(text).lines)
         return page(problems.summary(action), preview=result, problems=problems)
-    return _back(f"已保存信息源 {spec.id}（{spec.name}），正在运行的守护进程会自动载入")
+    return back(f"已保存信息源 {spec.id}（{spec.name}），正在运行的守护进程会自动载入")
 
 
 def _check(
@@ -244,8 +257,6 @@ def _check(
 ) -> tuple[Problems, SourceSpec | None, dict[str, Any], dict[str, Any]]:
     """Every problem of a submission at once (form fields, YAML, fields, the whole file), and, when there is
     none, the source as it would be saved with the entry and the changes to save (an edit)."""
-    from news_harvester.sources import admin as source_admin
-
     problems = Problems()
     if action not in ACTIONS:
         problems.action = "请点击“测试（不保存）”或“测试并保存”按钮提交。"
@@ -263,14 +274,25 @@ def _check(
     problems.fields += read.problems
     if read.entry is None or problems.general:
         return problems, None, {}, {}
-    entry, lines = read.entry, read.lines
+    spec, changes = check_entry(path, read.entry, read.lines, original_id, problems)
+    return problems, spec, read.entry, changes
+
+
+def check_entry(
+    path: Path, entry: dict[str, Any], lines: dict[str, int], original_id: str, problems: Problems
+) -> tuple[SourceSpec | None, dict[str, Any]]:
+    """Validate one entry as the file would (its defaults, duplicate ids, the whole file, the scheduler's cron
+    rules), adding every problem to ``problems``; the source as it would be saved and, for an edit, the
+    changes to save. Shared by the YAML form and the field form."""
+    from news_harvester.sources import admin as source_admin
+
     try:
         defaults = source_admin.file_defaults(path)
     except HarvesterError:
         defaults = {}  # the checks below report the unreadable file
     problems.fields += validate_entry(entry, defaults, lines)
     if problems.fields:
-        return problems, None, entry, {}
+        return None, {}
     changes: dict[str, Any] = {}
     try:
         if original_id:
@@ -282,9 +304,9 @@ def _check(
             spec = source_admin.check_source(path, entry)
     except HarvesterError as exc:
         problems.add_edit_error(exc, lines)
-        return problems, None, entry, changes
+        return None, changes
     problems.fields += _cron_problems(spec, lines)
-    return problems, spec, entry, changes
+    return (None if problems.fields else spec), changes
 
 
 def _cron_problems(spec: SourceSpec, lines: dict[str, int]) -> list[FieldMessage]:
@@ -313,20 +335,20 @@ async def source_operation(request: Request, source_id: str, operation: str, use
     try:
         if operation == "enable":
             source_admin.set_enabled(path, source_id, True)
-            return _back(f"已启用 {source_id}")
+            return back(f"已启用 {source_id}")
         if operation == "disable":
             source_admin.set_enabled(path, source_id, False)
-            return _back(f"已停用 {source_id}")
+            return back(f"已停用 {source_id}")
         if operation == "delete":
             source_admin.remove_source(path, source_id)
-            return _back(f"已删除 {source_id}（旧文件已备份）")
+            return back(f"已删除 {source_id}（旧文件已备份）")
         if operation == "run":
             if ctx.run_now is None:
-                return _back("本进程不负责抓取（--web-only），请在抓取进程所在机器上运行 harvest --once", "error")
+                return back("本进程不负责抓取（--web-only），请在抓取进程所在机器上运行 harvest --once", "error")
             task = asyncio.ensure_future(ctx.run_now(source_id))  # the run records itself; the page shows it later
             _RUNS.add(task)
             task.add_done_callback(_RUNS.discard)
-            return _back(f"已开始抓取 {source_id}，稍后刷新查看结果")
+            return back(f"已开始抓取 {source_id}，稍后刷新查看结果")
     except HarvesterError as exc:
-        return _back(_zh(exc), "error")
-    return _back(f"未知操作：{operation}", "error")
+        return back(zh_error(exc), "error")
+    return back(f"未知操作：{operation}", "error")

@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from news_harvester import __version__
 from news_harvester.clock import editor_time
 from news_harvester.config import Settings, SourcesConfig
-from news_harvester.web import admin, assembly, auth, figures, pages, review_api, source_health
+from news_harvester.web import admin, assembly, auth, figures, pages, review_api, source_form, source_health
 from news_harvester.web.context import HERE, WebContext
 
 if TYPE_CHECKING:
@@ -267,4 +267,5 @@ def _mount_views(app: FastAPI) -> None:
     app.include_router(assembly.router)
     app.include_router(assembly.api)
     app.include_router(figures.router)
+    app.include_router(source_form.router)
     app.include_router(admin.router)
