@@ -288,9 +288,13 @@ async def list_preview(request: Request, user: Admin) -> Response:
     from news_harvester.parse.listing import parse_listing
     from news_harvester.source_spec import SelectorSpec
 
+    if not request.headers.get("content-type", "").lower().startswith("application/json"):
+        return JSONResponse({"ok": False, "error": "请求格式错误：应为 JSON"}, status_code=400)
     try:
         body = await request.json()
     except ValueError:
+        body = None
+    if not isinstance(body, dict):
         return JSONResponse({"ok": False, "error": "请求格式错误"}, status_code=400)
     url = str(body.get("url") or "").strip()[:MAX_URL]
     raw = body.get("selectors") if isinstance(body.get("selectors"), dict) else {}
