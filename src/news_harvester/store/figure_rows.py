@@ -48,3 +48,15 @@ class Replaced:
     region: str
     before: int
     after: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatementArticle:
+    """A harvested article that may state figures: what the /figures page shows of it and the text to read."""
+
+    id: int
+    title: str
+    url: str
+    source: str
+    published_at: datetime | None
+    body_text: str

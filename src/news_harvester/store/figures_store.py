@@ -14,8 +14,8 @@ from decimal import Decimal
 
 from sqlalchemy import Engine, delete, func, insert, select
 
-from news_harvester.store.figure_rows import Figure, FigureSet, Replaced
-from news_harvester.store.schema import audit_log, monthly_figures
+from news_harvester.store.figure_rows import Figure, FigureSet, Replaced, StatementArticle
+from news_harvester.store.schema import articles, audit_log, monthly_figures
 
 
 class FigureQueries:
@@ -62,6 +62,92 @@ class FigureQueries:
                     )
                 )
         return done
+
+    def merge_figures(self, figures: Sequence[Figure], *, user: str, now: datetime, evidence: str) -> int:
+        """Store figures an editor confirmed from a harvested article: each replaces the stored figure of the same
+        (period, region, indicator, dimension) and leaves the rest of its set alone; one audit entry
+        (``figures_confirm``) per set names the article. Returns how many were written."""
+        with self.engine.begin() as conn:
+            for figure in figures:
+                conn.execute(
+                    delete(monthly_figures).where(
+                        monthly_figures.c.period == figure.period,
+                        monthly_figures.c.region == figure.region,
+                        monthly_figures.c.indicator == figure.indicator,
+                        monthly_figures.c.dimension == figure.dimension,
+                    )
+                )
+            if figures:
+                conn.execute(
+                    insert(monthly_figures),
+                    [
+                        {
+                            "period": f.period,
+                            "region": f.region,
+                            "indicator": f.indicator,
+                            "dimension": f.dimension,
+                            "value": str(f.value),
+                            "unit": f.unit,
+                            "imported_at": now,
+                            "imported_by": user,
+                        }
+                        for f in figures
+                    ],
+                )
+            for period, region in dict.fromkeys((f.period, f.region) for f in figures):
+                count = sum((f.period, f.region) == (period, region) for f in figures)
+                conn.execute(
+                    insert(audit_log).values(
+                        at=now,
+                        user_name=user,
+                        action="figures_confirm",
+                        before=None,
+                        after=json.dumps(
+                            {"period": period, "region": region, "figures": count, "from": evidence},
+                            ensure_ascii=False,
+                        ),
+                    )
+                )
+        return len(figures)
+
+    def articles_on(self, phrase: str, since: datetime, limit: int = 30) -> list[StatementArticle]:
+        """Recent articles whose title names ``phrase`` (e.g. 服务外包), newest first, with their text: where
+        harvested statistics are looked for."""
+        query = (
+            select(
+                articles.c.id,
+                articles.c.title,
+                articles.c.url,
+                articles.c.source_name,
+                articles.c.source_id,
+                articles.c.published_at,
+                articles.c.body_text,
+            )
+            .where(articles.c.title.contains(phrase, autoescape=True), articles.c.published_at >= since)
+            .order_by(articles.c.published_at.desc(), articles.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [
+                StatementArticle(r.id, r.title, r.url, r.source_name or r.source_id, r.published_at, r.body_text)
+                for r in conn.execute(query)
+            ]
+
+    def article_text(self, article_id: int) -> StatementArticle | None:
+        query = select(
+            articles.c.id,
+            articles.c.title,
+            articles.c.url,
+            articles.c.source_name,
+            articles.c.source_id,
+            articles.c.published_at,
+            articles.c.body_text,
+        ).where(articles.c.id == article_id)
+        with self.engine.connect() as conn:
+            r = conn.execute(query).first()
+        if r is None:
+            return None
+        return StatementArticle(r.id, r.title, r.url, r.source_name or r.source_id, r.published_at, r.body_text)
 
     def figures(self, period: str, region: str) -> list[Figure]:
         """The stored figures of one (period, region), in import order."""

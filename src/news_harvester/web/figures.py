@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from news_harvester.editorial import figures_report
+from news_harvester.editorial import figures_found, figures_report
 from news_harvester.editorial.issues import editor_today
 from news_harvester.errors import HarvesterError
 from news_harvester.web.auth import CurrentUser, check_csrf, require_editor
@@ -53,6 +53,7 @@ def _page(request: Request, user: CurrentUser, status: int = 200, **extra: Any) 
         "flash": request.query_params.get("msg"),
         "flash_kind": request.query_params.get("kind", "info"),
         "problems": [],
+        "statements": figures_found.statements(ctx.repository, _now()),
     } | extra
     return ctx.templates.TemplateResponse(request, "figures.html", context, status_code=status)
 
@@ -81,6 +82,23 @@ def figures_upload(request: Request, user: Editor, file: Annotated[UploadFile | 
         for r in result.replaced
     )
     return RedirectResponse("/figures?" + urlencode({"msg": f"已导入 {file.filename}（{done}）"}), status_code=303)
+
+
+@router.post("/figures/confirm", dependencies=[Depends(check_csrf)])
+async def figures_confirm(request: Request, user: Editor) -> Response:
+    """Store the figures an editor ticked among those harvested articles state (each read again from the
+    article); they replace the same figures of their set and leave the rest alone (audited)."""
+    form = await request.form()
+    picks = [p for p in form.getlist("pick") if isinstance(p, str)]
+    ctx = _ctx(request)
+    found, urls = figures_found.picked_figures(ctx.repository, picks)
+    if not found:
+        return RedirectResponse(
+            "/figures?" + urlencode({"msg": "没有选中可确认的数据", "kind": "error"}), status_code=303
+        )
+    count = ctx.repository.merge_figures(found, user=user.name, now=_now(), evidence=" ".join(urls))
+    sets = "、".join(dict.fromkeys(f"{f.period} {f.region}" for f in found))
+    return RedirectResponse("/figures?" + urlencode({"msg": f"已确认 {count} 条数据（{sets}）"}), status_code=303)
 
 
 @router.post("/issues/{issue_id}/figures-report", dependencies=[Depends(check_csrf)])
