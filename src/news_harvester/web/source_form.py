@@ -297,7 +297,7 @@ async def list_preview(request: Request, user: Admin) -> Response:
     if not isinstance(body, dict):
         return JSONResponse({"ok": False, "error": "请求格式错误"}, status_code=400)
     url = str(body.get("url") or "").strip()[:MAX_URL]
-    raw = body.get("selectors") if isinstance(body.get("selectors"), dict) else {}
+    raw: dict[str, Any] = body["selectors"] if isinstance(body.get("selectors"), dict) else {}
     selectors = {k: [s.strip() for s in str(raw.get(k) or "").splitlines() if s.strip()] for k in SELECTOR_KEYS}
     try:
         spec_selectors = SelectorSpec(**selectors)
