@@ -42,10 +42,15 @@ def sources_list(obj: CliContext, as_json: bool) -> None:
     """Every source with its health, last success, last error and next due time."""
     from news_harvester.clock import utc_now
     from news_harvester.sources.health import source_report
-    from news_harvester.wiring import open_repository
+    from news_harvester.store.runs_store import RunQueries
+    from news_harvester.wiring import open_queries
 
     config = obj.sources()
-    rows = source_report(config, open_repository(obj.settings()), utc_now())
+    runs = open_queries(obj.settings(), RunQueries)
+    try:
+        rows = source_report(config, runs, utc_now())
+    finally:
+        runs.engine.dispose()
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return

@@ -25,7 +25,7 @@ from news_harvester.cli.common import EXIT_CONFIG, CliContext, fail, guard, prin
 from news_harvester.clock import EDITOR_ZONE_LABEL, editor_time
 
 if TYPE_CHECKING:
-    from news_harvester.store.repository import Repository
+    from news_harvester.store.users import UserQueries
 
 ROLES = ("editor", "admin")
 """news_harvester.web.auth.ROLES, repeated so that loading the CLI does not import the web stack (imported
@@ -33,10 +33,11 @@ lazily below, like the other commands' heavy modules)."""
 
 
 @contextmanager
-def _repository(obj: CliContext) -> Iterator[Repository]:
-    from news_harvester.wiring import open_repository
+def _repository(obj: CliContext) -> Iterator[UserQueries]:
+    from news_harvester.store.users import UserQueries
+    from news_harvester.wiring import open_queries
 
-    repository = open_repository(obj.settings())
+    repository = open_queries(obj.settings(), UserQueries)
     try:
         yield repository
     finally:

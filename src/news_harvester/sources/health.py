@@ -6,17 +6,27 @@ scheduled attempt (立即抓取 does not wait)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from news_harvester.config import SourcesConfig
 from news_harvester.harvest.schedule import next_fire_time
 from news_harvester.models import derive_health
 from news_harvester.sources.error_advice import explain
-from news_harvester.store.repository import Repository
+from news_harvester.store.runs_store import SourceStateRow
 
 
-def source_report(config: SourcesConfig, repository: Repository, now: datetime) -> list[dict[str, Any]]:
+class RunStates(Protocol):
+    """What the report reads: the runtime state of every source and its latest outcomes (the Repository, or the
+    run queries alone, which `sources list` opens without loading the story machinery)."""
+
+    def all_source_states(self) -> dict[str, SourceStateRow]: ...
+
+    def recent_outcomes(self, source_ids: Iterable[str]) -> dict[str, list[str]]: ...
+
+
+def source_report(config: SourcesConfig, repository: RunStates, now: datetime) -> list[dict[str, Any]]:
     """One JSON-ready dict per configured source, in sources.yaml order."""
     states = repository.all_source_states()
     outcomes = repository.recent_outcomes([s.id for s in config.sources])
