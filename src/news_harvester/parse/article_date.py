@@ -11,6 +11,7 @@ zone.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
@@ -58,6 +59,12 @@ _DATE_LABEL_RE = re.compile(
     r"\b(?:published|posted)\b",
     re.I,
 )
+_PUBLICATION_META_RE = re.compile(
+    r"(?:pub|publish|published|publication|original|release|issued|posted|created)[\w.:-]*(?:date|time|timestamp)"
+    r"|(?:date|time)[\w.:-]*(?:pub|publish|published|original|release|issued|posted|created)",
+    re.I,
+)
+_NOT_PUBLICATION_RE = re.compile(r"updat|modif|expir|revis|edit", re.I)
 _UPDATE_LABEL_RE = re.compile(r"更新|修改|最后|\b(?:updated|modified)\b", re.I)
 _LONE_YEAR_RE = re.compile(r"(?<![\w.:/-])(?:19|20)\d{2}(?![\w.:/-])")
 
@@ -81,6 +88,7 @@ def pick_date(
         (_meta_date(facts.metas, _GOV_DATE_METAS, zone), ORIGIN_META),
         (_text_date(facts.linked.get("date"), zone), ORIGIN_JSONLD),
         (_meta_date(facts.metas, _OPEN_DATE_METAS, zone), ORIGIN_META),
+        (_first_date(_other_publication_values(facts.metas), zone), ORIGIN_META),
         (_line_date(selected, zone, reference, labelled=True) if selected else None, ORIGIN_SELECTOR),
         (_body_date(facts, title_index, body_start, reference), ORIGIN_BODY),
         (FoundDate(url_date, False, 0, 0) if url_date else None, ORIGIN_URL),
@@ -101,6 +109,34 @@ def _meta_date(metas: dict[str, str], names: Sequence[str], zone: tzinfo) -> Fou
     for name in names:
         if (found := _text_date(metas.get(name), zone)) is not None:
             return found
+    return None
+
+
+def _other_publication_values(metas: dict[str, str]) -> list[str]:
+    """Values of meta names, beyond the known lists, that say they hold the publication time
+    ("article_date_original", "sailthru.pubdate", "publish-timestamp"), never an update time; then the
+    publication time of JSON carried in a meta (Parse.ly's ``parsely-page``: {"pub_date": …})."""
+    values = [v for n, v in metas.items() if _PUBLICATION_META_RE.search(n) and not _NOT_PUBLICATION_RE.search(n)]
+    return values + [found for v in metas.values() if v.startswith("{") and (found := _json_meta_date(v))]
+
+
+def _first_date(values: Sequence[str], zone: tzinfo) -> FoundDate | None:
+    for value in values:
+        if (found := _text_date(value, zone)) is not None:
+            return found
+    return None
+
+
+def _json_meta_date(value: str) -> str | None:
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    for key in ("pub_date", "pubDate", "datePublished", "published_at", "publish_date"):
+        if isinstance(data.get(key), str):
+            return str(data[key])
     return None
 
 

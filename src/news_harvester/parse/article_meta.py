@@ -182,7 +182,7 @@ def pick_title(facts: PageFacts, *, selected: str | None, list_title: str | None
     visible = _visible_title(facts, site)
     for claimed in (facts.linked.get("headline"), metas.get("og:title"), metas.get("twitter:title")):
         if claimed and (title := _checked_claim(claimed, visible, site)):
-            return title
+            return _as_shown(facts, title)
     if selected:
         return selected
     if visible is not None:
@@ -196,6 +196,22 @@ def pick_title(facts: PageFacts, *, selected: str | None, list_title: str | None
         return h1
     parts = [facts.doc_title[a:b].strip() for a, b in _title_parts(facts.doc_title)]
     return max(parts, key=len) if parts else None
+
+
+_QUOTE_FOLD = str.maketrans(
+    {"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-"}
+)
+
+
+def _as_shown(facts: PageFacts, title: str) -> str:
+    """The title as the page's heading prints it, when the meta / JSON-LD copy differs only in its quotes and
+    dashes (a CMS writes "Heartsteel's" into og:title, the page shows "Heartsteel’s")."""
+    folded = title_key(title).translate(_QUOTE_FOLD)
+    for block in facts.blocks:
+        shown = block.heading and block.chars <= 300 and block.text != title
+        if shown and title_key(block.text).translate(_QUOTE_FOLD) == folded:
+            return block.text
+    return title
 
 
 def find_title_block(blocks: list[Block], title: str | None) -> int:

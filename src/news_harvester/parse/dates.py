@@ -132,7 +132,7 @@ _MONTH_NAME = (
     r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 )
 _WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?"
-_TIME = r"(?:,?\s+(?:at\s+)?(?P<H>\d{1,2}):(?P<M>\d{2})(?::\d{2})?)?"
+_TIME = r"(?:,?\s+(?:at\s+)?(?P<H>\d{1,2}):(?P<M>\d{2})(?::\d{2})?(?:\s*(?P<ap>[ap])\.?m\.?(?![a-z]))?)?"
 # "July 28, 2011", "Dec 28 Sat 2013 00:28" (a blog's date badge), "28 June 2024 10:30".
 _ENGLISH_RES = (
     re.compile(
@@ -184,13 +184,20 @@ def find_date(text: str, zone: tzinfo) -> FoundDate | None:
                     int(match["y"]),
                     _MONTHS[match["mon"].lower().rstrip(".")],
                     int(match["d"]),
-                    int(match["H"] or 0),
+                    _hour(int(match["H"] or 0), match["ap"]),
                     int(match["M"] or 0),
                 )
             except (ValueError, KeyError):
                 continue
             return FoundDate(value.replace(tzinfo=zone), match["H"] is not None, match.start(), match.end())
     return None
+
+
+def _hour(hour: int, half: str | None) -> int:
+    """A 12-hour clock's hour on the 24-hour clock ("12:06 PM" is 12:06, "12:30 AM" 00:30, "1:30 pm" 13:30)."""
+    if half is None or not 1 <= hour <= 12:
+        return hour
+    return hour % 12 + (12 if half.lower() == "p" else 0)
 
 
 def find_month_day(text: str, zone: tzinfo, reference: datetime, *, short_year: bool = False) -> FoundDate | None:
