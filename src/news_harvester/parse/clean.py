@@ -243,7 +243,8 @@ _BOILERPLATE_LINE_RE = re.compile(
     r"|(?:微信|手机)?扫一扫.{0,20}|(?:用)?(?:微信|手机)?扫描二维码.{0,20}"
     r"|(?:编辑|校对|责编|审核)\s+[\u4e00-\u9fff·]{2,5}(?:\s+(?:编辑|校对|责编|审核)\s+[\u4e00-\u9fff·]{2,5})*"
     r"|(?:【\s*)?字[体号]\s*[:：]?\s*(?:[大中小]\s*){2,3}(?:】)?.*"
-    r"|(?:copyright|©|\(c\)|版权所有|all rights reserved).{0,120}"
+    r"|(?:copyright|©|\(c\)|版权所有|all rights reserved|alle rechte vorbehalten|tous droits réservés"
+    r"|todos los derechos reservados|wszelkie prawa zastrzeżone).{0,120}"
     r"|.{0,40}(?:责任编辑|责编)\s*[:：].{0,30}"
     r"|(?:本文|文章|稿件|信息|新闻)?(?:来源于?|來源|稿源)\s*[:：]\s*\S{0,20}"
     r"|(?:评论|跟帖|我要跟帖|我要评论|发表评论|已输入\d+字|正在加载|加载中|点击加载更多|加载更多|收起|展开全文|查看全文|阅读全文)"
@@ -298,8 +299,23 @@ _WIDGET_WORDS = frozenset(
         "share", "sharing", "tweet", "print", "email", "e-mail", "mail", "pin", "pinnen", "drucken", "teilen", "merken",
         "speichern", "facebook", "twitter", "x", "linkedin", "whatsapp", "pinterest", "reddit", "telegram", "xing",
         "flipboard", "pocket", "weibo", "wechat", "微博", "微信", "qq", "qzone",
+        # recipe plugins' buttons: "Jump to Recipe Print Recipe Pin Recipe", "Zum Rezept Drucken Pinnen"
+        "jump", "to", "recipe", "zum", "rezept", "springen",
     }
 )  # fmt: skip
+# A picture's credit as a line of its own: "Foto: Ingo Pertramer", "Photo credit: AFP", "Bild: dpa".
+_CREDIT_LINE_RE = re.compile(
+    r"^(?:fotos?|photos?|photo credits?|photograph|bild(?:er|quelle)?|images?|credits?|crédits? photos?)\s*[:©]\s*"
+    r"[^.!?:]{1,60}$",
+    re.I,
+)
+# A newsletter sign-up box: a short paragraph asking the reader to subscribe to "our" newsletter.
+_NEWSLETTER_RE = re.compile(
+    r"(?:abonnieren sie|subscribe to|sign up (?:for|to)|melden sie sich|inscrivez-vous|abonnez-vous|suscríbete)"
+    r".{0,80}newsletter",
+    re.I,
+)
+NEWSLETTER_MAX_CHARS = 300
 _HEADING_DOTS_RE = re.compile(r"[\s·•・]")  # "延伸 · 推荐"
 _BUTTON_GAP_RE = re.compile(r"[\s,|/·•]+")
 _SENTENCE_END_RE = re.compile(r"[。！？!?…”」』.]$")
@@ -334,6 +350,8 @@ def is_boilerplate_line(line: str) -> bool:
         not line
         or bool(_BOILERPLATE_LINE_RE.match(line) or _JUNK_LINE_RE.match(line) or _TAG_LINE_RE.match(line))
         or (len(line) <= PROMO_MAX_CHARS and bool(_PROMO_LINE_RE.search(line) or _FOREIGN_WIDGET_RE.match(line)))
+        or bool(_CREDIT_LINE_RE.match(line))
+        or (len(line) <= NEWSLETTER_MAX_CHARS and bool(_NEWSLETTER_RE.search(line)))
         or _is_button_row(line)
     )
 
