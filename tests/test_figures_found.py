@@ -96,3 +96,43 @@ def test_the_figures_page_offers_a_harvested_release_and_confirms_what_the_edito
     nothing = client.post("/figures/confirm", data={"csrf_token": token, "pick": ["999:x"]})
     assert "没有选中可确认的数据" in unquote_plus(nothing.headers["location"])
     assert client.post("/figures/confirm", data={"pick": [signed]}).status_code == 403
+
+
+MIIT = ("1—5月份，电信业务收入累计完成7456亿元，同比增长3.1%。按照上年不变价计算的电信业务总量同比增长11.4%。"
+        "截至5月末，5G基站总数达383.7万个，比上年末净增46.1万个。"
+        "1—5月，我国软件业务收入51175亿元，同比增长11.5%。软件业利润总额5986亿元，同比增长11.7%。")
+
+
+def test_a_ministry_s_monthly_release_gives_its_year_to_date_totals_with_a_comparison():
+    from news_harvester.editorial.figures_found import find_industry_figures
+
+    found = find_industry_figures(MIIT, PUBLISHED)
+    assert [(f.period, f.region, f.indicator, f.dimension, f.value, f.unit) for f in found] == [
+        ("2024-01..2024-05", "全国", "电信业务收入", "全部", Decimal("7456"), "亿元"),
+        ("2024-01..2024-05", "全国", "软件业务收入", "全部", Decimal("51175"), "亿元"),
+        ("2024-01..2024-05", "全国", "软件业利润总额", "全部", Decimal("5986"), "亿元"),
+    ]  # a stock "截至5月末" is no year-to-date figure; a rate alone (电信业务总量) is no amount
+    assert all(f.figure is not None and f.figure.unit == "亿元" for f in found)
+
+
+def test_the_figures_page_offers_a_ministry_release_in_its_own_units(editor_client, repository,
+                                                                     httpserver: HTTPServer, run_harvest):
+    feed = ("<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>工信部</title>"
+            f"<link>{httpserver.url_for('/')}</link><item><title>2024年1—5月份通信业经济运行情况</title>"
+            f"<link>{httpserver.url_for('/art/2024/06/txy.html')}</link><description>{MIIT}</description>"
+            "<pubDate>Thu, 20 Jun 2024 16:00:00 +0800</pubDate></item></channel></rss>")
+    httpserver.expect_request("/txy.xml").respond_with_data(feed, content_type="application/rss+xml")
+    [summary] = run_harvest([SourceSpec(id="miit-txy", name="工业和信息化部网站", kind="feed",
+                                        url=httpserver.url_for("/txy.xml"))])
+    assert summary.items_new == 1
+    with repository.engine.begin() as conn:
+        conn.execute(update(articles).values(published_at=datetime.now(UTC)))
+    client, token = editor_client
+    page = client.get("/figures").text
+    assert "2024年1—5月份通信业经济运行情况" in page and "7456 亿元" in page
+    picks = re.findall(r'name="pick" value="([^"]+)"', page)
+    assert len(picks) == 3
+    done = client.post("/figures/confirm", data={"csrf_token": token, "pick": picks[:1]})
+    assert "已确认 1 条数据（2024-01..2024-05 全国）" in unquote_plus(done.headers["location"])
+    assert [(f.indicator, f.value, f.unit) for f in repository.figures("2024-01..2024-05", "全国")] == [
+        ("电信业务收入", Decimal("7456"), "亿元")]

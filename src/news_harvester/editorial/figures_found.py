@@ -14,6 +14,7 @@ Pure: text in, records out. The editor confirms on the /figures page (news_harve
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -89,7 +90,7 @@ def find_figures(text: str, published_at: datetime | None) -> list[FoundFigure]:
         sentence = match.group(0).strip()
         if not sentence:
             continue
-        period = _period(sentence, published_at) or period
+        period = _period(sentence, published_at, period) or period
         region = _region(sentence) or region
         if "服务外包" not in sentence and not sentence.startswith("其中"):
             continue
@@ -114,9 +115,10 @@ def find_figures(text: str, published_at: datetime | None) -> list[FoundFigure]:
     return list(found.values())
 
 
-def _period(sentence: str, published_at: datetime | None) -> Period | None:
-    """The year-to-date months a sentence names (``1-5月``, ``前5个月``, ``上半年``), the year read from the sentence
-    or else from the publication date (a January report of ``1-12月`` is about the year before)."""
+def _period(sentence: str, published_at: datetime | None, earlier: Period | None = None) -> Period | None:
+    """The year-to-date months a sentence names (``1-5月``, ``前5个月``, ``上半年``), the year read from the sentence,
+    else from an earlier sentence that named it for the same months (the headline: "2024年1—5月份…"), else from the
+    publication date (a January report of ``1-12月`` is about the year before)."""
     end_month: int | None = None
     year_text: str | None = None
     for pattern in _PERIOD_RES:
@@ -129,6 +131,8 @@ def _period(sentence: str, published_at: datetime | None) -> Period | None:
         return None
     if year_text:
         year = int(year_text)
+    elif earlier is not None and earlier.end_month == end_month:
+        year = earlier.end_year
     elif published_at is not None:
         year = published_at.year if end_month <= published_at.month else published_at.year - 1
     else:
@@ -148,8 +152,9 @@ def _region(sentence: str) -> str | None:
     return None
 
 
-STATEMENT_PHRASE = "服务外包"
-"""Articles whose title names this are read for figures (MOFCOM's releases and their reprints)."""
+STATEMENT_PHRASES = ("服务外包", "经济运行情况")
+"""Articles whose title names one of these are read for figures: MOFCOM's 服务外包 releases and their reprints, and
+MIIT's monthly 通信业 / 软件业经济运行情况."""
 STATEMENT_DAYS = 120
 
 
@@ -162,7 +167,7 @@ class Statement:
 
 
 class StatementSource(Protocol):
-    def articles_on(self, phrase: str, since: datetime, limit: int = 30) -> list[StatementArticle]: ...
+    def articles_on(self, phrases: Sequence[str], since: datetime, limit: int = 30) -> list[StatementArticle]: ...
 
     def article_text(self, article_id: int) -> StatementArticle | None: ...
 
@@ -170,8 +175,8 @@ class StatementSource(Protocol):
 def statements(store: StatementSource, now: datetime) -> list[Statement]:
     """Recent harvested articles that state service-outsourcing figures, newest first."""
     found = []
-    for article in store.articles_on(STATEMENT_PHRASE, now - timedelta(days=STATEMENT_DAYS)):
-        figures = find_figures(article.body_text, article.published_at)
+    for article in store.articles_on(STATEMENT_PHRASES, now - timedelta(days=STATEMENT_DAYS)):
+        figures = _figures_of(article)
         if figures:
             found.append(Statement(article, figures))
     return found
@@ -191,8 +196,51 @@ def picked_figures(store: StatementSource, picks: list[str]) -> tuple[list[Figur
         article = store.article_text(article_id)
         if article is None:
             continue
-        chosen = [f.figure for f in find_figures(article.body_text, article.published_at) if f.key in keys and f.figure]
+        chosen = [f.figure for f in _figures_of(article) if f.key in keys and f.figure]
         if chosen:
             figures += chosen
             urls.append(article.url)
     return figures, urls
+
+
+def _figures_of(article: StatementArticle) -> list[FoundFigure]:
+    """A 服务外包 release's figures; a ministry's 经济运行情况 release's industry totals."""
+    text = f"{article.title}。{article.body_text}"  # the headline often names the year the body leaves out
+    if STATEMENT_PHRASES[0] in article.title:
+        return find_figures(text, article.published_at)
+    return find_industry_figures(text, article.published_at)
+
+
+_INDUSTRY_RE = re.compile(
+    r"(?P<what>[0-9A-Za-z]*[\u4e00-\u9fff][\u4e00-\u9fffA-Za-z0-9（）()]{1,23}?)\s*(?:累计)?(?:完成|实现|达到|达|为)?\s*"
+    r"(?P<value>\d[\d,]*(?:\.\d+)?)\s*(?P<unit>万亿元|亿元|万元|亿户|万户|亿部|万部|万个|万人|亿人)"
+    r"(?=[，,。；;\s]*(?:比上年同期|同比|比上年|较上年))"
+)
+_STOCK_RE = re.compile(r"截至|截止|\d{1,2}\s*月(?:末|底)|年(?:末|底)")
+_LEAD_WORDS_RE = re.compile(r"^(?:其中|全国|我国|全行业|累计|共|共计|共有|全年)+")
+
+
+def find_industry_figures(text: str, published_at: datetime | None) -> list[FoundFigure]:
+    """Year-to-date industry totals a ministry's monthly 经济运行情况 states ("1—5月份，电信业务收入累计完成7456亿元，
+    同比增长3.1%", "我国软件业务收入51175亿元，同比增长11.5%"): only an amount followed by its year-on-year
+    comparison counts, named by the words before it. They are figures of their own indicators (全国, 全部, in
+    the unit printed): the 服务外包 report does not use them; they are kept beside it for the editor."""
+    found: dict[str, FoundFigure] = {}
+    period: Period | None = None
+    for match in _SENTENCE_RE.finditer(text):
+        sentence = match.group(0).strip()
+        period = _period(sentence, published_at, period) or period
+        if period is None or _STOCK_RE.search(sentence):  # "截至5月末，…基站总数": a level at a date, not a total
+            continue
+        for amount in _INDUSTRY_RE.finditer(sentence):
+            indicator = _LEAD_WORDS_RE.sub("", amount["what"]).strip("（）()")
+            if len(indicator) < 3:
+                continue
+            try:
+                value = Decimal(amount["value"].replace(",", ""))
+            except InvalidOperation:
+                continue
+            figure = Figure(str(period), NATIONAL, indicator, ALL, value, amount["unit"])
+            item = FoundFigure(str(period), NATIONAL, indicator, ALL, value, amount["unit"], sentence, figure)
+            found.setdefault(item.key, item)
+    return list(found.values())

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, delete, func, insert, or_, select
 
 from news_harvester.store.figure_rows import Figure, FigureSet, Replaced, StatementArticle
 from news_harvester.store.schema import articles, audit_log, monthly_figures
@@ -110,9 +110,9 @@ class FigureQueries:
                 )
         return len(figures)
 
-    def articles_on(self, phrase: str, since: datetime, limit: int = 30) -> list[StatementArticle]:
-        """Recent articles whose title names ``phrase`` (e.g. 服务外包), newest first, with their text: where
-        harvested statistics are looked for."""
+    def articles_on(self, phrases: Sequence[str], since: datetime, limit: int = 30) -> list[StatementArticle]:
+        """Recent articles whose title names one of ``phrases`` (服务外包, 经济运行情况), newest first, with their text:
+        where harvested statistics are looked for."""
         query = (
             select(
                 articles.c.id,
@@ -123,7 +123,10 @@ class FigureQueries:
                 articles.c.published_at,
                 articles.c.body_text,
             )
-            .where(articles.c.title.contains(phrase, autoescape=True), articles.c.published_at >= since)
+            .where(
+                or_(*(articles.c.title.contains(phrase, autoescape=True) for phrase in phrases)),
+                articles.c.published_at >= since,
+            )
             .order_by(articles.c.published_at.desc(), articles.c.id.desc())
             .limit(limit)
         )
