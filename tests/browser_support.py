@@ -167,11 +167,11 @@ class Daemon:
 
 
 @contextmanager
-def web_daemon(tmp: Path) -> Iterator[Daemon]:
-    """``news-harvester run --web-only --bind 127.0.0.1:<free port>``, ready once /healthz answers; stopped with
-    SIGTERM (killed if it does not stop within 10 s)."""
+def running_daemon(tmp: Path, *run_args: str, **env: str) -> Iterator[Daemon]:
+    """``news-harvester run [run_args] --bind 127.0.0.1:<free port>`` with ``env`` settings, ready once /healthz
+    answers; stopped with SIGTERM (killed if it does not stop within 10 s)."""
     port = free_port()
-    proc = popen_cli(tmp, "run", "--web-only", "--bind", f"127.0.0.1:{port}")
+    proc = popen_cli(tmp, "run", *run_args, "--bind", f"127.0.0.1:{port}", **env)
     daemon = Daemon(f"http://127.0.0.1:{port}", proc)
     daemon.output = drain(proc)
     try:
@@ -186,6 +186,13 @@ def web_daemon(tmp: Path) -> Iterator[Daemon]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
+
+
+@contextmanager
+def web_daemon(tmp: Path) -> Iterator[Daemon]:
+    """The review app alone (``run --web-only``), as :func:`running_daemon` starts it."""
+    with running_daemon(tmp, "--web-only") as daemon:
+        yield daemon
 
 
 # --------------------------------------------------------------------------- realistic stories

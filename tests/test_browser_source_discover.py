@@ -5,8 +5,6 @@ serves (`run`), as a subprocess; the site is a local server; Debian's chromium d
 
 from __future__ import annotations
 
-import signal
-import subprocess
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,10 +12,10 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from browser_support import Daemon, add_users, filler, free_port, http_status, playwright_or_skip
+from browser_support import Daemon, add_users, filler, playwright_or_skip, running_daemon
 from news_harvester.clock import EDITOR_ZONE
 from news_harvester.config import load_sources
-from procs import drain, popen_cli, wait_until
+from procs import wait_until
 
 expect = playwright_or_skip().expect
 HEADER = "# 信息源（浏览器测试）\n# 这一行注释必须原样保留。\n\nsources: []\n"
@@ -51,20 +49,8 @@ def harvesting_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
     tmp = tmp_path_factory.mktemp("source-discover-browser")
     (tmp / "sources.yaml").write_text(HEADER, encoding="utf-8")
     add_users(tmp, [("boss", "admin")])
-    port = free_port()
-    proc = popen_cli(tmp, "run", "--bind", f"127.0.0.1:{port}", NEWS_HARVESTER_RELOAD_INTERVAL="0.5")
-    daemon = Daemon(f"http://127.0.0.1:{port}", proc)
-    daemon.output = drain(proc)
-    try:
-        ready = wait_until(lambda: http_status(daemon.base_url + "/healthz") == 200 or proc.poll() is not None, 30)
-        assert ready and proc.poll() is None, "daemon did not start:\n" + daemon.log()
+    with running_daemon(tmp, NEWS_HARVESTER_RELOAD_INTERVAL="0.5") as daemon:  # harvests and serves
         yield daemon, tmp / "sources.yaml"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_paste_a_url_discover_preview_save_and_harvest(harvesting_site, browser_page, httpserver: HTTPServer):

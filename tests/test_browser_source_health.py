@@ -8,7 +8,6 @@ error in Chinese with advice, and a chart; 立即抓取 on the source backing of
 from __future__ import annotations
 
 import re
-import signal
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -21,8 +20,8 @@ from pytest_httpserver import HTTPServer
 
 import feeds
 import yaml_writer
-from browser_support import add_users, free_port, http_status, playwright_or_skip
-from procs import drain, popen_cli, wait_until
+from browser_support import add_users, playwright_or_skip, running_daemon
+from procs import wait_until
 from servers import refused_url
 
 expect = playwright_or_skip().expect
@@ -73,26 +72,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     sources += [entry(i, n, server.url_for(f"/{i}.xml")) for i, n in WORKING]
     yaml_writer.dump({"sources": sources}, tmp / "sources.yaml")
     add_users(tmp, [("boss", "admin")])
-    port = free_port()
-    proc = popen_cli(
-        tmp, "run", "--bind", f"127.0.0.1:{port}",
-        NEWS_HARVESTER_START_STAGGER="0", NEWS_HARVESTER_ALARM_CHECK_INTERVAL="10", NEWS_HARVESTER_LOG_LEVEL="INFO",
-    )  # fmt: skip
-    site = Site(f"http://127.0.0.1:{port}", proc, drain(proc), tmp / "data" / "news_harvester.db")
+    env = {"NEWS_HARVESTER_START_STAGGER": "0", "NEWS_HARVESTER_ALARM_CHECK_INTERVAL": "10",
+           "NEWS_HARVESTER_LOG_LEVEL": "INFO"}
     try:
-        ready = wait_until(lambda: http_status(site.base_url + "/healthz") == 200 or proc.poll() is not None, 30)
-        assert ready and proc.poll() is None, "daemon did not start:\n" + site.log()
-        opened = wait_until(lambda: ("_all", "outage") in site.open_alarms(), 45, interval=0.5)
-        assert opened, "no outage alarm:\n" + site.log()
-        yield site
+        with running_daemon(tmp, **env) as daemon:
+            site = Site(daemon.base_url, daemon.proc, daemon.output, tmp / "data" / "news_harvester.db")
+            opened = wait_until(lambda: ("_all", "outage") in site.open_alarms(), 45, interval=0.5)
+            assert opened, "no outage alarm:\n" + site.log()
+            yield site
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
         server.clear()
         server.stop()
 

@@ -4,7 +4,6 @@ group by news_harvester.cli.sources). Prints what reading it would take; ``--sav
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +14,7 @@ from news_harvester.cli.common import CliContext, guard, iso_in_zone, print_tabl
 from news_harvester.clock import EDITOR_ZONE_LABEL, editor_time
 from news_harvester.config import Settings, SourceSpec
 from news_harvester.errors import HarvesterError
+from news_harvester.sources.entry_form import yaml_text
 
 if TYPE_CHECKING:
     from news_harvester.sources.discover import Discovery
@@ -101,7 +101,7 @@ def _print(found: Discovery, entry: dict[str, Any], spec: SourceSpec) -> None:
     for reason in found.tried:
         click.echo(f"  tried: {reason.en}")
     click.echo("\nentry for sources.yaml:")
-    click.echo(_yaml_text([entry]), nl=False)
+    click.echo(yaml_text([entry]), nl=False)
     click.echo(f"\n{len(preview.items)} items from {preview.listing.fetched.final_url}")
     print_table(
         [f"published ({EDITOR_ZONE_LABEL})", "title", "url"],
@@ -115,14 +115,3 @@ def _print(found: Discovery, entry: dict[str, Any], spec: SourceSpec) -> None:
         return
     click.echo("\nfirst article:")
     print_article(article)
-
-
-def _yaml_text(value: Any) -> str:
-    from ruamel.yaml import YAML
-
-    yaml = YAML()
-    yaml.default_flow_style = False
-    yaml.allow_unicode = True
-    out = io.StringIO()
-    yaml.dump(value, out)
-    return out.getvalue()

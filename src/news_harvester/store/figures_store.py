@@ -33,20 +33,7 @@ class FigureQueries:
                 where = (monthly_figures.c.period == period, monthly_figures.c.region == region)
                 before = int(conn.execute(select(func.count()).select_from(monthly_figures).where(*where)).scalar_one())
                 conn.execute(delete(monthly_figures).where(*where))
-                rows = [
-                    {
-                        "period": f.period,
-                        "region": f.region,
-                        "indicator": f.indicator,
-                        "dimension": f.dimension,
-                        "value": str(f.value),
-                        "unit": f.unit,
-                        "imported_at": now,
-                        "imported_by": user,
-                    }
-                    for f in figures
-                    if (f.period, f.region) == (period, region)
-                ]
+                rows = [_row(f, now, user) for f in figures if (f.period, f.region) == (period, region)]
                 conn.execute(insert(monthly_figures), rows)
                 done.append(Replaced(period, region, before, len(rows)))
                 conn.execute(
@@ -78,22 +65,7 @@ class FigureQueries:
                     )
                 )
             if figures:
-                conn.execute(
-                    insert(monthly_figures),
-                    [
-                        {
-                            "period": f.period,
-                            "region": f.region,
-                            "indicator": f.indicator,
-                            "dimension": f.dimension,
-                            "value": str(f.value),
-                            "unit": f.unit,
-                            "imported_at": now,
-                            "imported_by": user,
-                        }
-                        for f in figures
-                    ],
-                )
+                conn.execute(insert(monthly_figures), [_row(f, now, user) for f in figures])
             for period, region in dict.fromkeys((f.period, f.region) for f in figures):
                 count = sum((f.period, f.region) == (period, region) for f in figures)
                 conn.execute(
@@ -181,6 +153,19 @@ class FigureQueries:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [FigureSet(r.period, r.region, int(r.n), _aware(r.at), str(r.by)) for r in rows]
+
+
+def _row(figure: Figure, now: datetime, user: str) -> dict[str, object]:
+    return {
+        "period": figure.period,
+        "region": figure.region,
+        "indicator": figure.indicator,
+        "dimension": figure.dimension,
+        "value": str(figure.value),
+        "unit": figure.unit,
+        "imported_at": now,
+        "imported_by": user,
+    }
 
 
 def _aware(value: datetime | str) -> datetime:

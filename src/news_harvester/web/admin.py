@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import io
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,11 +22,11 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from ruamel.yaml import YAML
 
 from news_harvester.config import SourceSpec
 from news_harvester.errors import HarvesterError
 from news_harvester.source_spec import SOURCE_ID_RE
+from news_harvester.sources.entry_form import yaml_text
 from news_harvester.sources.entry_yaml import read_entry
 from news_harvester.sources.messages_zh import FieldMessage, edit_error_messages, validate_entry, validation_messages
 from news_harvester.web.auth import CurrentUser, check_csrf, require_admin
@@ -60,15 +59,6 @@ def _ctx(request: Request) -> WebContext:
 
 def _path(ctx: WebContext) -> Path:
     return ctx.settings.sources
-
-
-def _dump(entry: dict[str, Any]) -> str:
-    yaml = YAML()
-    yaml.default_flow_style = False
-    yaml.allow_unicode = True
-    out = io.StringIO()
-    yaml.dump(entry, out)
-    return out.getvalue()
 
 
 def back(message: str, kind: str = "info") -> RedirectResponse:
@@ -165,7 +155,7 @@ def yaml_page(request: Request, user: CurrentUser, source_id: str = "") -> Respo
         entry = source_entry(_path(_ctx(request)), source_id)
     except HarvesterError as exc:
         return back(zh_error(exc), "error")
-    return _form(request, user, original_id=source_id, text=_dump(entry))
+    return _form(request, user, original_id=source_id, text=yaml_text(entry))
 
 
 async def preview(ctx: WebContext, spec: SourceSpec) -> dict[str, Any]:
