@@ -7,12 +7,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from argon2 import PasswordHasher
-from fastapi.testclient import TestClient
 from pytest_httpserver import HTTPServer
 
 import feeds
 from conftest import source
+from health_support import admin_client
 from news_harvester.models import RunFacts
 from news_harvester.sources.alarms import (
     CHALLENGE,
@@ -25,10 +24,7 @@ from news_harvester.sources.alarms import (
     detect_outage,
 )
 from news_harvester.sources.banner import banner_groups, source_labels
-from news_harvester.sources.health import source_report
 from news_harvester.sources.notify import sync_all
-from news_harvester.stories.assign import StoryService
-from news_harvester.web.app import create_app
 from servers import refused_url
 
 NOW = datetime(2024, 6, 20, 12, 0, tzinfo=UTC)
@@ -121,20 +117,7 @@ def test_refused_sources_raise_never_ok_and_one_outage_and_the_banner_groups_the
     [outage] = [a for a in alarms if a.kind == OUTAGE]
     assert outage.message == "6 个信息源无法访问，可能是网络故障（共启用 7 个）"
 
-    repository.add_user("ed", PasswordHasher().hash("editor-password"), "editor", datetime.now(UTC))
-    app = create_app(
-        database_ok=lambda: True,
-        scheduler_ok=lambda: True,
-        sources_health=lambda: source_report(config, repository, datetime.now(UTC)),
-        repository=repository,
-        stories=StoryService(window=timedelta(days=90)),
-        settings=settings,
-        sources=lambda: config,
-    )
-    client = TestClient(app, follow_redirects=False)
-    client.headers["X-CSRF-Token"] = client.post("/login", json={"name": "ed", "password": "editor-password"}).json()[
-        "csrf_token"
-    ]
+    client = admin_client(settings, repository, config, name="ed", role="editor")
     page = client.get("/").text
     banner = page[page.index('id="freshness"') : page.index("</section>")]
     lines = re.findall(r'<li class="alarm kind-(\w+)" data-kind="\w+" data-count="(\d+)">', banner)

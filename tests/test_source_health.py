@@ -10,12 +10,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy
-from argon2 import PasswordHasher
-from fastapi.testclient import TestClient
 from pytest_httpserver import HTTPServer
 
 import feeds
 from conftest import ROOT, source
+from health_support import admin_client
 from news_harvester.clock import EDITOR_ZONE
 from news_harvester.sources.cadence import approx_span, quiet_note
 from news_harvester.sources.error_advice import ERROR_NAMES, explain
@@ -23,8 +22,6 @@ from news_harvester.sources.health import source_report
 from news_harvester.sources.health_chart import DayCount, chart_svg, day_edges
 from news_harvester.sources.health_page import source_details
 from news_harvester.store.schema import fetch_runs
-from news_harvester.stories.assign import StoryService
-from news_harvester.web.app import create_app
 from servers import refused_url
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -169,20 +166,6 @@ def harvested(httpserver: HTTPServer, settings, repository, write_sources, run_h
     return config
 
 
-def admin_client(settings, repository, config):
-    repository.add_user("boss", PasswordHasher().hash("admin-password"), "admin", datetime.now(UTC))
-    app = create_app(
-        database_ok=lambda: True,
-        scheduler_ok=lambda: True,
-        sources_health=lambda: source_report(config, repository, datetime.now(UTC)),
-        repository=repository,
-        stories=StoryService(window=timedelta(days=90)),
-        settings=settings,
-        sources=lambda: config,
-    )
-    client = TestClient(app, follow_redirects=False)
-    assert client.post("/login", json={"name": "boss", "password": "admin-password"}).status_code == 200
-    return client
 
 
 def row_of(page: str, source_id: str) -> str:

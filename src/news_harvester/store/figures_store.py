@@ -11,6 +11,7 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, or_, select
 
@@ -86,15 +87,7 @@ class FigureQueries:
         """Recent articles whose title names one of ``phrases`` (服务外包, 经济运行情况), newest first, with their text:
         where harvested statistics are looked for."""
         query = (
-            select(
-                articles.c.id,
-                articles.c.title,
-                articles.c.url,
-                articles.c.source_name,
-                articles.c.source_id,
-                articles.c.published_at,
-                articles.c.body_text,
-            )
+            select(*_STATEMENT_COLUMNS)
             .where(
                 or_(*(articles.c.title.contains(phrase, autoescape=True) for phrase in phrases)),
                 articles.c.published_at >= since,
@@ -103,26 +96,13 @@ class FigureQueries:
             .limit(limit)
         )
         with self.engine.connect() as conn:
-            return [
-                StatementArticle(r.id, r.title, r.url, r.source_name or r.source_id, r.published_at, r.body_text)
-                for r in conn.execute(query)
-            ]
+            return [_statement(r) for r in conn.execute(query)]
 
     def article_text(self, article_id: int) -> StatementArticle | None:
-        query = select(
-            articles.c.id,
-            articles.c.title,
-            articles.c.url,
-            articles.c.source_name,
-            articles.c.source_id,
-            articles.c.published_at,
-            articles.c.body_text,
-        ).where(articles.c.id == article_id)
+        query = select(*_STATEMENT_COLUMNS).where(articles.c.id == article_id)
         with self.engine.connect() as conn:
             r = conn.execute(query).first()
-        if r is None:
-            return None
-        return StatementArticle(r.id, r.title, r.url, r.source_name or r.source_id, r.published_at, r.body_text)
+        return None if r is None else _statement(r)
 
     def figures(self, period: str, region: str) -> list[Figure]:
         """The stored figures of one (period, region), in import order."""
@@ -153,6 +133,21 @@ class FigureQueries:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [FigureSet(r.period, r.region, int(r.n), _aware(r.at), str(r.by)) for r in rows]
+
+
+_STATEMENT_COLUMNS = (
+    articles.c.id,
+    articles.c.title,
+    articles.c.url,
+    articles.c.source_name,
+    articles.c.source_id,
+    articles.c.published_at,
+    articles.c.body_text,
+)
+
+
+def _statement(r: Any) -> StatementArticle:
+    return StatementArticle(r.id, r.title, r.url, r.source_name or r.source_id, r.published_at, r.body_text)
 
 
 def _row(figure: Figure, now: datetime, user: str) -> dict[str, object]:
