@@ -45,6 +45,7 @@ from news_harvester.models import (
 )
 from news_harvester.parse.clean import canonical_url
 from news_harvester.store.repository import Repository, RunResult
+from news_harvester.store.runs_store import SourceStateRow
 from news_harvester.stories.assign import StoryEnricher, StoryService
 
 log = logging.getLogger(__name__)
@@ -104,19 +105,9 @@ class Harvester:
         now = self.clock()
         self.stories.weights[spec.id] = spec.weight  # sources.yaml may have been reloaded
         state = self.repository.source_state(spec.id)
-        if not is_due(state.next_due_at, now):
-            until = f"{editor_time(state.next_due_at)} {EDITOR_ZONE_LABEL}"
-            extra = {"source_id": spec.id, "stage": "schedule"}
-            if not force:
-                log.info("%s: backing off after %d failures until %s; run skipped", spec.id,
-                         state.consecutive_failures, until, extra=extra)  # fmt: skip
-                return RunSummary(
-                    source_id=spec.id,
-                    outcome=Outcome.NOT_MODIFIED,
-                    skipped=True,
-                    message=f"backing off until {until}",
-                )
-            log.info("%s: run forced while backing off until %s", spec.id, until, extra=extra)
+        skipped = _backing_off(spec, state, now, force=force)
+        if skipped is not None:
+            return skipped
         ticket = self._writer().begin(spec.id, now)
         started = time.monotonic()
         try:
@@ -282,3 +273,19 @@ class Harvester:
             charset_used=fetched.charset_used if fetched else None,
         )
         return summary, self._writer().finish(ticket, result)
+
+
+def _backing_off(spec: SourceSpec, state: SourceStateRow, now: datetime, *, force: bool) -> RunSummary | None:
+    """The ``skipped`` summary of a source still backing off after failures, or None when it may run (it is due,
+    or ``force``: a manual run goes ahead, logged)."""
+    if is_due(state.next_due_at, now):
+        return None
+    until = f"{editor_time(state.next_due_at)} {EDITOR_ZONE_LABEL}"
+    extra = {"source_id": spec.id, "stage": "schedule"}
+    if force:
+        log.info("%s: run forced while backing off until %s", spec.id, until, extra=extra)
+        return None
+    log.info("%s: backing off after %d failures until %s; run skipped", spec.id, state.consecutive_failures, until,
+             extra=extra)  # fmt: skip
+    message = f"backing off until {until}"
+    return RunSummary(source_id=spec.id, outcome=Outcome.NOT_MODIFIED, skipped=True, message=message)
