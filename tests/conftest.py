@@ -44,6 +44,15 @@ def shared_fixture(relative: str) -> Path:
     return path
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test that drives the real browser carries the ``browser`` marker (``make test-fast`` leaves them out):
+    the test_browser*.py modules and any test asking for the browser fixtures."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "browser" in item.path.name or fixtures & {"browser", "browser_page"}:
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="session")
 def httpserver_listen_address() -> tuple[str, int]:
     return ("127.0.0.1", 0)

@@ -223,6 +223,7 @@ def publish(
     )
     if published.story_ids:
         repository.mark_used(issue_id, list(published.story_ids), service, now)
+        service.refresh_used(repository, now)  # this process's follow-up detection learns the used stories
     return Publication(current_draft(repository, settings, user=user, now=now), published.renumbered)
 
 

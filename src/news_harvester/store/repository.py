@@ -32,11 +32,11 @@ from news_harvester.store.runs_store import RunWrite as RunWrite
 from news_harvester.store.runs_store import SourceStateRow as SourceStateRow
 from news_harvester.store.schema import articles, candidates, fetch_runs, stories
 from news_harvester.store.story_index import StoryIndexStore
+from news_harvester.store.story_ports import StoryDecider
 from news_harvester.store.story_store import NewArticle, StoryQueries
 from news_harvester.store.story_views import StoryViewQueries
 from news_harvester.store.users import UserQueries
-from news_harvester.stories.assign import StoryBatch
-from news_harvester.stories.dedupe import DedupeDoc, Fingerprint
+from news_harvester.story_records import DedupeDoc, Fingerprint
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +89,7 @@ class Repository(
     # ------------------------------------------------------------------ source state and runs
 
     def store_articles(
-        self, items: Sequence[Article], stories: StoryBatch, now: datetime
+        self, items: Sequence[Article], stories: StoryDecider, now: datetime
     ) -> list[tuple[str, int, int | None, str | None]]:
         """Store articles that did not come from a fetch run (imports), with their stories and candidates, in
         one transaction. Returns ``(url, article_id, story_id, story_layer)`` of the articles that were new."""
@@ -110,7 +110,7 @@ class Repository(
         Does nothing here; the cluster worker counts its stores."""
 
     def _save_articles(
-        self, conn: Connection, items: Sequence[Article], now: datetime, story_batch: StoryBatch | None = None
+        self, conn: Connection, items: Sequence[Article], now: datetime, story_batch: StoryDecider | None = None
     ) -> list[str]:
         """Store ``items``; the URLs of those that were new, in order."""
         if not items:

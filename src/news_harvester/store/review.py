@@ -28,7 +28,7 @@ from news_harvester.store.schema import (
 )
 
 if TYPE_CHECKING:
-    from news_harvester.stories.assign import StoryService
+    from news_harvester.store.story_ports import StoryRules
 
 ACTIONS = ("shortlist", "accept", "reject", "snooze", "restore")
 DEFAULT_SECTION = "行业资讯"
@@ -288,7 +288,7 @@ class ReviewQueries:
         *,
         user: str,
         expected_version: int | None,
-        service: StoryService,
+        service: StoryRules,
         now: datetime,
         reason: str | None = None,
         section: str | None = None,
@@ -356,7 +356,7 @@ class ReviewQueries:
         remove: Sequence[str],
         user: str,
         expected_version: int | None,
-        service: StoryService,
+        service: StoryRules,
         now: datetime,
     ) -> CandidateState:
         """An editor's topic correction (a label for the learned model), versioned and audited like any action."""

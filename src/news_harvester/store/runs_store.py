@@ -19,8 +19,8 @@ from news_harvester.models import Article, FetchState, Outcome, RunSummary
 from news_harvester.store.engine import owner_gone, run_owner
 from news_harvester.store.schema import fetch_runs, source_state
 
-if TYPE_CHECKING:  # annotations only: the store does not run story logic here
-    from news_harvester.stories.assign import StoryBatch
+if TYPE_CHECKING:
+    from news_harvester.store.story_ports import StoryDecider
 
 RECENT_RUNS = 10
 _FINISHED = (Outcome.OK, Outcome.ERROR, Outcome.NOT_MODIFIED)
@@ -102,7 +102,7 @@ class RunQueries:
     engine: Engine
 
     def _save_articles(
-        self, conn: Connection, items: Sequence[Article], now: datetime, story_batch: StoryBatch | None = None
+        self, conn: Connection, items: Sequence[Article], now: datetime, story_batch: StoryDecider | None = None
     ) -> list[str]:
         raise NotImplementedError  # the Repository's: articles with their stories and candidates
 
@@ -251,7 +251,7 @@ class RunQueries:
         )
         return result.rowcount or 0
 
-    def write_runs(self, writes: Sequence[RunWrite], *, stories: StoryBatch | None = None) -> list[tuple[int, int]]:
+    def write_runs(self, writes: Sequence[RunWrite], *, stories: StoryDecider | None = None) -> list[tuple[int, int]]:
         """Runs that started and runs that finished, in one transaction (one commit for a whole batch of sources):
         ``(run_id, new articles)`` per write, in order. A finished run's articles, stories, candidates, fetch
         state and outcome are stored exactly as :meth:`finish_run` stores them; the articles of all finished runs
@@ -289,7 +289,7 @@ class RunQueries:
             write.run_id = run_id
         return [(int(run_id or 0), count) for run_id, count in zip(run_ids, counts, strict=True)]
 
-    def finish_run(self, run_id: int, result: RunResult, *, stories: StoryBatch | None = None) -> int:
+    def finish_run(self, run_id: int, result: RunResult, *, stories: StoryDecider | None = None) -> int:
         """Store the run's articles, their stories, candidates, fetch state and outcome in one transaction.
 
         Returns how many articles were new. An article already stored (same canonical URL) keeps

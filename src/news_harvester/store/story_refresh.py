@@ -1,13 +1,14 @@
 """Refreshing stories (mixed into the Repository through ``StoryQueries``): read a story's members and stored state,
-let :mod:`news_harvester.stories.refresh` decide its canonical member, classification, topics and score, write what
-changed. Runs inside the storing transaction for new and changed articles, and over the window when re-scoring.
+let the decider it is handed (``store.story_ports.StoryDecider``: news_harvester.stories.refresh through the run's
+batch) decide its canonical member, classification, topics and score, write what changed. Runs inside the storing
+transaction for new and changed articles, and over the window when re-scoring.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,21 +21,10 @@ from news_harvester.store.schema import (
     stories,
     story_topics,
 )
-from news_harvester.stories.assign import (
-    StoryBatch,
-    StoryEnricher,
-)
-from news_harvester.stories.refresh import (
-    MemberFacts,
-    StoredStory,
-    StoryRefresh,
-    canonical_members,
-    decide_refresh,
-    needing_classification,
-)
+from news_harvester.story_records import MemberFacts, StoredStory, StoryRefresh
 
 if TYPE_CHECKING:
-    from news_harvester.stories.assign import StoryService
+    from news_harvester.store.story_ports import StoryDecider, StoryRules
 
 CHUNK = 500
 """Stories (or articles) per statement batch when refreshing or indexing many."""
@@ -47,7 +37,7 @@ class StoryRefreshQueries:
         self,
         conn: Connection,
         story_ids: Iterable[int],
-        batch: StoryBatch,
+        batch: StoryDecider,
         now: datetime,
         *,
         reclassify: bool = False,
@@ -55,22 +45,16 @@ class StoryRefreshQueries:
         """Recompute canonical member, topics (when the canonical or the classifier changed) and score."""
         ids = sorted(set(story_ids))
         for start in range(0, len(ids), CHUNK):
-            self._refresh_chunk(conn, ids[start : start + CHUNK], batch.weights, batch.enricher, now, reclassify)
+            self._refresh_chunk(conn, ids[start : start + CHUNK], batch, now, reclassify)
 
     def _refresh_chunk(
-        self,
-        conn: Connection,
-        ids: list[int],
-        weights: Mapping[str, float],
-        enricher: StoryEnricher,
-        now: datetime,
-        reclassify: bool,
+        self, conn: Connection, ids: list[int], decider: StoryDecider, now: datetime, reclassify: bool
     ) -> None:
-        """Read a chunk of stories as records, let stories.refresh decide, write what it decided."""
+        """Read a chunk of stories as records, let the decider decide, write what it decided."""
         members = self._member_facts(conn, ids)
         stored = self._stored_stories(conn, ids)
-        canonical = canonical_members(members, weights)
-        to_classify = needing_classification(stored, canonical, enricher.digest, reclassify)
+        canonical = decider.canonical(members)
+        to_classify = decider.to_classify(stored, canonical, reclassify)
         texts: dict[int, tuple[str, str]] = {}
         if to_classify:
             story_of = {canonical[s]: s for s in to_classify}
@@ -78,7 +62,7 @@ class StoryRefreshQueries:
                 select(articles.c.id, articles.c.title, articles.c.body_text).where(articles.c.id.in_(sorted(story_of)))
             ):
                 texts[story_of[int(r.id)]] = (r.title, r.body_text)
-        self._write_refreshes(conn, decide_refresh(stored, members, canonical, texts, enricher, weights, now), now)
+        self._write_refreshes(conn, decider.refresh(stored, members, canonical, texts, now), now)
 
     @staticmethod
     def _member_facts(conn: Connection, ids: list[int]) -> dict[int, list[MemberFacts]]:
@@ -170,7 +154,7 @@ class StoryRefreshQueries:
                 update(stories).where(stories.c.id == bindparam("sid")).values({k: bindparam(k) for k in keys}), rows
             )
 
-    def refresh_window(self, service: StoryService, since: datetime, now: datetime, *, reclassify: bool = False) -> int:
+    def refresh_window(self, service: StoryRules, since: datetime, now: datetime, *, reclassify: bool = False) -> int:
         """Re-score (and, when the classifier changed or ``reclassify``, re-classify) every story with a member
         published since ``since``, a chunk per transaction; returns how many stories."""
         with self.engine.connect() as conn:
@@ -186,7 +170,7 @@ class StoryRefreshQueries:
         batch = service.begin()
         for start in range(0, len(ids), CHUNK):
             with self.engine.begin() as conn:
-                self._refresh_chunk(conn, ids[start : start + CHUNK], batch.weights, batch.enricher, now, reclassify)
+                self._refresh_chunk(conn, ids[start : start + CHUNK], batch, now, reclassify)
         return len(ids)
 
     # ------------------------------------------------------------------ cross-issue memory

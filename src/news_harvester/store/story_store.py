@@ -27,15 +27,10 @@ from news_harvester.store.schema import (
 )
 from news_harvester.store.story_index import IndexEntry, StoredStoryLookup, StoryIndexStore
 from news_harvester.store.story_refresh import CHUNK, StoryRefreshQueries
-from news_harvester.stories.assign import (
-    StoryBatch,
-    UsedStory,
-    book_titles,
-)
-from news_harvester.stories.dedupe import DedupeDoc, DedupeParams, Fingerprint, StoryIndex, fingerprint, index_version
+from news_harvester.story_records import DedupeDoc, Fingerprint, UsedStoryText
 
 if TYPE_CHECKING:
-    from news_harvester.stories.assign import StoryService
+    from news_harvester.store.story_ports import StoryDecider, StoryRules
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +90,7 @@ class StoryQueries(StoryRefreshQueries):
         self,
         conn: Connection,
         new: Sequence[NewArticle],
-        batch: StoryBatch,
+        batch: StoryDecider,
         now: datetime,
     ) -> list[tuple[int, int]]:
         """Give each article just inserted in ``conn``'s transaction a story and index it; returns
@@ -147,7 +142,7 @@ class StoryQueries(StoryRefreshQueries):
         return founders
 
     def _restory_changed(
-        self, conn: Connection, changed: Sequence[tuple[int, Any]], batch: StoryBatch, now: datetime
+        self, conn: Connection, changed: Sequence[tuple[int, Any]], batch: StoryDecider, now: datetime
     ) -> None:
         """Articles whose harvested content changed keep their story (an edit of a page is still that page's
         story); the index takes their new fingerprint and their story is re-classified and re-scored."""
@@ -168,11 +163,11 @@ class StoryQueries(StoryRefreshQueries):
         if story_ids:
             self._refresh_stories(conn, story_ids, batch, now, reclassify=True)
 
-    def prepare_story_index(self, service: StoryService, now: datetime) -> int:
+    def prepare_story_index(self, service: StoryRules, now: datetime) -> int:
         """Index the window's articles the stored index lacks, a batch per transaction with progress in the log;
         returns how many. Nothing to do on a database whose articles were all stored with the index in it; the
         first start after migration 0010 (or after the dedupe parameters changed) fills it in."""
-        version = index_version(service.params)
+        version = service.version
         since = now - service.window
         with self.engine.begin() as conn:
             if StoryIndexStore.stale(conn, version):
@@ -191,7 +186,7 @@ class StoryQueries(StoryRefreshQueries):
                 ).all()
                 docs = [stored_doc(r) for r in rows]
                 fetched = {int(r.id): r.fetched_at for r in rows}
-                entries = [index_entry(d.id, fingerprint(d, service.params), version, fetched[d.id]) for d in docs]
+                entries = [index_entry(d.id, service.fingerprint(d), version, fetched[d.id]) for d in docs]
                 StoryIndexStore.add(conn, entries)
             done += len(rows)
             if (start // CHUNK) % 10 == 9 or start + CHUNK >= len(missing):
@@ -213,22 +208,18 @@ class StoryQueries(StoryRefreshQueries):
             ).scalar()
         return None if found is None else int(found)
 
-    def backfill_stories(self, service: StoryService, now: datetime) -> int:
-        """Assign stories to articles stored before stories existed (oldest first); returns how many."""
-        done = 0
-        while True:
-            with self.engine.begin() as conn:
-                rows = conn.execute(
-                    select(*DOC_COLUMNS).where(articles.c.story_id.is_(None)).order_by(articles.c.id).limit(CHUNK)
-                ).all()
-                if not rows:
-                    return done
-                batch = service.begin(now)
+    def backfill_story_chunk(self, batch: StoryDecider, now: datetime) -> int:
+        """Assign stories to the oldest articles stored before stories existed, up to a chunk in one transaction;
+        returns how many (0: none is left). The caller commits ``batch`` after each chunk."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(*DOC_COLUMNS).where(articles.c.story_id.is_(None)).order_by(articles.c.id).limit(CHUNK)
+            ).all()
+            if rows:
                 new = [NewArticle(stored_doc(r), r.fetched_at) for r in rows]
                 founders = self._assign_stories(conn, new, batch, now)
                 self._link_candidates(conn, founders, now)
-            service.commit(batch, now)
-            done += len(rows)
+        return len(rows)
 
     @staticmethod
     def _link_candidates(
@@ -273,9 +264,9 @@ class StoryQueries(StoryRefreshQueries):
             )
         )
 
-    def mark_used(self, issue_id: int, story_ids: Iterable[int], service: StoryService, now: datetime) -> None:
-        """Record that a published issue used these stories: their candidates become ``used``, their score
-        takes the used penalty, and the harvester's follow-up detection learns them."""
+    def mark_used(self, issue_id: int, story_ids: Iterable[int], service: StoryRules, now: datetime) -> None:
+        """Record that a published issue used these stories: their candidates become ``used`` and their score
+        takes the used penalty (follow-up detection learns them from ``used_story_texts``)."""
         ids = sorted(set(story_ids))
         with self.engine.begin() as conn:
             if conn.execute(select(issues.c.id).where(issues.c.id == issue_id)).first() is None:
@@ -287,11 +278,9 @@ class StoryQueries(StoryRefreshQueries):
                 .values(state="used", state_changed_at=now, version=candidates.c.version + 1)
             )
             self._refresh_stories(conn, ids, service.begin(), now)
-        service.refresh_used(self, now)  # type: ignore[arg-type]
 
-    def used_stories(self, since: datetime, params: DedupeParams) -> Iterator[UsedStory]:
+    def used_story_texts(self, since: datetime) -> Iterator[UsedStoryText]:
         """The canonical articles of stories used in an issue, published since ``since``."""
-        index = StoryIndex(params)
         query = (
             select(
                 stories.c.id,
@@ -310,8 +299,7 @@ class StoryQueries(StoryRefreshQueries):
             rows = conn.execute(query).all()
         for r in rows:
             published = r.published_at or r.fetched_at
-            fp = index.fingerprint(_doc(int(r.article_id), r.title, r.body_text, r.url, published))
-            yield UsedStory(int(r.id), fp.title_bigrams, fp.minhash, book_titles(r.title, r.body_text), published)
+            yield UsedStoryText(int(r.id), _doc(int(r.article_id), r.title, r.body_text, r.url, published))
 
     # ------------------------------------------------------------------ editor labels and models
 
@@ -321,7 +309,7 @@ class StoryQueries(StoryRefreshQueries):
         *,
         add: Iterable[str] = (),
         remove: Iterable[str] = (),
-        service: StoryService,
+        service: StoryRules,
         now: datetime,
     ) -> None:
         """An editor's topic correction: added topics are kept at full confidence, removed ones stay removed
@@ -336,7 +324,7 @@ class StoryQueries(StoryRefreshQueries):
         *,
         add: Iterable[str],
         remove: Iterable[str],
-        service: StoryService,
+        service: StoryRules,
         now: datetime,
     ) -> None:
         added, removed = set(add), set(remove)
@@ -365,7 +353,7 @@ class StoryQueries(StoryRefreshQueries):
         self._refresh_stories(conn, [story_id], service.begin(), now)
 
     def set_story_state(
-        self, story_id: int, state: str, *, service: StoryService, now: datetime, by: str = "editor"
+        self, story_id: int, state: str, *, service: StoryRules, now: datetime, by: str = "editor"
     ) -> None:
         """Minimal state change (accept / reject / shortlist …) until the review app owns the workflow."""
         with self.engine.begin() as conn:

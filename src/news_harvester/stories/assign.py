@@ -28,91 +28,47 @@ used story's without being a reprint) gets a new story linked to the used one as
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from news_harvester.stories.dedupe import (
-    DedupeDecision,
-    DedupeDoc,
     DedupeParams,
-    Fingerprint,
     StoryIndex,
     StoryLookup,
     index_version,
     match_fingerprint,
     normalise_for_dedupe,
 )
-from news_harvester.stories.ranking import RankingParams, Score, StoryFacts, score_story
-from news_harvester.stories.topics import Classification, Taxonomy, classify
+from news_harvester.stories.enricher import DEFAULT_WEIGHT, StoryEnricher, StoryMember, canonical_member
+from news_harvester.stories.refresh import canonical_members, decide_refresh, needing_classification
+from news_harvester.story_records import (
+    DedupeDecision,
+    DedupeDoc,
+    Fingerprint,
+    MemberFacts,
+    StoredStory,
+    StoryRefresh,
+    UsedStoryText,
+)
 
-if TYPE_CHECKING:
-    from news_harvester.store.repository import Repository
-    from news_harvester.stories.prior_model import PriorModel
-    from news_harvester.stories.topic_model import TopicModel
+__all__ = [
+    "DEFAULT_WEIGHT",
+    "StoryBatch",
+    "StoryEnricher",
+    "StoryMember",
+    "StoryService",
+    "StoryStore",
+    "UsedStory",
+    "book_titles",
+    "canonical_member",
+    "follow_up_of",
+]
 
-DEFAULT_WEIGHT = 1.0
-"""Weight of a source missing from the mapping (``SourceSpec.weight``'s default)."""
 PRUNE_EVERY = timedelta(hours=1)
-
-
-@dataclass(frozen=True, slots=True)
-class StoryMember:
-    """What the canonical choice needs of one stored article."""
-
-    id: int
-    source_id: str
-    published_at: datetime | None
-    fetched_at: datetime
-    weight: float | None = None
-    """An imported article's own weight; None: the source's weight from ``weights``."""
-
-
-def canonical_member(members: Iterable[StoryMember], weights: Mapping[str, float]) -> int:
-    """Id of the story's canonical article: highest source weight, then earliest published_at (else
-    fetched_at), then lowest id."""
-
-    def weight(m: StoryMember) -> float:
-        return m.weight if m.weight is not None else weights.get(m.source_id, DEFAULT_WEIGHT)
-
-    return min(members, key=lambda m: (-weight(m), m.published_at or m.fetched_at, m.id)).id
-
-
-# --------------------------------------------------------------------------- classification and score
-
-
-@dataclass(frozen=True)
-class StoryEnricher:
-    """Pure: classify a story's canonical article and score a story. Swapped as a whole when topics.yaml
-    changes or a model is trained, so one run never mixes two taxonomies."""
-
-    taxonomy: Taxonomy | None = None
-    model: TopicModel | None = None
-    model_id: int | None = None
-    ranking: RankingParams = field(default_factory=RankingParams)
-    prior: PriorModel | None = None
-    """The shipped cold-start model (``prior_model.load_shipped()``), or None for the rules alone."""
-
-    @property
-    def digest(self) -> str | None:
-        """Identifies what produced a classification; a story whose stored digest differs is re-classified."""
-        if self.taxonomy is None:
-            return None
-        suffix = f"+m{self.model_id}" if self.model is not None and self.model_id is not None else ""
-        if self.prior is not None:
-            suffix += "+p" + self.prior.digest[:8]
-        return (self.taxonomy.digest[:40] + suffix)[:64]
-
-    def classify(self, title: str, body: str) -> Classification | None:
-        if self.taxonomy is None:
-            return None
-        return classify(self.taxonomy, title, body, self.model, self.prior)
-
-    def score(self, facts: StoryFacts, now: datetime) -> Score:
-        return score_story(facts, now, self.ranking)
 
 
 # --------------------------------------------------------------------------- follow-ups
@@ -229,6 +185,37 @@ class StoryBatch:
         self.pending.add(doc, story_id, fp)
         self.added.append((doc, story_id, fp))
 
+    # the refresh of the stories this batch touched (news_harvester.stories.refresh), with its weights and enricher
+
+    def canonical(self, members: Mapping[int, Sequence[MemberFacts]]) -> dict[int, int]:
+        return canonical_members(members, self.weights)
+
+    def to_classify(
+        self, stored: Mapping[int, StoredStory], canonical: Mapping[int, int], reclassify: bool
+    ) -> list[int]:
+        return needing_classification(stored, canonical, self.enricher.digest, reclassify)
+
+    def refresh(
+        self,
+        stored: Mapping[int, StoredStory],
+        members: Mapping[int, Sequence[MemberFacts]],
+        canonical: Mapping[int, int],
+        texts: Mapping[int, tuple[str, str]],
+        now: datetime,
+    ) -> list[StoryRefresh]:
+        return decide_refresh(stored, members, canonical, texts, self.enricher, self.weights, now)
+
+
+class StoryStore(Protocol):
+    """What a process's story service reads and asks of the store when it starts (news_harvester.store's
+    Repository is one)."""
+
+    def prepare_story_index(self, service: StoryService, now: datetime) -> int: ...
+
+    def backfill_story_chunk(self, batch: StoryBatch, now: datetime) -> int: ...
+
+    def used_story_texts(self, since: datetime) -> Iterator[UsedStoryText]: ...
+
 
 class StoryService:
     """The process's story settings: dedupe parameters, window, source weights and classifier. The index itself
@@ -249,10 +236,18 @@ class StoryService:
         self.used: dict[int, UsedStory] = {}
         self._pruned_at: datetime | None = None
 
+    @property
+    def version(self) -> int:
+        """The version of the dedupe parameters the stored index keys come from (``dedupe.index_version``)."""
+        return index_version(self.params)
+
+    def fingerprint(self, doc: DedupeDoc) -> Fingerprint:
+        return StoryIndex(self.params).fingerprint(doc)
+
     @classmethod
     def load(
         cls,
-        repository: Repository,
+        repository: StoryStore,
         *,
         window_days: int,
         now: datetime,
@@ -261,17 +256,27 @@ class StoryService:
     ) -> StoryService:
         """The service of a process that assigns stories: indexes the window's articles the index lacks (those
         stored before the index moved into the database: a one-time backfill in batches; nothing otherwise),
-        then gives articles stored before stories existed a story, in id order."""
+        then gives articles stored before stories existed a story, in id order, a chunk per transaction."""
         service = cls(window=timedelta(days=window_days), weights=weights, enricher=enricher)
         repository.prepare_story_index(service, now)
         service.refresh_used(repository, now)
-        repository.backfill_stories(service, now)
+        while True:
+            batch = service.begin(now)
+            if not repository.backfill_story_chunk(batch, now):
+                break
+            service.commit(batch, now)
         service._pruned_at = now
         return service
 
-    def refresh_used(self, repository: Repository, now: datetime) -> None:
+    def refresh_used(self, repository: StoryStore, now: datetime) -> None:
         """Reload the used stories of the window (an issue may have been published by another process)."""
-        self.used = {u.story_id: u for u in repository.used_stories(now - self.window, self.params)}
+        index = StoryIndex(self.params)
+        used = {}
+        for text in repository.used_story_texts(now - self.window):
+            fp = index.fingerprint(text.doc)
+            titles = book_titles(text.doc.title, text.doc.body)
+            used[text.story_id] = UsedStory(text.story_id, fp.title_bigrams, fp.minhash, titles, text.doc.published_at)
+        self.used = used
 
     def begin(self, now: datetime | None = None) -> StoryBatch:
         """A batch for one transaction; with ``now``, it also prunes the index when the last prune is an hour old."""

@@ -2,7 +2,7 @@
 
 Both change while the daemon runs (an admin edits topics.yaml, an editor retrains the model from the web app
 or the CLI); :class:`ClassifierSource` notices either and builds a new
-:class:`~news_harvester.stories.assign.StoryEnricher`.
+:class:`~news_harvester.stories.enricher.StoryEnricher`.
 An invalid topics.yaml is logged with its file:line message and the last valid taxonomy keeps working; only the
 first load (start-up, CLI commands) fails on it, because then there is nothing valid to keep.
 """
@@ -11,22 +11,27 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from news_harvester.errors import ConfigError
-from news_harvester.stories.assign import StoryEnricher
+from news_harvester.stories.enricher import StoryEnricher
 from news_harvester.stories.prior_model import load_shipped
 from news_harvester.stories.topics import Taxonomy, load_taxonomy
 
 if TYPE_CHECKING:
-    from news_harvester.store.repository import Repository
     from news_harvester.stories.topic_model import TopicModel
 
 log = logging.getLogger(__name__)
 
 
+class TopicModels(Protocol):
+    """Where the learned models are kept (the store's Repository)."""
+
+    def latest_topic_model(self) -> tuple[int, bytes, dict[str, Any]] | None: ...
+
+
 class ClassifierSource:
-    def __init__(self, path: Path, repository: Repository) -> None:
+    def __init__(self, path: Path, repository: TopicModels) -> None:
         self.path = path
         self.repository = repository
         self.enricher = StoryEnricher()

@@ -76,7 +76,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
-from typing import Any, Literal, Protocol, TypeAlias
+from typing import Protocol, TypeAlias
 
 import numpy as np
 
@@ -89,6 +89,7 @@ from news_harvester.stories.minhash import (
     shingle_hashes,
     title_keys,
 )
+from news_harvester.story_records import DedupeDecision, DedupeDoc, Fingerprint
 
 __all__ = [
     "DedupeDecision",
@@ -114,9 +115,6 @@ MIN_HASH_CHARS = 20
 
 KEY_SCHEME = 2
 """Version of how band and title keys are derived (bump when :func:`band_keys` or :func:`title_keys` change)."""
-
-Layer = Literal["url", "content_hash", "minhash", "title"]
-Kind = Literal["exact_duplicate", "same_story", "new_story"]
 
 
 def _traditional_fold() -> dict[int, str]:
@@ -169,18 +167,6 @@ def _bigrams(norm: str) -> frozenset[str]:
 
 
 @dataclass(frozen=True, slots=True)
-class DedupeDoc:
-    """What dedupe needs of an article. ``url`` is already canonical; ``published_at`` is timezone-aware
-    (the caller falls back to the fetch time when the page shows no date)."""
-
-    id: int
-    url: str
-    title: str
-    body: str
-    published_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class DedupeParams:
     """Tuning knobs; the defaults are the measured ones documented in the module docstring."""
 
@@ -192,52 +178,6 @@ class DedupeParams:
     title_window: timedelta = timedelta(hours=48)
     short_body_chars: int = SHORT_BODY_CHARS
     seed: int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class Fingerprint:
-    """Everything the index keeps about one document."""
-
-    doc_id: int
-    url: str
-    content_hash: str | None
-    body_chars: int
-    minhash: np.ndarray[Any, np.dtype[np.uint32]] | None
-    title_bigrams: frozenset[str]
-    published_at: datetime | None
-    band_keys: tuple[int, ...] = ()
-    """One LSH bucket key per band of the MinHash (empty for a short body): see :func:`band_keys`."""
-    title_keys: frozenset[int] = frozenset()
-    """One 64-bit key per title bigram: what the title layer looks up."""
-
-    @property
-    def is_short(self) -> bool:
-        return self.minhash is None
-
-
-@dataclass(frozen=True, slots=True)
-class DedupeDecision:
-    """Outcome of :meth:`StoryIndex.match`."""
-
-    kind: Kind
-    story_id: int | None = None
-    similarity: float = 0.0
-    layer: Layer | None = None
-    matched_doc: int | None = None
-
-    @classmethod
-    def exact_duplicate(cls, story_id: int, layer: Layer, matched_doc: int | None = None) -> DedupeDecision:
-        return cls("exact_duplicate", story_id, 1.0, layer, matched_doc)
-
-    @classmethod
-    def same_story(
-        cls, story_id: int, similarity: float, layer: Layer, matched_doc: int | None = None
-    ) -> DedupeDecision:
-        return cls("same_story", story_id, similarity, layer, matched_doc)
-
-    @classmethod
-    def new_story(cls) -> DedupeDecision:
-        return cls("new_story")
 
 
 @functools.cache

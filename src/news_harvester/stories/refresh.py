@@ -1,9 +1,10 @@
 """Refreshing stories: canonical member, classification, topics and score, decided from stored facts.
 
 When a story gains a member, an editor changes its topics or state, the taxonomy or the learned model changes,
-or time passes (recency ages), its derived columns are recomputed. The store reads a chunk of stories as the
-records below, these functions decide, and the store writes what they return; nothing here touches the
-database, so the rules are tested without one.
+or time passes (recency ages), its derived columns are recomputed. The store reads a chunk of stories as
+records (news_harvester.story_records), these functions decide (the store reaches them through the run's
+``StoryBatch``, never by import), and the store writes what they return; nothing here touches the database, so
+the rules are tested without one.
 
 Two steps, because classification needs the canonical article's text and only some stories need it:
 :func:`canonical_members` and :func:`needing_classification` say which texts to read, then
@@ -13,57 +14,25 @@ Two steps, because classification needs the canonical article's text and only so
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from news_harvester.models import TopicRow, effective_topics
-from news_harvester.stories.assign import StoryEnricher, StoryMember, canonical_member
+from news_harvester.stories.enricher import StoryEnricher, StoryMember, canonical_member
 from news_harvester.stories.ranking import StoryFacts
+from news_harvester.story_records import MemberFacts, StoredStory, StoryRefresh
+
+__all__ = [
+    "MemberFacts",
+    "StoredStory",
+    "StoryRefresh",
+    "canonical_members",
+    "decide_refresh",
+    "needing_classification",
+]
 
 DEFAULT_SOURCE_WEIGHT = 1.0
 """Weight of a canonical source missing from the configured weights (when scoring)."""
-
-
-@dataclass(frozen=True, slots=True)
-class MemberFacts:
-    """What the refresh needs of one member article."""
-
-    article_id: int
-    source_id: str
-    source_name: str | None
-    source_weight: float | None
-    published_at: datetime | None
-    fetched_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class StoredStory:
-    """A story's stored state as the refresh reads it."""
-
-    story_id: int
-    canonical_article_id: int | None
-    taxonomy_digest: str | None
-    classification: dict[str, Any] | None
-    used: bool
-    state: str | None
-    topics: tuple[TopicRow, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class StoryRefresh:
-    """What to write for one story. ``classification`` is set only when the story was classified afresh; then
-    ``auto_topics`` replace the stored classifier topics (editors' rows are kept) and ``taxonomy_digest`` names
-    what classified it. ``score_parts`` is the explanation stored beside the score."""
-
-    story_id: int
-    canonical_article_id: int
-    score: float
-    score_parts: dict[str, Any]
-    outlets: int
-    classification: dict[str, Any] | None = None
-    taxonomy_digest: str | None = None
-    auto_topics: tuple[TopicRow, ...] = ()
 
 
 def canonical_members(members: Mapping[int, Sequence[MemberFacts]], weights: Mapping[str, float]) -> dict[int, int]:

@@ -1,0 +1,131 @@
+"""The records the story logic and the store hand each other, and nothing else.
+
+The store reads stored articles and stories into these records, asks the story logic (handed to it as a
+:mod:`news_harvester.store.story_ports` decider, never imported) what to do, and writes the records it gets back.
+Keeping the records here, below both, is what lets neither import the other: the story logic stays values in,
+records out, and the store stays SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import numpy as np
+
+from news_harvester.models import TopicRow
+
+Layer = Literal["url", "content_hash", "minhash", "title"]
+Kind = Literal["exact_duplicate", "same_story", "new_story"]
+
+
+@dataclass(frozen=True, slots=True)
+class DedupeDoc:
+    """What dedupe needs of an article. ``url`` is already canonical; ``published_at`` is timezone-aware
+    (the caller falls back to the fetch time when the page shows no date)."""
+
+    id: int
+    url: str
+    title: str
+    body: str
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """Everything the index keeps about one document."""
+
+    doc_id: int
+    url: str
+    content_hash: str | None
+    body_chars: int
+    minhash: np.ndarray[Any, np.dtype[np.uint32]] | None
+    title_bigrams: frozenset[str]
+    published_at: datetime | None
+    band_keys: tuple[int, ...] = ()
+    """One LSH bucket key per band of the MinHash (empty for a short body): see ``dedupe.band_keys``."""
+    title_keys: frozenset[int] = frozenset()
+    """One 64-bit key per title bigram: what the title layer looks up."""
+
+    @property
+    def is_short(self) -> bool:
+        return self.minhash is None
+
+
+@dataclass(frozen=True, slots=True)
+class DedupeDecision:
+    """Which story an article joins (or that it starts one), by which layer and how similar."""
+
+    kind: Kind
+    story_id: int | None = None
+    similarity: float = 0.0
+    layer: Layer | None = None
+    matched_doc: int | None = None
+
+    @classmethod
+    def exact_duplicate(cls, story_id: int, layer: Layer, matched_doc: int | None = None) -> DedupeDecision:
+        return cls("exact_duplicate", story_id, 1.0, layer, matched_doc)
+
+    @classmethod
+    def same_story(
+        cls, story_id: int, similarity: float, layer: Layer, matched_doc: int | None = None
+    ) -> DedupeDecision:
+        return cls("same_story", story_id, similarity, layer, matched_doc)
+
+    @classmethod
+    def new_story(cls) -> DedupeDecision:
+        return cls("new_story")
+
+
+@dataclass(frozen=True, slots=True)
+class UsedStoryText:
+    """The canonical article of a story used in a published issue, as stored: what follow-up detection
+    fingerprints (``stories.assign.UsedStory``)."""
+
+    story_id: int
+    doc: DedupeDoc
+
+
+# --------------------------------------------------------------------------- refreshing a story
+
+
+@dataclass(frozen=True, slots=True)
+class MemberFacts:
+    """What the refresh needs of one member article."""
+
+    article_id: int
+    source_id: str
+    source_name: str | None
+    source_weight: float | None
+    published_at: datetime | None
+    fetched_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredStory:
+    """A story's stored state as the refresh reads it."""
+
+    story_id: int
+    canonical_article_id: int | None
+    taxonomy_digest: str | None
+    classification: dict[str, Any] | None
+    used: bool
+    state: str | None
+    topics: tuple[TopicRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRefresh:
+    """What to write for one story. ``classification`` is set only when the story was classified afresh; then
+    ``auto_topics`` replace the stored classifier topics (editors' rows are kept) and ``taxonomy_digest`` names
+    what classified it. ``score_parts`` is the explanation stored beside the score."""
+
+    story_id: int
+    canonical_article_id: int
+    score: float
+    score_parts: dict[str, Any]
+    outlets: int
+    classification: dict[str, Any] | None = None
+    taxonomy_digest: str | None = None
+    auto_topics: tuple[TopicRow, ...] = ()
