@@ -85,3 +85,10 @@ class StorageError(HarvesterError):
     """Raised by ``store`` when the database refuses an operation."""
 
     code = "storage.error"
+
+
+class InvalidAction(StorageError):
+    """An editor's action that the review rules refuse (no reason for a rejection, a snooze into the past, a story
+    already used in a published issue); the message is the editor's, in Chinese."""
+
+    code = "review.invalid"

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from news_harvester.config import Settings, load_sources
+from news_harvester.editorial.story_actions import apply_action, edit_text
 from news_harvester.models import Outcome
 from news_harvester.wiring import harvest_once, open_repository, story_service
 from procs import NewsFeeds, TestDatabase, drain, popen_cli, run_cli, wait_until
@@ -324,7 +325,8 @@ def _editors_decide(settings: Settings, database: TestDatabase) -> Ledger:
         for story_id, what in zip(decided, plan, strict=True):
             version = repository.candidate_state(story_id).version
             if what == "edit":
-                repository.edit_text(
+                edit_text(
+                    repository,
                     story_id,
                     title=f"编辑标题{story_id}",
                     summary=f"编辑摘要{story_id}",
@@ -343,19 +345,20 @@ def _editors_decide(settings: Settings, database: TestDatabase) -> Ledger:
                     now=now,
                 )
             elif what == "restore":  # a decision taken back: state new again, with a higher version
-                after = repository.apply_action(
-                    story_id, "reject", user="李编辑", expected_version=version, service=service, now=now, reason="重复"
+                after = apply_action(
+                    repository, service, story_id, "reject", user="李编辑", expected_version=version, now=now,
+                    reason="重复",
                 )
-                repository.apply_action(
-                    story_id, "restore", user="李编辑", expected_version=after.version, service=service, now=now
-                )
+                apply_action(repository, service, story_id, "restore", user="李编辑", expected_version=after.version,
+                             now=now)
             else:
-                repository.apply_action(
+                apply_action(
+                    repository,
+                    service,
                     story_id,
                     what,
                     user="王编辑",
                     expected_version=version,
-                    service=service,
                     now=now,
                     reason="与本刊主题无关" if what == "reject" else None,
                     section="数据月报" if what == "accept" and story_id % 2 else None,

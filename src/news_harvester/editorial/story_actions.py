@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from news_harvester.editorial.issues import add_story
+from news_harvester.editorial.review_rules import decide_action, text_edit
 from news_harvester.errors import StorageError
 
 if TYPE_CHECKING:
@@ -67,12 +68,13 @@ def act_on_story(
 ) -> ActionOutcome:
     """Apply ``action`` (StorageError when the store refuses it: stale version, invalid action …), then keep the
     draft issue (or ``issue_id``) in step with it."""
-    state = repository.apply_action(
+    state = apply_action(
+        repository,
+        service,
         story_id,
         action,
         user=user,
         expected_version=expected_version,
-        service=service,
         now=now,
         reason=reason,
         section=section,
@@ -82,6 +84,42 @@ def act_on_story(
         repository, settings, sources, story_id, action, user=user, now=now, section=section, issue_id=issue_id
     )
     return ActionOutcome(state, draft)
+
+
+def apply_action(
+    repository: Repository,
+    service: StoryService,
+    story_id: int,
+    action: str,
+    *,
+    user: str,
+    now: datetime,
+    expected_version: int | None = None,
+    reason: str | None = None,
+    section: str | None = None,
+    until: datetime | None = None,
+) -> CandidateState:
+    """The action alone, without the draft: decided by the review rules (InvalidAction in Chinese), then written
+    by the store (versioned, audited, the story re-scored)."""
+    change = decide_action(action, now=now, reason=reason, section=section, until=until)
+    return repository.apply_change(
+        story_id, change, user=user, expected_version=expected_version, service=service, now=now
+    )
+
+
+def edit_text(
+    repository: Repository,
+    story_id: int,
+    *,
+    title: str | None,
+    summary: str | None,
+    user: str,
+    expected_version: int | None,
+    now: datetime,
+) -> CandidateState:
+    """An editor's title and summary (kept apart from the harvested text, with history; empty text clears one)."""
+    values = text_edit(title, summary)
+    return repository.edit_text(story_id, values, user=user, expected_version=expected_version, now=now)
 
 
 def follow_in_draft(

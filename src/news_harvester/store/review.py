@@ -1,5 +1,6 @@
 """SQL of the review: story detail and editor actions with optimistic concurrency
-and an audit entry per change (mixed into Repository).
+and an audit entry per change (mixed into Repository). What an action sets is decided before the store is
+called (news_harvester.editorial.review_rules); the store writes it.
 
 Every action names the candidate ``version`` the editor saw; the UPDATE matches on it, so when two editors
 act on the same story the second gets :class:`ConflictError` ("changed by X") instead of silently
@@ -10,14 +11,14 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from news_harvester.errors import StorageError
+from news_harvester.errors import InvalidAction, StorageError
 from news_harvester.store.schema import (
     articles,
     audit_log,
@@ -30,9 +31,6 @@ from news_harvester.store.schema import (
 if TYPE_CHECKING:
     from news_harvester.store.story_ports import StoryRules
 
-ACTIONS = ("shortlist", "accept", "reject", "snooze", "restore")
-DEFAULT_SECTION = "行业资讯"
-
 
 class ConflictError(StorageError):
     """The story changed since the editor loaded it."""
@@ -40,8 +38,14 @@ class ConflictError(StorageError):
     code = "storage.conflict"
 
 
-class InvalidAction(StorageError):
-    code = "review.invalid"
+@dataclass(frozen=True, slots=True)
+class CandidateChange:
+    """What an editor's action sets on a candidate, as decided by news_harvester.editorial.review_rules.
+    ``allowed_if_used``: whether it may change a story already used in a published issue."""
+
+    action: str
+    values: Mapping[str, Any]
+    allowed_if_used: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,66 +285,41 @@ class ReviewQueries:
         )
         return after
 
-    def apply_action(
+    def apply_change(
         self,
         story_id: int,
-        action: str,
+        change: CandidateChange,
         *,
         user: str,
         expected_version: int | None,
         service: StoryRules,
         now: datetime,
-        reason: str | None = None,
-        section: str | None = None,
-        until: datetime | None = None,
     ) -> CandidateState:
-        """shortlist / accept (into ``section``, default 行业资讯) / reject (a reason is required) / snooze (until a
-        future time) / restore (back to new)."""
-        values: dict[str, Any] = {"state_changed_at": now}
-        if action == "shortlist":
-            values["state"] = "shortlisted"
-        elif action == "accept":
-            values |= {"state": "accepted", "section": (section or DEFAULT_SECTION).strip()[:32]}
-        elif action == "reject":
-            if not reason or not reason.strip():
-                raise InvalidAction("退回需要填写理由")
-            values |= {"state": "rejected", "reject_reason": reason.strip()[:500]}
-        elif action == "snooze":
-            if until is None or until <= now:
-                raise InvalidAction("请选择一个将来的日期")
-            values |= {"state": "snoozed", "snoozed_until": until}
-        elif action == "restore":
-            values |= {"state": "new", "reject_reason": None, "snoozed_until": None, "section": None}
-        else:
-            raise InvalidAction(f"未知操作：{action}")
+        """Write an editor's action (decided by news_harvester.editorial.review_rules), versioned and audited, and
+        re-score the story, in one transaction."""
         with self.engine.begin() as conn:
             current = conn.execute(select(candidates.c.state).where(candidates.c.story_id == story_id)).scalar()
-            if current == "used" and action != "restore":
+            if current == "used" and not change.allowed_if_used:
                 raise InvalidAction("这条素材已用于已出版的期刊")
-            after = self._change(conn, story_id, expected_version, values, user=user, action=action, now=now)
+            after = self._change(
+                conn, story_id, expected_version, dict(change.values), user=user, action=change.action, now=now
+            )
             self._refresh_stories(conn, [story_id], service.begin(), now)  # type: ignore[attr-defined]
         return after
 
     def edit_text(
         self,
         story_id: int,
+        values: Mapping[str, str | None],
         *,
-        title: str | None,
-        summary: str | None,
         user: str,
         expected_version: int | None,
         now: datetime,
     ) -> CandidateState:
-        """Editor title/summary (kept apart from the harvested text, with history); empty text clears it."""
-        values: dict[str, Any] = {}
-        if title is not None:
-            values["editor_title"] = title.strip() or None
-        if summary is not None:
-            values["editor_summary"] = summary.strip() or None
-        if not values:
-            raise InvalidAction("没有要保存的修改")
+        """Editor title/summary (``editorial.review_rules.text_edit``: kept apart from the harvested text, with
+        history)."""
         with self.engine.begin() as conn:
-            after = self._change(conn, story_id, expected_version, values, user=user, action="edit", now=now)
+            after = self._change(conn, story_id, expected_version, dict(values), user=user, action="edit", now=now)
             conn.execute(
                 insert(story_edits).values(
                     story_id=story_id, at=now, user_name=user, title=after.editor_title, summary=after.editor_summary

@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from news_harvester.editorial import figures_report, issues
 from news_harvester.editorial.figures import FiguresError
+from news_harvester.editorial.story_actions import apply_action
 from news_harvester.errors import HarvesterError, StorageError
 from news_harvester.parse.sanitize import sanitize_html, text_to_html
 from news_harvester.web.auth import CurrentUser, check_csrf, require_editor
@@ -189,9 +190,7 @@ def item_remove(request: Request, issue_id: RowId, item_id: RowId, user: Editor)
         item = ctx.repository.remove_item(item_id, user=user.name, now=_now())
         if item.story_id is not None:  # back to the queue, shortlisted so it is easy to find
             with contextlib.suppress(StorageError):  # e.g. the story was already rejected meanwhile
-                ctx.repository.apply_action(
-                    item.story_id, "shortlist", user=user.name, expected_version=None, service=ctx.stories, now=_now()
-                )
+                apply_action(ctx.repository, ctx.stories, item.story_id, "shortlist", user=user.name, now=_now())
 
     return _item_action(request, issue_id, user, run, "已移出本期，素材回到候选队列（备选）")
 

@@ -20,10 +20,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from news_harvester.clock import editor_time, utc_now
+from news_harvester.editorial.review_rules import DEFAULT_SECTION
+from news_harvester.editorial.story_actions import edit_text
 from news_harvester.errors import StorageError
 from news_harvester.parse.sanitize import sanitize_html, text_to_html
 from news_harvester.store.queue import QueueFilter, QueueItem
-from news_harvester.store.review import DEFAULT_SECTION
 from news_harvester.stories.first_report import Report, first_report
 from news_harvester.web.auth import check_csrf
 from news_harvester.web.context import RowId, WebContext
@@ -295,8 +296,14 @@ def story_edit_form(
 ) -> Response:
     ctx = web_context(request)
     try:
-        ctx.repository.edit_text(
-            story_id, title=title, summary=summary, user=user.name, expected_version=version, now=utc_now()
+        edit_text(
+            ctx.repository,
+            story_id,
+            title=title,
+            summary=summary,
+            user=user.name,
+            expected_version=version,
+            now=utc_now(),
         )
     except StorageError as exc:
         return _back(story_id, str(exc), "error")

@@ -15,8 +15,10 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from news_harvester.clock import EDITOR_ZONE, utc_now
-from news_harvester.errors import StorageError
-from news_harvester.store.review import ACTIONS, DEFAULT_SECTION, ConflictError, InvalidAction
+from news_harvester.editorial.review_rules import ACTIONS, DEFAULT_SECTION
+from news_harvester.editorial.story_actions import edit_text
+from news_harvester.errors import InvalidAction, StorageError
+from news_harvester.store.review import ConflictError
 from news_harvester.web.auth import check_csrf
 from news_harvester.web.context import RowId, WebContext
 from news_harvester.web.review import (
@@ -152,7 +154,8 @@ def api_action(request: Request, story_id: RowId, body: ActionIn, user: Editor) 
 def api_edit(request: Request, story_id: RowId, body: EditIn, user: Editor) -> Response:
     """Editor title and summary (stored apart from the harvested text, with history)."""
     try:
-        after = web_context(request).repository.edit_text(
+        after = edit_text(
+            web_context(request).repository,
             story_id,
             title=body.title,
             summary=body.summary,
