@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from news_harvester.cli.articles import preview_article, print_article
+from news_harvester.cli.article_view import preview_article, print_article
 from news_harvester.cli.common import CliContext, guard, iso_in_zone, print_table
 from news_harvester.clock import EDITOR_ZONE_LABEL, editor_time
 from news_harvester.config import Settings, SourceSpec

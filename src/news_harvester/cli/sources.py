@@ -18,7 +18,7 @@ import click
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from news_harvester.cli.articles import preview_article, print_article
+from news_harvester.cli.article_view import preview_article, print_article
 from news_harvester.cli.common import EXIT_ERROR, CliContext, fail, guard, iso_in_zone, print_table
 from news_harvester.cli.source_discovery import discover
 from news_harvester.clock import EDITOR_ZONE_LABEL, editor_time

@@ -16,7 +16,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from news_harvester.config import SourceSpec
-from news_harvester.harvest.schedule import cron_trigger
+from news_harvester.harvest.triggers import cron_trigger
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CRON_SLACK = timedelta(seconds=59)

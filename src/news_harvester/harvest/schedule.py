@@ -1,4 +1,4 @@
-"""APScheduler jobs, one per enabled source; the only importer of apscheduler.
+"""APScheduler jobs, one per enabled source; with harvest.triggers, the only importer of apscheduler.
 
 Jobs use ``max_instances=1`` and ``coalesce=True`` (a source never runs twice at once, and a
 backlog of missed runs collapses into one), jitter spreads sources sharing a schedule, and a
@@ -13,56 +13,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import re
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from news_harvester.config import SourcesConfig, SourceSpec, load_sources
 from news_harvester.errors import ConfigError
+from news_harvester.harvest.triggers import cron_trigger, make_trigger, next_fire_time
+
+__all__ = ["HarvestCall", "SourceScheduler", "cron_trigger", "make_trigger", "next_fire_time"]
 
 log = logging.getLogger(__name__)
 
 RELOAD_JOB_ID = "__reload_sources__"
-
-
-_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-
-
-def cron_trigger(expression: str, zone: tzinfo, jitter: int | None = None) -> CronTrigger:
-    """A 5-field crontab expression in ``zone``.
-
-    APScheduler 3 numbers weekdays from Monday = 0, crontab from Sunday = 0 (and 7); numeric
-    weekdays are therefore rewritten as names so "1-5" keeps meaning Monday to Friday.
-    """
-    minute, hour, day, month, day_of_week = expression.split()
-    day_of_week = re.sub(r"\d+", lambda m: _WEEKDAYS[int(m.group()) % 7], day_of_week)
-    return CronTrigger(
-        minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week, timezone=zone, jitter=jitter
-    )
-
-
-def make_trigger(spec: SourceSpec) -> BaseTrigger:
-    """Interval sources get ±10 % jitter (at most 5 min); cron sources up to 1 min."""
-    seconds = spec.interval_seconds
-    if seconds is not None:
-        return IntervalTrigger(seconds=seconds, jitter=int(min(seconds * 0.1, 300)), timezone=UTC)
-    return cron_trigger(spec.schedule, spec.zone, jitter=60)
-
-
-def next_fire_time(spec: SourceSpec, last_run: datetime | None, now: datetime) -> datetime | None:
-    """When the schedule would next run this source (without jitter); for display."""
-    seconds = spec.interval_seconds
-    if seconds is not None:
-        return now if last_run is None else max(now, last_run + timedelta(seconds=seconds))
-    fire: datetime | None = cron_trigger(spec.schedule, spec.zone).get_next_fire_time(None, now)
-    return fire
 
 
 class HarvestCall(Protocol):

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from news_harvester.config import SourcesConfig
-from news_harvester.harvest.schedule import next_fire_time
+from news_harvester.harvest.triggers import next_fire_time
 from news_harvester.models import derive_health
 from news_harvester.sources.error_advice import explain
 from news_harvester.store.runs_store import SourceStateRow

@@ -304,7 +304,7 @@ def _cron_problems(spec: SourceSpec, lines: dict[str, int]) -> list[FieldMessage
     once the daemon loads it; the form says so now, in the same words as the other schedule problems."""
     if spec.interval_seconds is not None:
         return []
-    from news_harvester.harvest.schedule import cron_trigger
+    from news_harvester.harvest.triggers import cron_trigger
 
     try:
         cron_trigger(spec.schedule, spec.zone)
