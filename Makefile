@@ -22,9 +22,7 @@ test: install              ## the whole test suite (PostgreSQL tests run when NE
 
 # Day-to-day tier: everything but the browser, kill-loop (reliability), cluster and soak suites and the tests
 # marked slow. CI (`.ci/run`) still runs `make test`, i.e. everything.
-FAST_SKIP := --ignore=tests/test_browser.py --ignore=tests/test_browser_assembly.py \
-	--ignore=tests/security/test_sanitizer_browser.py \
-	--ignore=tests/reliability --ignore=tests/cluster -m "not slow"
+FAST_SKIP := --ignore=tests/reliability --ignore=tests/cluster -m "not slow and not browser" -n auto
 test-fast: install         ## the fast tier for day-to-day work (see FAST_SKIP)
 	$(PY) -m pytest $(FAST_SKIP)
 
