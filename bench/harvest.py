@@ -12,6 +12,7 @@ See bench/README.md for what every number means and how the politeness floor is 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import math
@@ -123,16 +124,25 @@ def serve(conn: Connection, sources: int, items: int, latency: float) -> None:
     import asyncio
 
     stats = _ServerStats()
+    mode = {"validators": True}  # the unchanged passes switch it: /_bench/validators/on|off
 
-    def route(target: str, port: int) -> tuple[str, str, bytes, dict[str, str]]:
+    def route(target: str, port: int, headers: dict[str, str]) -> tuple[str, str, bytes, dict[str, str]]:
         path = target.split("?", 1)[0]
         if path == "/robots.txt":
             return "200 OK", "text/plain; charset=utf-8", b"User-agent: *\nAllow: /\n", {}
+        if path.startswith("/_bench/validators/"):
+            mode["validators"] = path.endswith("/on")
+            return "200 OK", "text/plain; charset=utf-8", b"ok\n", {}
         if path.startswith("/feeds/") and path.endswith(".xml"):
             stem = path.removeprefix("/feeds/").removesuffix(".xml")
             if stem.isdigit() and int(stem) < sources:
                 index = int(stem)
-                extra = {"ETag": f'"feed-{index}-v1"', "Last-Modified": "Tue, 11 Jun 2024 08:00:00 GMT"}
+                if not mode["validators"]:  # a server that sends no ETag / Last-Modified: the same bytes every time
+                    return "200 OK", "application/rss+xml; charset=utf-8", render_feed(port, index, items), {}
+                etag = f'"feed-{index}-v1"'
+                extra = {"ETag": etag, "Last-Modified": "Tue, 11 Jun 2024 08:00:00 GMT"}
+                if headers.get("if-none-match") == etag:
+                    return "304 Not Modified", "application/rss+xml; charset=utf-8", b"", extra
                 return "200 OK", "application/rss+xml; charset=utf-8", render_feed(port, index, items), extra
         return "404 Not Found", "text/plain; charset=utf-8", b"not found\n", {}
 
@@ -159,8 +169,8 @@ def serve(conn: Connection, sources: int, items: int, latency: float) -> None:
                 if headers.get("content-length", "0").isdigit() and int(headers.get("content-length", "0")):
                     await reader.readexactly(int(headers["content-length"]))
                 await asyncio.sleep(latency)
-                status, ctype, body, extra = route(target, port)
-                kind = "robots" if target == "/robots.txt" else ("feed" if status.startswith("200") else "other")
+                status, ctype, body, extra = route(target, port, headers)
+                kind = "robots" if target == "/robots.txt" else ("feed" if status[:3] in ("200", "304") else "other")
                 stats.requests[kind] = stats.requests.get(kind, 0) + 1
                 close = headers.get("connection", "").lower() == "close" or version == "HTTP/1.0"
                 lines = [
@@ -297,19 +307,7 @@ def _run_product(cfg: dict[str, Any]) -> dict[str, Any]:
         profiler.dump_stats(cfg["profile"])
     utime1, stime1 = _cpu()
     busy1 = _machine_busy_s()
-    again: dict[str, Any] | None = None
-    if cfg.get("second_pass"):
-        # the same feeds again: every item is known, so a pass costs parsing, the known-URL check and run records
-        utime2, stime2 = _cpu()
-        begun = time.perf_counter()
-        repeated = asyncio.run(harvest_once(settings, sources))
-        utime3, stime3 = _cpu()
-        again = {
-            "wall_s": time.perf_counter() - begun,
-            "cpu_s": (utime3 - utime2) + (stime3 - stime2),
-            "items_new": sum(s.items_new for s in repeated),
-            "outcomes": dict(Counter(str(s.outcome) for s in repeated)),
-        }
+    again = asyncio.run(_unchanged_passes(cfg, settings, sources)) if cfg.get("second_pass") else None
     outcomes = Counter(str(s.outcome) for s in summaries)
     errors = Counter(f"{s.code}: {s.message}" for s in summaries if s.code)
     log_file.flush()
@@ -331,6 +329,74 @@ def _run_product(cfg: dict[str, Any]) -> dict[str, Any]:
         "children_peak_rss_bytes": _children_maxrss_bytes(),
         "second_pass": again,
     }
+
+
+
+async def _unchanged_passes(cfg: dict[str, Any], settings: Any, sources: Any) -> dict[str, Any]:
+    """Two more passes over the same feeds with nothing new, by one harvester as the daemon keeps it (its writer
+    process and classifier already started: a warm-up run of one source goes first). First the server answers 304
+    (it honours If-None-Match), then the same bytes without validators (a server that sends none). CPU is this
+    process's plus its writer process's (psutil), over the pass alone."""
+    import asyncio
+    import urllib.request
+    from collections import Counter
+
+    import psutil
+
+    from news_harvester.harvest.fetch import Fetcher
+    from news_harvester.wiring import build_harvester, fetch_policy, open_repository
+
+    me = psutil.Process()
+
+    def cpu_s() -> tuple[float, float]:
+        """(this process, its children) CPU seconds so far."""
+        children = 0.0
+        for child in me.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                times = child.cpu_times()
+                children += times.user + times.system
+        return me.cpu_times().user + me.cpu_times().system, children
+
+    repository = open_repository(settings)
+    fetcher = Fetcher(fetch_policy(settings))
+    harvester = build_harvester(settings, sources, fetcher, repository, writer_process=True)
+    specs = list(sources.enabled)
+    admitted = asyncio.Semaphore(settings.concurrency)
+
+    async def one(spec: Any) -> Any:
+        async with admitted:
+            return await harvester.harvest(spec, force=True)
+
+    passes: dict[str, Any] = {}
+    try:
+        await one(specs[0])  # warm-up: the writer process and the HTTP client are up, as in a running daemon
+        for label, switch in (("not_modified", "on"), ("same_bytes", "off")):
+            with urllib.request.urlopen(f"{cfg['server_url']}/_bench/validators/{switch}", timeout=10) as answer:
+                answer.read()
+            profiler = None
+            if cfg.get("profile"):
+                import cProfile
+
+                profiler = cProfile.Profile()
+                profiler.enable()
+            before, begun = cpu_s(), time.perf_counter()
+            summaries = await asyncio.gather(*(one(s) for s in specs))
+            wall, after = time.perf_counter() - begun, cpu_s()
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(f"{cfg['profile']}.{label}")
+            passes[label] = {
+                "wall_s": wall,
+                "cpu_s": (after[0] - before[0]) + (after[1] - before[1]),
+                "cpu_writer_s": after[1] - before[1],
+                "items_new": sum(s.items_new for s in summaries),
+                "outcomes": dict(Counter(str(s.outcome) for s in summaries)),
+            }
+    finally:
+        await harvester.aclose()
+        await fetcher.aclose()
+        repository.engine.dispose()
+    return passes
 
 
 def run_peer(conn: Connection, cfg: dict[str, Any]) -> None:
@@ -429,6 +495,9 @@ def count_rows(db_path: Path) -> dict[str, Any]:
             "candidates": db.execute("SELECT count(*) FROM candidates").fetchone()[0],
             "stories": db.execute("SELECT count(*) FROM stories").fetchone()[0],
             "runs_ok": db.execute("SELECT count(*) FROM fetch_runs WHERE outcome = 'ok'").fetchone()[0],
+            "runs_not_modified": db.execute(
+                "SELECT count(*) FROM fetch_runs WHERE outcome = 'not_modified'"
+            ).fetchone()[0],
             "db_bytes": sum(p.stat().st_size for p in db_path.parent.glob(db_path.name + "*")),
         }
 
@@ -479,7 +548,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--second-pass",
         action="store_true",
-        help="after the pass, harvest the same feeds again (nothing new) and print that pass's CPU per feed",
+        help="after the pass, harvest the same feeds twice more with nothing new (answered 304, then the same bytes "
+        "without validators) and print each pass's CPU per feed",
     )
     p.add_argument(
         "--profile",
@@ -568,6 +638,7 @@ def main(argv: list[str] | None = None) -> int:
                     "log_level": args.log_level,
                     "profile": str(args.profile.resolve()) if args.profile else None,
                     "second_pass": args.second_pass,
+                    "server_url": f"http://{HOST}:{server.port}",
                 },
                 "product",
             )
@@ -704,15 +775,19 @@ def verify(result: dict[str, Any]) -> list[str]:
                 f"{where}: distinct urls {stored['distinct_urls']} / candidates {stored['candidates']}, "
                 f"expected {expected}"
             )
-        passes = 2 if run.get("second_pass") else 1
-        if run["outcomes"].get("ok", 0) != n or stored["runs_ok"] != n * passes:
+        unchanged = run.get("second_pass") or {}
+        runs = n + sum(u["outcomes"].get("ok", 0) + u["outcomes"].get("not_modified", 0) for u in unchanged.values())
+        runs += 1 if unchanged else 0  # the warm-up run of one source before the unchanged passes
+        if run["outcomes"].get("ok", 0) != n or stored["runs_ok"] + stored.get("runs_not_modified", 0) != runs:
             failures.append(
-                f"{where}: outcomes {run['outcomes']} (runs ok in DB: {stored['runs_ok']}), expected "
-                f"{n} ok; top errors: {run['errors_top']}"
+                f"{where}: outcomes {run['outcomes']} (runs ok / not modified in DB: {stored['runs_ok']} / "
+                f"{stored.get('runs_not_modified')}), expected {n} ok; top errors: {run['errors_top']}"
             )
-        if run.get("second_pass") and run["second_pass"]["items_new"] != 0:
-            again = run["second_pass"]["items_new"]
-            failures.append(f"{where}: the second pass stored {again} new articles, expected 0")
+        for label, again in unchanged.items():
+            if again["items_new"] != 0 or sum(again["outcomes"].values()) != n:
+                failures.append(f"{where}, unchanged pass {label}: {again['items_new']} new, {again['outcomes']}")
+        if unchanged and unchanged["not_modified"]["outcomes"].get("not_modified", 0) != n:
+            failures.append(f"{where}: the server answered 304, yet outcomes {unchanged['not_modified']['outcomes']}")
         if run["items_new"] != expected:
             failures.append(f"{where}: summaries report {run['items_new']} new items, expected {expected}")
         if run["server"]["max_in_flight"] > result["floor"]["slots"]:
@@ -800,12 +875,15 @@ def print_table(r: dict[str, Any]) -> None:
     row("server: requests", f"{s['requests_total']}", f"{peer['server']['requests_total']}" if peer else "")
     first = p["first_source_done_s"]
     row("first / median source done", f"{first:.2f} / {p['p50_source_done_s']:.2f} s" if first is not None else "-")
-    again = p.get("second_pass")
-    if again:
-        feeds = max(1, prm["sources"])
+    unchanged = p.get("second_pass") or {}
+    feeds = max(1, prm["sources"])
+    for label, again in unchanged.items():
+        what = "304 Not Modified" if label == "not_modified" else "the same bytes, no validators"
         print(
-            f"  second pass, nothing new: {again['wall_s']:.2f} s, CPU {again['cpu_s'] * 1000 / feeds:.2f} ms per feed "
-            f"(writer process start included), {again['items_new']} new, outcomes {again['outcomes']}"
+            f"  pass with nothing new ({what}): {again['wall_s']:.2f} s, CPU {again['cpu_s'] * 1000 / feeds:.2f} ms "
+            f"per feed, of which the writer process {again.get('cpu_writer_s', 0) * 1000 / feeds:.2f} ms (one "
+            f"harvester and writer process kept, as in the daemon), "
+            f"{again['items_new']} new, outcomes {again['outcomes']}"
         )
     if peer:
         print(

@@ -36,14 +36,18 @@ def test_second_pass_adds_nothing_and_duplicates_nothing(
     httpserver: HTTPServer, write_sources, run_harvest, repository
 ):
     base = httpserver.url_for("").rstrip("/")
-    httpserver.expect_request("/feed.xml").respond_with_data(
+    httpserver.expect_oneshot_request("/feed.xml").respond_with_data(
         feeds.rss(feeds.items(base, 3)), content_type="application/rss+xml"
+    )
+    # the same items in a feed that changed otherwise (its title): read again, every item known
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        feeds.rss(feeds.items(base, 3), title="测试频道（更新）"), content_type="application/rss+xml"
     )
     config = write_sources([source(httpserver, "/feed.xml")])
     run_harvest(list(config.sources))
     [again] = run_harvest(list(config.sources))
     assert again.outcome == Outcome.OK
-    assert again.items_new == 0
+    assert (again.items_seen, again.items_new) == (3, 0)
     assert repository.counts()["articles"] == 3
     # one candidate per story (these generated items share one template, so they may form fewer stories)
     assert repository.counts()["candidates"] == repository.counts()["stories"] >= 1

@@ -227,7 +227,7 @@ def test_rolled_back_run_leaves_index_and_database_unchanged(
             def boom(*_args, **_kwargs):
                 raise RuntimeError("disk full")
 
-            monkeypatch.setattr(any_repository, "_update_source_state", boom)
+            monkeypatch.setattr(any_repository, "_record_states", boom)  # the last write of the run's transaction
             summary = await harvester.harvest(config.sources[0], force=True)
             # the source's run fails with the reason; the pass goes on
             assert (summary.outcome, summary.code) == (Outcome.ERROR, "storage.error")

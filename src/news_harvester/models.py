@@ -20,6 +20,9 @@ class FetchState:
 
     etag: str | None = None
     last_modified: str | None = None
+    listing_digest: str | None = None
+    """Hash of the source's settings and of its listing's bytes, kept only when every item the listing named was
+    stored or known: reading the same again means nothing to do (``harvest.read.listing_digest``)."""
 
 
 @dataclass(frozen=True, slots=True)

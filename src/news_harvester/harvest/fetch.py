@@ -278,6 +278,7 @@ class Fetcher:
         async with self._client.stream("GET", url, headers=headers) as response:
             response_headers = {k.lower(): v for k, v in response.headers.items()}
             if response.status_code in REDIRECT_STATUSES or response.status_code == 304:
+                await _drain(response)
                 return _Raw(response.status_code, response_headers, b"", str(response.url))
             body = await read_capped(response, response_headers, cap)
             return _Raw(response.status_code, response_headers, body, str(response.url))
@@ -341,6 +342,23 @@ def binary_kind(body: bytes) -> str | None:
         if head.startswith(signature):
             return kind
     return None
+
+
+DRAIN_BYTES = 64 * 1024
+"""A 304's or a redirect's body (usually empty or a line of HTML) is read up to this size before the response is
+closed, so that its connection goes back to the pool: closing an unread response, even an empty one, closes the
+connection, and every later request to the host would pay a new TCP (and TLS) handshake."""
+
+
+async def _drain(response: httpx.Response) -> None:
+    received = 0
+    try:
+        async for chunk in response.aiter_raw():
+            received += len(chunk)
+            if received > DRAIN_BYTES:
+                return  # a big body: dropping the connection is cheaper than reading it
+    except httpx.HTTPError:
+        return  # the status is what counts; the connection is not reused
 
 
 def _origin(url: str) -> str:

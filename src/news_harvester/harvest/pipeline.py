@@ -184,7 +184,10 @@ class Harvester:
         fresh = [i for i in items if canonical_url(i.url) not in known]
         outcomes = await asyncio.gather(*(read_item(self.reader, spec, item, warnings, self.clock()) for item in fresh))
         articles = [o.article for o in outcomes if o.article is not None]
-        return _Collected(seen, articles, listing.fetched, listing.fetch_state, warnings)
+        fetch_state = listing.fetch_state
+        if len(articles) < len(outcomes):  # an item to retry next run: the same listing must be read again
+            fetch_state = replace(fetch_state, listing_digest=None)
+        return _Collected(seen, articles, listing.fetched, fetch_state, warnings)
 
     def _writer(self) -> RunWriter:
         """This event loop's writer (tests and the CLI may run one Harvester on several loops in turn)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -84,9 +85,11 @@ class Reader:
         self.fetcher = fetcher
 
     async def read_listing(self, spec: SourceSpec, state: FetchState | None = None) -> Listing | None:
-        """Items of one source; None when a conditional GET says nothing changed."""
+        """Items of one source; None when nothing changed: a conditional GET said so, or the listing's bytes are
+        those of the last listing whose items were all handled (``FetchState.listing_digest``)."""
         warnings: list[str] = []
         pages = 1
+        digest: str | None
         if spec.datasource is not None:
             shell = await self._page(spec, spec.url, what="source page")
             assert shell is not None  # unconditional
@@ -102,21 +105,28 @@ class Reader:
             response = await self._get(spec, json_url, state=state, referer=shell.result.final_url)
             if isinstance(response, NotModified):
                 return None
+            digest = listing_digest(spec, response.content)
+            if state is not None and state.listing_digest == digest:
+                return None
             _check_challenge(response, "JSON data source")
             _note_invalid_bytes(response, "JSON data source", warnings)
             fetched = dataclasses.replace(response, permanent_redirect=shell.result.permanent_redirect)
-            fetch_state = FetchState(response.etag, response.last_modified)
+            fetch_state = FetchState(response.etag, response.last_modified, digest)
             items = self._parse(spec, fetched, warnings)
         else:
             page = await self._page(spec, spec.url, state=state, what="source page")
             if page is None:
                 return None
             fetched = page.result
+            paginated = spec.pagination is not None and spec.pagination.pages > 1  # later pages may change alone
+            digest = None if page.redirected_to or paginated else listing_digest(spec, fetched.content)
+            if digest is not None and state is not None and state.listing_digest == digest:
+                return None
             if page.redirected_to:
                 warnings.append(f"source page is a JavaScript redirect to {page.redirected_to}; update sources.yaml")
                 fetch_state = FetchState()  # the shell's ETag says nothing about the page behind it
             else:
-                fetch_state = FetchState(fetched.etag, fetched.last_modified)
+                fetch_state = FetchState(fetched.etag, fetched.last_modified, digest)
                 if not fetched.permanent_redirect and _host(fetched.final_url) != _host(spec.url):
                     # Followed (normal on the web), but said: the items now come from another host.
                     warnings.append(
@@ -321,6 +331,17 @@ def _check_challenge(response: FetchResult, what: str) -> None:
         raise FetchError(
             f"{reason} instead of the {what} {response.final_url}", code="fetch.challenge", http_status=response.status
         )
+
+
+def listing_digest(spec: SourceSpec, content: bytes) -> str:
+    """A hash of the source's settings and of a listing's bytes. The same bytes read with the same settings name
+    the same items, so once they were all handled there is nothing to do (servers without ETag or Last-Modified
+    often send the same bytes until something changes). Settings count: after an edit of sources.yaml (selectors,
+    filters) the same page must be read again."""
+    digest = hashlib.sha256(spec.model_dump_json().encode("utf-8"))
+    digest.update(b"\0")
+    digest.update(content)
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH_RUNS = 64
 """At most this many runs per transaction."""
+BATCH_LINGER = 0.02
+"""Seconds a batch that is not full waits for more runs to start or finish before it is written: each batch costs a
+transaction and (with the writer process) a pipe round trip whatever it holds, and a run that starts and finishes
+within the wait is written once, finished, instead of as 'running' and then again."""
 MAX_BATCH_ARTICLES = 200
 """A batch stops growing at this many articles (at least one run): on SQLite the transaction holds the one write
 lock while it assigns stories, and an editor's write (a decision, a session) waits for it."""
@@ -53,6 +57,7 @@ class RunWriter:
         max_runs: int = MAX_BATCH_RUNS,
         max_articles: int = MAX_BATCH_ARTICLES,
         process: WriterProcess | None = None,
+        linger: float = BATCH_LINGER,
     ) -> None:
         """``process``: write in that process (a core of its own) instead of on a thread of this one."""
         self.repository = repository
@@ -60,6 +65,7 @@ class RunWriter:
         self.process = process
         self.max_runs = max_runs
         self.max_articles = max_articles
+        self.linger = linger
         self._pending: list[RunTicket] = []
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
@@ -90,6 +96,8 @@ class RunWriter:
 
     async def _run(self) -> None:
         while self._pending:
+            if self.linger and len(self._pending) < self.max_runs:
+                await asyncio.sleep(self.linger)
             batch = self._next_batch()
             # copies: the thread must not see a finish that arrives while it writes (that goes in the next batch)
             writes = [replace(t.write) for t in batch]

@@ -43,16 +43,19 @@ class WriterProcess:
         self._conn: Connection | None = None
         self._process: multiprocessing.process.BaseProcess | None = None
         self._lock = threading.Lock()
+        self._weights_sent: dict[str, float] | None = None
 
     def store(self, writes: list[RunWrite], weights: dict[str, float]) -> list[tuple[int, int]]:
         """``(run_id, new articles)`` per write; StorageError with the child's reason when the batch failed."""
         with self._lock:
             conn = self._started()
+            changed = weights if weights != self._weights_sent else None  # the child keeps the last ones it got
             try:
-                conn.send(("write", writes, weights))
+                conn.send(("write", writes, changed))
+                self._weights_sent = dict(weights)
                 kind, payload = conn.recv()
             except (EOFError, OSError) as exc:
-                self._conn = None
+                self._conn = self._weights_sent = None
                 raise StorageError(f"the writer process stopped: {exc or type(exc).__name__}") from exc
         if kind == "error":
             raise StorageError(str(payload))
@@ -88,7 +91,7 @@ class WriterProcess:
         if kind != "ready":
             process.join(5)
             raise StorageError(f"the writer process could not start: {payload}")
-        self._conn, self._process = parent, process
+        self._conn, self._process, self._weights_sent = parent, process, None
         log.info("writer process %d started", process.pid, extra={"stage": "store"})
         return parent
 
@@ -129,7 +132,8 @@ def serve(
         if time.monotonic() - refreshed >= every:
             _refresh(service, classifier, repository, utc_now())
             refreshed = time.monotonic()
-        service.weights.update(weights)
+        if weights is not None:  # None: the same as last time
+            service.weights.update(weights)
         try:
             reply: tuple[str, Any] = ("ok", _write(service, repository, writes))
         except Exception as exc:  # the parent retries run by run and records the failure

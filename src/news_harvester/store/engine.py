@@ -58,7 +58,7 @@ MIGRATION_LOCK = 0x6E68_6D69_6772
 """PostgreSQL advisory lock key held while migrating ('nhmigr')."""
 
 
-SCHEMA_HEAD = "0013"
+SCHEMA_HEAD = "0014"
 """The newest migration's revision (tests/test_store.py checks it against the migrations): a database already
 there is not handed to Alembic at all, which saves every CLI command the ~0.4 s of importing it."""
 

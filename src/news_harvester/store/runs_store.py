@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, case, func, insert, select, update
+from sqlalchemy import Column, Connection, Engine, Table, bindparam, case, func, insert, select, update
 
 from news_harvester.models import Article, FetchState, Outcome, RunSummary
 from news_harvester.store.engine import owner_gone, run_owner
@@ -31,6 +31,7 @@ class SourceStateRow:
     source_id: str
     etag: str | None = None
     last_modified: str | None = None
+    listing_digest: str | None = None
     last_run_at: datetime | None = None
     last_success_at: datetime | None = None
     last_new_item_at: datetime | None = None
@@ -44,7 +45,7 @@ class SourceStateRow:
 
     @property
     def fetch_state(self) -> FetchState:
-        return FetchState(etag=self.etag, last_modified=self.last_modified)
+        return FetchState(etag=self.etag, last_modified=self.last_modified, listing_digest=self.listing_digest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,31 +261,30 @@ class RunQueries:
         run_ids = [w.run_id for w in writes]
         counts = [0] * len(writes)
         with self.engine.begin() as conn:
-            unstored = [i for i, w in enumerate(writes) if w.run_id is None]
-            if unstored:
-                inserted = conn.execute(
-                    insert(fetch_runs).returning(fetch_runs.c.id, sort_by_parameter_order=True),
-                    [
-                        {"source_id": writes[i].source_id, "started_at": writes[i].started_at,
-                         "outcome": Outcome.RUNNING, "owner": writes[i].owner or run_owner()}
-                        for i in unstored
-                    ],
-                ).scalars().all()  # fmt: skip
-                for i, run_id in zip(unstored, inserted, strict=True):
-                    run_ids[i] = int(run_id)
-            finished = [i for i, w in enumerate(writes) if w.result is not None]
-            results = [writes[i].result for i in finished]
-            items = [a for r in results if r is not None for a in r.articles]
-            now = max((r.finished_at for r in results if r is not None), default=None)
+            finished = {i: w.result for i, w in enumerate(writes) if w.result is not None}
+            items = [a for r in finished.values() for a in r.articles]
+            now = max((r.finished_at for r in finished.values()), default=None)
             new_urls = set(self._save_articles(conn, items, now, stories)) if items and now else set()
-            for i in finished:
-                result, run_id = writes[i].result, run_ids[i]
-                assert result is not None
-                assert run_id is not None
+            for i, result in finished.items():
                 mine = {a.url for a in result.articles} & new_urls
                 new_urls -= mine  # a URL two runs of the batch listed is new for the first only
                 counts[i] = len(mine)
-                self._record_finish(conn, run_id, result, len(mine))
+            unstored = [i for i, w in enumerate(writes) if w.run_id is None]
+            if unstored:  # a run that started and finished within the batch is inserted finished: one row, once
+                inserted = (
+                    conn.execute(
+                        insert(fetch_runs).returning(fetch_runs.c.id, sort_by_parameter_order=True),
+                        [_new_run_row(writes[i], counts[i]) for i in unstored],
+                    )
+                    .scalars()
+                    .all()
+                )
+                for i, run_id in zip(unstored, inserted, strict=True):
+                    run_ids[i] = int(run_id)
+            begun_before = [i for i in finished if writes[i].run_id is not None]
+            runs = [_run_values(run_ids[i] or 0, finished[i], counts[i]) for i in begun_before]
+            _execute_grouped(conn, fetch_runs, fetch_runs.c.id, "run_id", runs)
+            self._record_states(conn, [(result, counts[i]) for i, result in finished.items()])
         for write, run_id in zip(writes, run_ids, strict=True):  # only once committed: a rollback keeps none
             write.run_id = run_id
         return [(int(run_id or 0), count) for run_id, count in zip(run_ids, counts, strict=True)]
@@ -300,65 +300,112 @@ class RunQueries:
         """
         with self.engine.begin() as conn:
             new_count = len(self._save_articles(conn, result.articles, result.finished_at, stories))
-            self._record_finish(conn, run_id, result, new_count)
+            self._record_finishes(conn, [(run_id, result, new_count)])
         return new_count
 
-    def _record_finish(self, conn: Connection, run_id: int, result: RunResult, new_count: int) -> None:
-        summary = result.summary
-        conn.execute(
-            update(fetch_runs)
-            .where(fetch_runs.c.id == run_id)
-            .values(
-                finished_at=result.finished_at,
-                outcome=summary.outcome,
-                code=summary.code,
-                message=summary.message,
-                http_status=summary.http_status,
-                items_seen=summary.items_seen,
-                items_new=new_count,
-                duration_ms=summary.duration_ms,
-                charset_declared=result.charset_declared,
-                charset_used=result.charset_used,
-                warnings=json.dumps(list(summary.warnings), ensure_ascii=False) if summary.warnings else None,
-            )
-        )
-        self._update_source_state(conn, summary, result, new_count)
+    @staticmethod
+    def _record_finishes(conn: Connection, finished: Sequence[tuple[int, RunResult, int]]) -> None:
+        """Outcomes of finished runs ``(run id, result, new articles)`` and their sources' state."""
+        runs = [_run_values(run_id, result, new) for run_id, result, new in finished]
+        _execute_grouped(conn, fetch_runs, fetch_runs.c.id, "run_id", runs)
+        RunQueries._record_states(conn, [(result, new) for _, result, new in finished])
 
-    def _update_source_state(self, conn: Connection, summary: RunSummary, result: RunResult, new: int) -> None:
-        now = result.finished_at
-        previous = (
-            conn.execute(select(source_state).where(source_state.c.source_id == summary.source_id)).mappings().first()
-        )
-        if summary.outcome == Outcome.INTERRUPTED:
-            # Stopped before it finished: neither a success nor a failure. The source keeps its last run and
-            # success times (the scheduler counts its next run from the last one, so after a restart it runs again
-            # soon instead of a whole interval later), its validators and its failure count.
-            if previous is not None:
-                conn.execute(
-                    update(source_state)
-                    .where(source_state.c.source_id == summary.source_id)
-                    .values(updated_at=now, next_due_at=None)
-                )
+    @staticmethod
+    def _record_states(conn: Connection, finished: Sequence[tuple[RunResult, int]]) -> None:
+        """The sources' state after their finished runs ``(result, new articles)``, in statements for the whole
+        batch (one executemany per shape), not several per run: a pass where nothing changed is mostly these."""
+        if not finished:
             return
-        failed = summary.outcome == Outcome.ERROR
-        values: dict[str, Any] = {
-            "last_run_at": now,
-            "updated_at": now,
-            "next_due_at": result.next_due_at,
-            "last_http_status": summary.http_status,
-            "consecutive_failures": ((previous["consecutive_failures"] if previous else 0) + 1) if failed else 0,
+        ids = sorted({result.summary.source_id for result, _ in finished})
+        stored = {
+            row["source_id"]: dict(row)
+            for row in conn.execute(select(source_state).where(source_state.c.source_id.in_(ids))).mappings()
         }
-        if failed:
-            values |= {"last_error_code": summary.code, "last_error_message": summary.message}
-        else:
-            values |= {"last_success_at": now, "last_error_code": None, "last_error_message": None}
-            if result.fetch_state is not None:
-                values |= {"etag": result.fetch_state.etag, "last_modified": result.fetch_state.last_modified}
-        if new:
-            values["last_new_item_at"] = now
-        if result.moved_to is not None:
-            values["moved_to"] = result.moved_to
-        if previous is None:
-            conn.execute(insert(source_state).values(source_id=summary.source_id, **values))
-        else:
-            conn.execute(update(source_state).where(source_state.c.source_id == summary.source_id).values(**values))
+        current = {sid: dict(row) for sid, row in stored.items()}
+        changed: dict[str, dict[str, Any]] = {}
+        for result, new in finished:  # in order: two runs of a source in one batch count as two
+            source_id = result.summary.source_id
+            values = _state_values(current.get(source_id), result, new)
+            if values is None:
+                continue
+            current[source_id] = {**current.get(source_id, {"source_id": source_id}), **values}
+            changed[source_id] = {**changed.get(source_id, {}), **values}
+        inserts = [{"source_id": sid, **values} for sid, values in changed.items() if sid not in stored]
+        for keys in {tuple(sorted(row)) for row in inserts}:
+            conn.execute(insert(source_state), [row for row in inserts if tuple(sorted(row)) == keys])
+        updates = [{"state_id": sid, **values} for sid, values in changed.items() if sid in stored]
+        _execute_grouped(conn, source_state, source_state.c.source_id, "state_id", updates)
+
+
+def _new_run_row(write: RunWrite, new_count: int) -> dict[str, Any]:
+    """A run's first ``fetch_runs`` row: finished already when its result came with its start, else running (every
+    row of one INSERT has the same columns)."""
+    row = {"source_id": write.source_id, "started_at": write.started_at, "owner": write.owner or run_owner()}
+    if write.result is not None:
+        return row | {k: v for k, v in _run_values(0, write.result, new_count).items() if k != "run_id"}
+    return row | {k: None for k in _RUN_COLUMNS} | {"outcome": Outcome.RUNNING, "items_seen": 0, "items_new": 0}
+
+
+_RUN_COLUMNS = ("finished_at", "outcome", "code", "message", "http_status", "items_seen", "items_new",
+                "duration_ms", "charset_declared", "charset_used", "warnings")  # fmt: skip
+
+
+def _run_values(run_id: int, result: RunResult, new_count: int) -> dict[str, Any]:
+    """The finished run's columns of ``fetch_runs`` (keyed ``run_id`` for the grouped UPDATE)."""
+    summary = result.summary
+    return {
+        "run_id": run_id,
+        "finished_at": result.finished_at,
+        "outcome": summary.outcome,
+        "code": summary.code,
+        "message": summary.message,
+        "http_status": summary.http_status,
+        "items_seen": summary.items_seen,
+        "items_new": new_count,
+        "duration_ms": summary.duration_ms,
+        "charset_declared": result.charset_declared,
+        "charset_used": result.charset_used,
+        "warnings": json.dumps(list(summary.warnings), ensure_ascii=False) if summary.warnings else None,
+    }
+
+
+def _state_values(previous: dict[str, Any] | None, result: RunResult, new: int) -> dict[str, Any] | None:
+    """What a finished run changes in its source's ``source_state`` row (``previous``: the row as it stands, None
+    when the source has none), or None when it changes nothing."""
+    summary = result.summary
+    now = result.finished_at
+    if summary.outcome == Outcome.INTERRUPTED:
+        # Stopped before it finished: neither a success nor a failure. The source keeps its last run and
+        # success times (the scheduler counts its next run from the last one, so after a restart it runs again
+        # soon instead of a whole interval later), its validators and its failure count.
+        return None if previous is None else {"updated_at": now, "next_due_at": None}
+    failed = summary.outcome == Outcome.ERROR
+    values: dict[str, Any] = {
+        "last_run_at": now,
+        "updated_at": now,
+        "next_due_at": result.next_due_at,
+        "last_http_status": summary.http_status,
+        "consecutive_failures": ((previous["consecutive_failures"] if previous else 0) + 1) if failed else 0,
+    }
+    if failed:
+        values |= {"last_error_code": summary.code, "last_error_message": summary.message}
+    else:
+        values |= {"last_success_at": now, "last_error_code": None, "last_error_message": None}
+        if result.fetch_state is not None:
+            state = result.fetch_state
+            values |= {"etag": state.etag, "last_modified": state.last_modified, "listing_digest": state.listing_digest}
+    if new:
+        values["last_new_item_at"] = now
+    if result.moved_to is not None:
+        values["moved_to"] = result.moved_to
+    return values
+
+
+def _execute_grouped(conn: Connection, table: Table, key: Column[Any], name: str, rows: list[dict[str, Any]]) -> None:
+    """UPDATE ``table`` SET each row's columns WHERE ``key`` = the row's ``name``: one executemany per set of
+    columns."""
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        shapes.setdefault(tuple(sorted(k for k in row if k != name)), []).append(row)
+    for columns, group in shapes.items():
+        conn.execute(update(table).where(key == bindparam(name)).values({c: bindparam(c) for c in columns}), group)

@@ -74,6 +74,8 @@ source_state = Table(
     Column("source_id", String(64), primary_key=True),
     Column("etag", Text),
     Column("last_modified", Text),
+    # hash of the source's settings and its last fully handled listing's bytes (0014): the same again, nothing to do
+    Column("listing_digest", String(64)),
     Column("last_run_at", UTCDateTime),
     Column("last_success_at", UTCDateTime),
     Column("last_new_item_at", UTCDateTime),
