@@ -10,6 +10,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     NEWS_HARVESTER_BIND=0.0.0.0:8000 \
     NEWS_HARVESTER_LOG_FORMAT=json
 
+# Chinese glyphs for the 数据月报 chart (matplotlib draws its labels with a CJK font; without one they are boxes).
+# --build-arg WITH_PDF=1 adds LibreOffice Writer (~300 MB) for `issue export --format pdf` and the PDF button.
+ARG WITH_PDF=0
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-noto-cjk \
+ && if [ "$WITH_PDF" = "1" ]; then apt-get install -y --no-install-recommends libreoffice-writer-nogui; fi \
+ && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --system --gid 10001 harvester \
  && useradd --system --uid 10001 --gid harvester --home-dir /data --shell /usr/sbin/nologin harvester
 

@@ -99,17 +99,21 @@ def row(page: Any, story_id: int) -> Any:
 
 
 def audit_rows(page: Any) -> list[dict[str, Any]]:
-    """The story page's audit table (#audit), newest first; before/after decoded from their JSON."""
+    """The story page's audit table (#audit), newest first; before/after decoded from the JSON each cell carries
+    (``data-json``) beside the words it shows."""
     out = []
     for tr in page.locator("#audit tr").all()[1:]:
-        cells = [c.inner_text().strip() for c in tr.locator("td").all()]
+        tds = tr.locator("td").all()
+        cells = [c.inner_text().strip() for c in tds]
         if len(cells) == 5:
+            before, after = (tds[k].get_attribute("data-json") for k in (3, 4))
             out.append(
                 {
                     "user": cells[1],
                     "action": cells[2],
-                    "before": json.loads(cells[3]) if cells[3] else None,
-                    "after": json.loads(cells[4]) if cells[4] else None,
+                    "before": json.loads(before) if before else None,
+                    "after": json.loads(after) if after else None,
+                    "shown": (cells[3], cells[4]),
                 }
             )
     return out
@@ -562,6 +566,8 @@ def test_audit_log_shows_chinese_values_readably(new_page, site):
     accept = next(e for e in audit_rows(page) if e["action"] == "采用")
     assert accept["after"].items() >= {"state": "accepted", "section": "行业资讯"}.items()  # the JSON is right
     expect(page.locator("#audit")).to_contain_text("行业资讯", timeout=1000)  # but is it readable?
+    before, after = accept["shown"]
+    assert "状态：已采用" in after and "栏目：行业资讯" in after and "{" not in after + before, accept["shown"]
 
 
 def test_enter_in_the_bulk_reject_reason_rejects(new_page, site):

@@ -12,6 +12,7 @@ import threading
 import time as time_module
 from collections import OrderedDict
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -26,6 +27,7 @@ from news_harvester.errors import StorageError
 from news_harvester.parse.sanitize import sanitize_html, text_to_html
 from news_harvester.store.queue import QueueFilter, QueueItem
 from news_harvester.stories.first_report import Report, first_report
+from news_harvester.web.audit_view import audit_text
 from news_harvester.web.auth import check_csrf
 from news_harvester.web.context import RowId, WebContext
 from news_harvester.web.review import (
@@ -46,6 +48,7 @@ from news_harvester.web.review import (
 
 router = APIRouter(include_in_schema=False)
 
+ISSUE_STATUS_NAMES = {"draft": "草稿", "published": "已出版"}
 STATE_NAMES = {
     "new": "待审",
     "shortlisted": "备选",
@@ -250,6 +253,7 @@ def story_page(request: Request, story_id: RowId, user: Editor) -> Response:
             "action_names": ACTION_NAMES,
             "part_names": PART_NAMES,
             "local": editor_time,
+            "audit_text": partial(audit_text, states=STATE_NAMES | ISSUE_STATUS_NAMES, topics=names, local=editor_time),
             "default_section": DEFAULT_SECTION,
             "flash": request.query_params.get("msg"),
             "flash_kind": request.query_params.get("kind", "info"),
