@@ -47,6 +47,11 @@ SKIP_TAGS = frozenset(
     }
 )  # fmt: skip
 """Never text of the page: scripts, forms, media, and ruby readings (<rt>) over CJK characters."""
+ENTRY_FORM_MAX_CHARS = 600
+"""A form with a text field and at most this much text is a contact, search or sign-up form: its labels and
+messages ("Name:", "Die Nachricht wurde verschickt!") are never the article. A page wrapped whole in one form, as
+ASP.NET pages are, holds far more text and is read as any page."""
+_ENTRY_INPUT_TYPES = frozenset({"", "text", "email", "search", "tel", "url", "password", "number"})
 _CELLS = frozenset({"td", "th"})
 _LAYOUT_CHILDREN = frozenset(
     {"table", "div", "ul", "ol", "dl", "form", "section", "article", "h1", "h2", "h3", "center"}
@@ -179,7 +184,7 @@ def text_blocks(root: Any) -> list[Block]:
     for event, element in walker:
         tag = element.tag
         if event == "start":
-            if tag in SKIP_TAGS or not isinstance(tag, str) or _is_hidden(element):
+            if tag in SKIP_TAGS or not isinstance(tag, str) or _is_hidden(element) or _is_entry_form(element):
                 walker.skip_subtree()  # its "end" event still comes, right after this one
                 skipping = element
                 continue
@@ -323,6 +328,17 @@ def _is_hidden(element: Any) -> bool:
         return True
     style = element.get("style")
     return bool(style and _HIDDEN_STYLE_RE.search(style))
+
+
+def _is_entry_form(element: Any) -> bool:
+    """A short form with a field to type into (see ENTRY_FORM_MAX_CHARS)."""
+    if element.tag != "form":
+        return False
+    typing = any(
+        field.tag == "textarea" or (field.get("type") or "").strip().lower() in _ENTRY_INPUT_TYPES
+        for field in element.iter("input", "textarea")
+    )
+    return typing and len("".join("".join(element.itertext()).split())) <= ENTRY_FORM_MAX_CHARS
 
 
 def _is_layout_cell(cell: Any) -> bool:

@@ -309,6 +309,13 @@ _CREDIT_LINE_RE = re.compile(
     r"[^.!?:]{1,60}$",
     re.I,
 )
+# A picture's credit at the end of its caption: "…mit Essen und Getränken. Foto: Galli/Malteser", or glued to the
+# caption's full stop in the "agency / photographer" form: "…Mitzscherlich.DCV / Oppitz".
+_TRAILING_CREDIT_RE = re.compile(
+    r"(?:(?<=[.!?])\s*(?i:fotos?|photos?|photo credits?|bild(?:er)?|images?|credits?)\s*[:©]\s*[^.!?:]{1,60}"
+    r"|(?<=[a-zäöüßà-ÿ]\.)(?!(?:com|de|org|net|eu|at|ch|fr|pl|es|it|uk|cn|gov|info|io)\b)"
+    r"[A-Za-zÄÖÜ][\w-]{2,24}(?: [\w-]+){0,2} / [A-ZÄÖÜ][\w-]+(?: [A-ZÄÖÜ][\w-]+){0,2})$"
+)
 # A newsletter sign-up box: a short paragraph asking the reader to subscribe to "our" newsletter.
 _NEWSLETTER_RE = re.compile(
     r"(?:abonnieren sie|subscribe to|sign up (?:for|to)|melden sie sich|inscrivez-vous|abonnez-vous|suscríbete)"
@@ -316,6 +323,16 @@ _NEWSLETTER_RE = re.compile(
     re.I,
 )
 NEWSLETTER_MAX_CHARS = 300
+# A cookie notice, in the site's own voice: "Wir verwenden Cookies, …", "This website uses cookies …", "By using our
+# services you agree to our use of cookies". An article about cookies does not speak like that.
+_COOKIE_NOTICE_RE = re.compile(
+    r"\b(?:we use cookies|this (?:web)?site uses cookies|wir (?:verwenden|nutzen|setzen) cookies|"
+    r"diese (?:web)?seite (?:verwendet|nutzt) cookies|nous utilisons des cookies|ce site utilise des cookies|"
+    r"utilizamos cookies|este sitio (?:web )?utiliza cookies|używamy (?:plików )?cookie|"
+    r"(?:you agree to|stimmen sie) (?:our|der|the) (?:use of|verwendung von) cookies)",
+    re.I,
+)
+COOKIE_NOTICE_MAX_CHARS = 400
 _HEADING_DOTS_RE = re.compile(r"[\s·•・]")  # "延伸 · 推荐"
 _BUTTON_GAP_RE = re.compile(r"[\s,|/·•]+")
 _SENTENCE_END_RE = re.compile(r"[。！？!?…”」』.]$")
@@ -352,6 +369,7 @@ def is_boilerplate_line(line: str) -> bool:
         or (len(line) <= PROMO_MAX_CHARS and bool(_PROMO_LINE_RE.search(line) or _FOREIGN_WIDGET_RE.match(line)))
         or bool(_CREDIT_LINE_RE.match(line))
         or (len(line) <= NEWSLETTER_MAX_CHARS and bool(_NEWSLETTER_RE.search(line)))
+        or (len(line) <= COOKIE_NOTICE_MAX_CHARS and bool(_COOKIE_NOTICE_RE.search(line)))
         or _is_button_row(line)
     )
 
@@ -366,7 +384,7 @@ def drop_boilerplate(lines: list[str]) -> list[str]:
     """Article paragraphs without page furniture: each line normalised (:func:`normalize_line`),
     boilerplate lines (:func:`is_boilerplate_line`) dropped, and everything from a trailing
     "相关新闻 / 相关阅读 / 网友评论 …" heading on cut off once most of the text is behind it."""
-    kept = _drop_repeats([line for raw in lines if (line := normalize_line(raw))])
+    kept = _drop_repeats([line for raw in lines if (line := _TRAILING_CREDIT_RE.sub("", normalize_line(raw)))])
     total = sum(len(line) for line in kept) or 1
     out: list[str] = []
     seen = 0
