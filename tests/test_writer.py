@@ -157,3 +157,32 @@ def test_the_daemon_stores_in_a_writer_process_that_dies_with_it(tmp_path, https
         if proc.poll() is None:
             proc.kill()
     assert db_rows(db, "SELECT count(*) FROM articles") == [(3,)]
+
+
+def test_fingerprints_made_where_the_articles_were_read_are_used_when_their_version_is_the_stores(any_repository):
+    """The harvest hands the writer each article's fingerprint (RunResult.fingerprints) so the writer, the busier
+    process, does not make them again. Shown by handing a fingerprint that is not the article's own: with the
+    store's parameter version it decides the story (the article joins the story its fingerprint matches); with
+    another version it is ignored and the store fingerprints the article itself."""
+    from news_harvester.store.repository import RunWrite
+    from news_harvester.store.runs_store import Fingerprints
+    from news_harvester.story_records import article_doc
+
+    service = StoryService(window=timedelta(days=90))
+    original = _article("official", 1, ORIGINAL_BODY)
+    unrelated = [_article("other", 1, OTHER_BODY), _article("other", 2, OTHER_BODY[::-1] + "（另一篇）")]
+    looks_like_original = service.fingerprint(article_doc(original))
+
+    def store(article: Article, version: int) -> None:
+        given = Fingerprints(version, {article.url: replace(looks_like_original, url=article.url)})
+        result = replace(_result(article.source_id, [article]), fingerprints=given)
+        batch = service.begin(NOW)
+        any_repository.write_runs([RunWrite(article.source_id, NOW, result=result)], stories=batch)
+        service.commit(batch, NOW)
+
+    store(original, service.version)
+    store(unrelated[0], service.version)
+    store(unrelated[1], service.version + 1)
+    story = dict(_runs(any_repository, "SELECT url, story_id FROM articles"))
+    assert story[unrelated[0].url] == story[original.url]  # the handed fingerprint decided
+    assert story[unrelated[1].url] != story[original.url]  # another version: the store's own fingerprint decided

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from news_harvester.models import TopicRow
+from news_harvester.models import Article, TopicRow
 
 Layer = Literal["url", "content_hash", "minhash", "title"]
 Kind = Literal["exact_duplicate", "same_story", "new_story"]
@@ -30,6 +30,17 @@ class DedupeDoc:
     title: str
     body: str
     published_at: datetime | None = None
+
+
+def article_doc(article: Article, article_id: int = 0) -> DedupeDoc:
+    """The dedupe document of a harvested article (undated: dated by its fetch time); ``article_id`` once stored."""
+    return DedupeDoc(
+        id=article_id,
+        url=article.url,
+        title=article.title,
+        body=article.body_text,
+        published_at=article.published_at or article.fetched_at,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,8 +45,9 @@ from news_harvester.models import (
 )
 from news_harvester.parse.clean import canonical_url
 from news_harvester.store.repository import Repository, RunResult
-from news_harvester.store.runs_store import SourceStateRow
+from news_harvester.store.runs_store import Fingerprints, SourceStateRow
 from news_harvester.stories.assign import StoryEnricher, StoryService
+from news_harvester.story_records import article_doc
 
 log = logging.getLogger(__name__)
 
@@ -274,8 +275,15 @@ class Harvester:
             moved_to=fetched.permanent_redirect if fetched else None,
             charset_declared=fetched.charset_declared if fetched else None,
             charset_used=fetched.charset_used if fetched else None,
+            fingerprints=self._fingerprints(articles) if articles else None,
         )
         return summary, self._writer().finish(ticket, result)
+
+    def _fingerprints(self, articles: list[Article]) -> Fingerprints:
+        """The articles' dedupe fingerprints, made here and not by the writer: the writer (one process for the
+        whole harvest) is the busier of the two, and a fingerprint depends on the article alone."""
+        service = self.stories
+        return Fingerprints(service.version, {a.url: service.fingerprint(article_doc(a)) for a in articles})
 
 
 def _backing_off(spec: SourceSpec, state: SourceStateRow, now: datetime, *, force: bool) -> RunSummary | None:

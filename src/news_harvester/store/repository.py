@@ -26,7 +26,7 @@ from news_harvester.store.issues_store import IssueQueries
 from news_harvester.store.queue import QueueQueries
 from news_harvester.store.queue_index import prune_changes
 from news_harvester.store.review import ReviewQueries
-from news_harvester.store.runs_store import RunQueries
+from news_harvester.store.runs_store import Fingerprints, RunQueries
 from news_harvester.store.runs_store import RunResult as RunResult  # re-exported: callers build runs here
 from news_harvester.store.runs_store import RunWrite as RunWrite
 from news_harvester.store.runs_store import SourceStateRow as SourceStateRow
@@ -36,7 +36,7 @@ from news_harvester.store.story_ports import StoryDecider
 from news_harvester.store.story_store import NewArticle, StoryQueries
 from news_harvester.store.story_views import StoryViewQueries
 from news_harvester.store.users import UserQueries
-from news_harvester.story_records import DedupeDoc, Fingerprint
+from news_harvester.story_records import Fingerprint, article_doc
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,17 +57,6 @@ class StoredArticle:
     candidate_state: str | None
     editor_title: str | None
     editor_summary: str | None
-
-
-def _dedupe_doc(article_id: int, article: Article) -> DedupeDoc:
-    """The dedupe document of an article about to be stored (undated: its fetch time)."""
-    return DedupeDoc(
-        id=article_id,
-        url=article.url,
-        title=article.title,
-        body=article.body_text,
-        published_at=article.published_at or article.fetched_at,
-    )
 
 
 class Repository(
@@ -110,16 +99,23 @@ class Repository(
         Does nothing here; the cluster worker counts its stores."""
 
     def _save_articles(
-        self, conn: Connection, items: Sequence[Article], now: datetime, story_batch: StoryDecider | None = None
+        self,
+        conn: Connection,
+        items: Sequence[Article],
+        now: datetime,
+        story_batch: StoryDecider | None = None,
+        known: Fingerprints | None = None,
     ) -> list[str]:
-        """Store ``items``; the URLs of those that were new, in order."""
+        """Store ``items``; the URLs of those that were new, in order. ``known``: fingerprints computed where the
+        articles were read (taken when their parameters' version is the batch's)."""
         if not items:
             return []
         fingerprints: dict[str, Fingerprint] = {}
         if story_batch is not None:
             # fingerprints first, then the claims on their keys before any lookup (see store.story_index); the
             # hourly prune goes first, as it clears the claims that have done their job
-            fingerprints = {a.url: story_batch.fingerprint(_dedupe_doc(0, a)) for a in items}
+            given = known.by_url if known is not None and known.version == story_batch.version else {}
+            fingerprints = {a.url: given.get(a.url) or story_batch.fingerprint(article_doc(a)) for a in items}
             if story_batch.prune_before is not None:
                 StoryIndexStore.prune(conn, story_batch.prune_before)
                 prune_changes(conn)  # the queue index's change log (store.queue_index)
@@ -156,7 +152,7 @@ class Repository(
             new_ids = [article_id for article_id, _ in new]
             new_urls = [article.url for _, article in new]
             if story_batch is not None:
-                docs = [NewArticle(_dedupe_doc(i, a), a.fetched_at, fingerprints.get(a.url)) for i, a in new]
+                docs = [NewArticle(article_doc(a, i), a.fetched_at, fingerprints.get(a.url)) for i, a in new]
                 # one candidate per story: only the article that starts a story brings one
                 founders = self._assign_stories(conn, docs, story_batch, now)
                 self._link_candidates(conn, founders, now, fresh=True)

@@ -8,7 +8,7 @@ leaves either the whole result or none of it, and the stored ETag never claims a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,7 @@ from sqlalchemy import Column, Connection, Engine, Table, bindparam, case, func,
 from news_harvester.models import Article, FetchState, Outcome, RunSummary
 from news_harvester.store.engine import owner_gone, run_owner
 from news_harvester.store.schema import fetch_runs, source_state
+from news_harvester.story_records import Fingerprint
 
 if TYPE_CHECKING:
     from news_harvester.store.story_ports import StoryDecider
@@ -72,6 +73,24 @@ class RunRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Fingerprints:
+    """Dedupe fingerprints of a run's articles, computed where they were read (the harvest's process, so the
+    writer does not spend its CPU on them): ``url`` → fingerprint, and the version of the dedupe parameters they
+    come from (the store computes them again when its own differ)."""
+
+    version: int
+    by_url: Mapping[str, Fingerprint]
+
+    @staticmethod
+    def merged(parts: Iterable[Fingerprints | None]) -> Fingerprints | None:
+        """Those of several runs as one, when they share a version (else None: the store computes them)."""
+        given = [p for p in parts if p is not None]
+        if not given or len({p.version for p in given}) > 1:
+            return None
+        return Fingerprints(given[0].version, {url: fp for p in given for url, fp in p.by_url.items()})
+
+
+@dataclass(frozen=True, slots=True)
 class RunResult:
     """What the pipeline hands the store at the end of one source run."""
 
@@ -83,6 +102,7 @@ class RunResult:
     moved_to: str | None = None
     charset_declared: str | None = None
     charset_used: str | None = None
+    fingerprints: Fingerprints | None = None
 
 
 @dataclass(slots=True)
@@ -103,7 +123,12 @@ class RunQueries:
     engine: Engine
 
     def _save_articles(
-        self, conn: Connection, items: Sequence[Article], now: datetime, story_batch: StoryDecider | None = None
+        self,
+        conn: Connection,
+        items: Sequence[Article],
+        now: datetime,
+        story_batch: StoryDecider | None = None,
+        known: Fingerprints | None = None,
     ) -> list[str]:
         raise NotImplementedError  # the Repository's: articles with their stories and candidates
 
@@ -264,7 +289,8 @@ class RunQueries:
             finished = {i: w.result for i, w in enumerate(writes) if w.result is not None}
             items = [a for r in finished.values() for a in r.articles]
             now = max((r.finished_at for r in finished.values()), default=None)
-            new_urls = set(self._save_articles(conn, items, now, stories)) if items and now else set()
+            known = Fingerprints.merged(r.fingerprints for r in finished.values())
+            new_urls = set(self._save_articles(conn, items, now, stories, known)) if items and now else set()
             for i, result in finished.items():
                 mine = {a.url for a in result.articles} & new_urls
                 new_urls -= mine  # a URL two runs of the batch listed is new for the first only
@@ -299,7 +325,9 @@ class RunQueries:
         only after this returns.
         """
         with self.engine.begin() as conn:
-            new_count = len(self._save_articles(conn, result.articles, result.finished_at, stories))
+            new_count = len(
+                self._save_articles(conn, result.articles, result.finished_at, stories, result.fingerprints)
+            )
             self._record_finishes(conn, [(run_id, result, new_count)])
         return new_count
 
