@@ -108,3 +108,30 @@ def test_off_topic_rejected_and_used_stories_score_below_an_open_on_topic_one(en
         r.story_id: r.score_parts["facts"] for r in decide_refresh(rows, members, canonical, {}, enricher, WEIGHTS, NOW)
     }
     assert facts[3]["rejected"] and facts[4]["used"] and not facts[1]["rejected"]
+
+
+def test_a_story_takes_the_classification_the_harvest_made_when_the_classifier_is_the_same(enricher):
+    """The harvest classifies its articles where it reads them (stories.assign.Preclassified) and the writer's
+    batch takes those instead of classifying again; made by another classifier (another digest), they are left
+    and the batch classifies itself. Shown with a classification that is not the text's own."""
+    from news_harvester.stories.assign import Preclassified, StoryBatch
+    from news_harvester.stories.dedupe import DedupeParams
+
+    text = ("商务部等九部门印发《关于拓展跨境电商出口推进海外仓建设的意见》", "6月11日，商务部等九部门联合印发意见。")
+    other = ("国家统计局发布5月份规模以上工业增加值数据", "5月份，规模以上工业增加值同比增长5.6%。")
+    own, borrowed = enricher.classify(*text), enricher.classify(*other)
+    assert own is not None and borrowed is not None and own.to_json() != borrowed.to_json()
+    members, rows = {1: [member(10, "mofcom", hours_ago=1)]}, {1: stored(1, None, None)}
+
+    def refreshed(digest: str | None) -> dict:
+        batch = StoryBatch(DedupeParams(), timedelta(days=90), WEIGHTS, enricher)
+        batch.preclassify(Preclassified(digest, {text: borrowed}))
+        [refresh] = batch.refresh(rows, members, {1: 10}, {1: text}, NOW)
+        assert refresh.classification is not None
+        return refresh.classification
+
+    assert refreshed(enricher.digest) == borrowed.to_json()
+    assert refreshed("another classifier") == own.to_json()
+    made = Preclassified.of(enricher, [text, other])
+    assert made is not None and made.digest == enricher.digest
+    assert {k: v.to_json() for k, v in made.by_text.items() if v} == {text: own.to_json(), other: borrowed.to_json()}

@@ -46,7 +46,7 @@ from news_harvester.models import (
 from news_harvester.parse.clean import canonical_url
 from news_harvester.store.repository import Repository, RunResult
 from news_harvester.store.runs_store import Fingerprints, SourceStateRow
-from news_harvester.stories.assign import StoryEnricher, StoryService
+from news_harvester.stories.assign import Preclassified, StoryEnricher, StoryService
 from news_harvester.story_records import article_doc
 
 log = logging.getLogger(__name__)
@@ -277,7 +277,8 @@ class Harvester:
             charset_used=fetched.charset_used if fetched else None,
             fingerprints=self._fingerprints(articles) if articles else None,
         )
-        return summary, self._writer().finish(ticket, result)
+        made = Preclassified.of(self.stories.enricher, ((a.title, a.body_text) for a in articles)) if articles else None
+        return summary, self._writer().finish(ticket, result, made)
 
     def _fingerprints(self, articles: list[Article]) -> Fingerprints:
         """The articles' dedupe fingerprints, made here and not by the writer: the writer (one process for the

@@ -23,7 +23,7 @@ from news_harvester.harvest.writer_process import WriterProcess
 from news_harvester.models import Outcome, RunSummary
 from news_harvester.store.engine import run_owner
 from news_harvester.store.repository import Repository, RunResult, RunWrite
-from news_harvester.stories.assign import StoryService
+from news_harvester.stories.assign import Preclassified, StoryService
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,8 @@ class RunTicket:
 
     write: RunWrite
     done: asyncio.Future[int] | None = field(default=None)
+    preclassified: Preclassified | None = None
+    """The run's articles classified where they were read (handed to the story batch of the writer)."""
 
 
 class RunWriter:
@@ -75,10 +77,13 @@ class RunWriter:
         self._submit(ticket)
         return ticket
 
-    def finish(self, ticket: RunTicket, result: RunResult) -> asyncio.Future[int]:
+    def finish(
+        self, ticket: RunTicket, result: RunResult, preclassified: Preclassified | None = None
+    ) -> asyncio.Future[int]:
         """Queue the finished run; the future is its number of new articles once its batch committed. Cancelling
         a wait on it does not cancel the write (the batch may hold other runs)."""
         ticket.write.result = result
+        ticket.preclassified = preclassified
         ticket.done = asyncio.get_running_loop().create_future()
         if ticket not in self._pending:
             self._submit(ticket)  # (a ticket whose start is being written right now is resubmitted after it)
@@ -101,7 +106,8 @@ class RunWriter:
             batch = self._next_batch()
             # copies: the thread must not see a finish that arrives while it writes (that goes in the next batch)
             writes = [replace(t.write) for t in batch]
-            outcomes = await asyncio.to_thread(self._write, writes)
+            made = [t.preclassified for t in batch if t.preclassified is not None and t.write.result is not None]
+            outcomes = await asyncio.to_thread(self._write, writes, made)
             for ticket, write, outcome in zip(batch, writes, outcomes, strict=True):
                 ticket.write.run_id = write.run_id
                 if write.result is None:  # only its start was written
@@ -126,10 +132,11 @@ class RunWriter:
         batch, self._pending = self._pending[:size], self._pending[size:]
         return batch
 
-    def _write(self, writes: list[RunWrite]) -> list[int | BaseException]:
+    def _write(self, writes: list[RunWrite], made: list[Preclassified] | None = None) -> list[int | BaseException]:
         """One transaction for the batch; if it fails, one per run (on the writer's thread)."""
+        made = made or []
         try:
-            return [new for _run_id, new in self._store(writes)]
+            return [new for _run_id, new in self._store(writes, made)]
         except Exception as exc:
             if len(writes) == 1:
                 return [exc]
@@ -138,7 +145,7 @@ class RunWriter:
         outcomes: list[int | BaseException] = []
         for write in writes:
             try:
-                outcomes += [new for _run_id, new in self._store([write])]
+                outcomes += [new for _run_id, new in self._store([write], made)]
             except Exception as exc:  # this run's own failure; the others are stored
                 self._record_failure(write, exc)
                 outcomes.append(exc)
@@ -166,13 +173,15 @@ class RunWriter:
         except Exception:
             log.exception("could not record the failed run of %s", summary.source_id, extra={"stage": "store"})
 
-    def _store(self, writes: list[RunWrite]) -> list[tuple[int, int]]:
+    def _store(self, writes: list[RunWrite], made: list[Preclassified] | None = None) -> list[tuple[int, int]]:
         if self.process is not None:
-            stored = self.process.store(writes, dict(self.stories.weights))
+            stored = self.process.store(writes, dict(self.stories.weights), made or [])
         else:
             finished = [w.result.finished_at for w in writes if w.result is not None]
             now = max(finished) if finished else None
             batch = self.stories.begin(now)
+            for part in made or []:
+                batch.preclassify(part)
             stored = self.repository.write_runs(writes, stories=batch)
             if now is not None:
                 self.stories.commit(batch, now)  # only after the transaction committed

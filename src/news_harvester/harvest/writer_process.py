@@ -45,13 +45,15 @@ class WriterProcess:
         self._lock = threading.Lock()
         self._weights_sent: dict[str, float] | None = None
 
-    def store(self, writes: list[RunWrite], weights: dict[str, float]) -> list[tuple[int, int]]:
+    def store(
+        self, writes: list[RunWrite], weights: dict[str, float], made: list[Any] | None = None
+    ) -> list[tuple[int, int]]:
         """``(run_id, new articles)`` per write; StorageError with the child's reason when the batch failed."""
         with self._lock:
             conn = self._started()
             changed = weights if weights != self._weights_sent else None  # the child keeps the last ones it got
             try:
-                conn.send(("write", writes, changed))
+                conn.send(("write", writes, changed, made or []))
                 self._weights_sent = dict(weights)
                 kind, payload = conn.recv()
             except (EOFError, OSError) as exc:
@@ -65,7 +67,7 @@ class WriterProcess:
         with self._lock:
             if self._conn is not None:
                 with contextlib.suppress(OSError):
-                    self._conn.send(("stop", None, None))
+                    self._conn.send(("stop", None, None, None))
                 self._conn.close()
                 self._conn = None
             if self._process is not None:
@@ -124,7 +126,7 @@ def serve(
     refreshed = time.monotonic()
     while True:
         try:
-            kind, writes, weights = conn.recv()
+            kind, writes, weights, made = conn.recv()
         except (EOFError, OSError):
             break  # the parent is gone
         if kind == "stop":
@@ -135,7 +137,7 @@ def serve(
         if weights is not None:  # None: the same as last time
             service.weights.update(weights)
         try:
-            reply: tuple[str, Any] = ("ok", _write(service, repository, writes))
+            reply: tuple[str, Any] = ("ok", _write(service, repository, writes, made))
         except Exception as exc:  # the parent retries run by run and records the failure
             reply = ("error", f"{type(exc).__name__}: {exc}")
         try:
@@ -145,10 +147,12 @@ def serve(
     repository.engine.dispose()
 
 
-def _write(service: Any, repository: Any, writes: list[RunWrite]) -> list[tuple[int, int]]:
+def _write(service: Any, repository: Any, writes: list[RunWrite], made: list[Any]) -> list[tuple[int, int]]:
     finished: list[datetime] = [w.result.finished_at for w in writes if w.result is not None]
     now = max(finished) if finished else None
     batch = service.begin(now)
+    for part in made:  # the harvest's classifications of these runs' articles (stories.assign.Preclassified)
+        batch.preclassify(part)
     stored: list[tuple[int, int]] = repository.write_runs(writes, stories=batch)
     if now is not None:
         service.commit(batch, now)

@@ -45,6 +45,7 @@ from news_harvester.stories.dedupe import (
 )
 from news_harvester.stories.enricher import DEFAULT_WEIGHT, StoryEnricher, StoryMember, canonical_member
 from news_harvester.stories.refresh import canonical_members, decide_refresh, needing_classification
+from news_harvester.stories.topics import Classification
 from news_harvester.story_records import (
     DedupeDecision,
     DedupeDoc,
@@ -57,6 +58,7 @@ from news_harvester.story_records import (
 
 __all__ = [
     "DEFAULT_WEIGHT",
+    "Preclassified",
     "StoryBatch",
     "StoryEnricher",
     "StoryMember",
@@ -148,6 +150,8 @@ class StoryBatch:
     pending: StoryIndex = field(init=False)
     added: list[tuple[DedupeDoc, int, Fingerprint]] = field(init=False, default_factory=list)
     replaced: list[tuple[DedupeDoc, int]] = field(init=False, default_factory=list)
+    preclassified: dict[tuple[str, str], Classification | None] = field(init=False, default_factory=dict)
+    """Classifications made where the articles were read, by (title, body) (see :meth:`preclassify`)."""
 
     def __post_init__(self) -> None:
         self.pending = StoryIndex(self.params)
@@ -203,7 +207,32 @@ class StoryBatch:
         texts: Mapping[int, tuple[str, str]],
         now: datetime,
     ) -> list[StoryRefresh]:
-        return decide_refresh(stored, members, canonical, texts, self.enricher, self.weights, now)
+        return decide_refresh(stored, members, canonical, texts, self.enricher, self.weights, now, self._classify)
+
+    def preclassify(self, made: Preclassified | None) -> None:
+        """Take the classifications the harvest made of its articles (the writer, the busier process, then has
+        none to make for a new story), when they come from the classifier this batch classifies with."""
+        if made is not None and made.digest == self.enricher.digest:
+            self.preclassified.update(made.by_text)
+
+    def _classify(self, title: str, body: str) -> Classification | None:
+        key = (title, body)
+        return self.preclassified[key] if key in self.preclassified else self.enricher.classify(title, body)
+
+
+@dataclass(frozen=True, slots=True)
+class Preclassified:
+    """Classifications of a run's articles by (title, body), made where they were read, and the digest of the
+    classifier that made them (``StoryEnricher.digest``)."""
+
+    digest: str | None
+    by_text: Mapping[tuple[str, str], Classification | None]
+
+    @staticmethod
+    def of(enricher: StoryEnricher, texts: Iterable[tuple[str, str]]) -> Preclassified | None:
+        if enricher.digest is None:
+            return None
+        return Preclassified(enricher.digest, {text: enricher.classify(*text) for text in texts})
 
 
 class StoryStore(Protocol):

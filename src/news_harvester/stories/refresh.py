@@ -13,13 +13,14 @@ Two steps, because classification needs the canonical article's text and only so
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from news_harvester.models import TopicRow, effective_topics
 from news_harvester.stories.enricher import StoryEnricher, StoryMember, canonical_member
 from news_harvester.stories.ranking import StoryFacts
+from news_harvester.stories.topics import Classification
 from news_harvester.story_records import MemberFacts, StoredStory, StoryRefresh
 
 __all__ = [
@@ -70,6 +71,7 @@ def decide_refresh(
     enricher: StoryEnricher,
     weights: Mapping[str, float],
     now: datetime,
+    classify: Callable[[str, str], Classification | None] | None = None,
 ) -> list[StoryRefresh]:
     """One refresh per story of ``members``; ``texts`` holds (title, body) of the canonical article of every
     story to classify afresh (from :func:`needing_classification`)."""
@@ -80,7 +82,7 @@ def decide_refresh(
         classified = None
         fresh: tuple[TopicRow, ...] = ()
         if story_id in texts:
-            result = enricher.classify(*texts[story_id])
+            result = (classify or enricher.classify)(*texts[story_id])
             if result is not None:
                 classified = result.to_json()
                 if result.accept is not None:  # the editors' model's P(accept), read in the same pass
