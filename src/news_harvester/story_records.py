@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Literal
 
 from news_harvester.models import Article, TopicRow
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Layer = Literal["url", "content_hash", "minhash", "title"]
 Kind = Literal["exact_duplicate", "same_story", "new_story"]

@@ -18,10 +18,10 @@ from sqlalchemy import Column, Connection, Engine, Table, bindparam, case, func,
 from news_harvester.models import Article, FetchState, Outcome, RunSummary
 from news_harvester.store.engine import owner_gone, run_owner
 from news_harvester.store.schema import fetch_runs, source_state
-from news_harvester.story_records import Fingerprint
 
 if TYPE_CHECKING:
     from news_harvester.store.story_ports import StoryDecider
+    from news_harvester.story_records import Fingerprint
 
 RECENT_RUNS = 10
 _FINISHED = (Outcome.OK, Outcome.ERROR, Outcome.NOT_MODIFIED)
