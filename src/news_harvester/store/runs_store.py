@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, Connection, Engine, Table, bindparam, case, func, insert, select, update
+from sqlalchemy import Connection, Engine, case, func, insert, select, update
 
 from news_harvester.models import Article, FetchState, Outcome, RunSummary
 from news_harvester.store.engine import owner_gone, run_owner
 from news_harvester.store.schema import fetch_runs, source_state
+from news_harvester.store.transactions import execute_grouped
 
 if TYPE_CHECKING:
     from news_harvester.store.story_ports import StoryDecider
@@ -309,7 +310,7 @@ class RunQueries:
                     run_ids[i] = int(run_id)
             begun_before = [i for i in finished if writes[i].run_id is not None]
             runs = [_run_values(run_ids[i] or 0, finished[i], counts[i]) for i in begun_before]
-            _execute_grouped(conn, fetch_runs, fetch_runs.c.id, "run_id", runs)
+            execute_grouped(conn, fetch_runs, fetch_runs.c.id, "run_id", runs)
             self._record_states(conn, [(result, counts[i]) for i, result in finished.items()])
         for write, run_id in zip(writes, run_ids, strict=True):  # only once committed: a rollback keeps none
             write.run_id = run_id
@@ -335,7 +336,7 @@ class RunQueries:
     def _record_finishes(conn: Connection, finished: Sequence[tuple[int, RunResult, int]]) -> None:
         """Outcomes of finished runs ``(run id, result, new articles)`` and their sources' state."""
         runs = [_run_values(run_id, result, new) for run_id, result, new in finished]
-        _execute_grouped(conn, fetch_runs, fetch_runs.c.id, "run_id", runs)
+        execute_grouped(conn, fetch_runs, fetch_runs.c.id, "run_id", runs)
         RunQueries._record_states(conn, [(result, new) for _, result, new in finished])
 
     @staticmethod
@@ -362,7 +363,7 @@ class RunQueries:
         for keys in {tuple(sorted(row)) for row in inserts}:
             conn.execute(insert(source_state), [row for row in inserts if tuple(sorted(row)) == keys])
         updates = [{"state_id": sid, **values} for sid, values in changed.items() if sid in stored]
-        _execute_grouped(conn, source_state, source_state.c.source_id, "state_id", updates)
+        execute_grouped(conn, source_state, source_state.c.source_id, "state_id", updates)
 
 
 def _new_run_row(write: RunWrite, new_count: int) -> dict[str, Any]:
@@ -427,13 +428,3 @@ def _state_values(previous: dict[str, Any] | None, result: RunResult, new: int) 
     if result.moved_to is not None:
         values["moved_to"] = result.moved_to
     return values
-
-
-def _execute_grouped(conn: Connection, table: Table, key: Column[Any], name: str, rows: list[dict[str, Any]]) -> None:
-    """UPDATE ``table`` SET each row's columns WHERE ``key`` = the row's ``name``: one executemany per set of
-    columns."""
-    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        shapes.setdefault(tuple(sorted(k for k in row if k != name)), []).append(row)
-    for columns, group in shapes.items():
-        conn.execute(update(table).where(key == bindparam(name)).values({c: bindparam(c) for c in columns}), group)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from news_harvester.models import TopicRow
 from news_harvester.store.schema import (
@@ -21,6 +21,7 @@ from news_harvester.store.schema import (
     stories,
     story_topics,
 )
+from news_harvester.store.transactions import execute_grouped
 from news_harvester.story_records import MemberFacts, StoredStory, StoryRefresh
 
 if TYPE_CHECKING:
@@ -132,7 +133,7 @@ class StoryRefreshQueries:
         ]
         if fresh_rows:
             conn.execute(insert(story_topics), fresh_rows)
-        updates: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        updates: list[dict[str, Any]] = []
         for r in refreshes:
             values: dict[str, Any] = {
                 "canonical_article_id": r.canonical_article_id,
@@ -148,11 +149,8 @@ class StoryRefreshQueries:
                     "taxonomy_digest": r.taxonomy_digest,
                     "classified_at": now,
                 }
-            updates[tuple(sorted(values))].append(values | {"sid": r.story_id})
-        for keys, rows in updates.items():
-            conn.execute(
-                update(stories).where(stories.c.id == bindparam("sid")).values({k: bindparam(k) for k in keys}), rows
-            )
+            updates.append(values | {"sid": r.story_id})
+        execute_grouped(conn, stories, stories.c.id, "sid", updates)
 
     def refresh_window(self, service: StoryRules, since: datetime, now: datetime, *, reclassify: bool = False) -> int:
         """Re-score (and, when the classifier changed or ``reclassify``, re-classify) every story with a member

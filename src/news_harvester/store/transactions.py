@@ -1,4 +1,4 @@
-"""A write transaction that one process at a time holds from its first statement.
+"""A write transaction that one process at a time holds from its first statement, and batched updates.
 
 Used where a read decides a write that must not race another process doing the same: migrating (two instances
 starting together) and opening the current draft issue (two editors' first accepts at once).
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Column, Connection, Engine, Table, bindparam, func, select, update
 
 
 @contextmanager
@@ -45,3 +45,13 @@ def _driver_transactions_off(connection: Connection) -> Iterator[None]:
         yield
     finally:
         driver.isolation_level = previous
+
+
+def execute_grouped(conn: Connection, table: Table, key: Column[Any], name: str, rows: list[dict[str, Any]]) -> None:
+    """UPDATE ``table`` SET each row's columns WHERE ``key`` = the row's ``name``: one executemany per set of
+    columns, not one statement per row."""
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        shapes.setdefault(tuple(sorted(k for k in row if k != name)), []).append(row)
+    for columns, group in shapes.items():
+        conn.execute(update(table).where(key == bindparam(name)).values({c: bindparam(c) for c in columns}), group)

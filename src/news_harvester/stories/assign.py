@@ -39,6 +39,7 @@ from news_harvester.stories.dedupe import (
     DedupeParams,
     StoryIndex,
     StoryLookup,
+    fingerprint,
     index_version,
     match_fingerprint,
     normalise_for_dedupe,
@@ -271,7 +272,7 @@ class StoryService:
         return index_version(self.params)
 
     def fingerprint(self, doc: DedupeDoc) -> Fingerprint:
-        return StoryIndex(self.params).fingerprint(doc)
+        return fingerprint(doc, self.params)
 
     @classmethod
     def load(
@@ -299,10 +300,9 @@ class StoryService:
 
     def refresh_used(self, repository: StoryStore, now: datetime) -> None:
         """Reload the used stories of the window (an issue may have been published by another process)."""
-        index = StoryIndex(self.params)
         used = {}
         for text in repository.used_story_texts(now - self.window):
-            fp = index.fingerprint(text.doc)
+            fp = fingerprint(text.doc, self.params)
             titles = book_titles(text.doc.title, text.doc.body)
             used[text.story_id] = UsedStory(text.story_id, fp.title_bigrams, fp.minhash, titles, text.doc.published_at)
         self.used = used
