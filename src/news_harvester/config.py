@@ -299,6 +299,13 @@ def load_sources(path: Path) -> SourcesConfig:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc})") from None
     try:
+        # The C loader (ruamel.yaml.clib) reads the file ~10x faster than the round-trip loader, which every
+        # command that lists or harvests sources would otherwise pay; only the round-trip loader knows lines,
+        # so a file with a problem is read again with it and the error names file and line as always.
+        return parse_sources(YAML(typ="safe").load(text), path)
+    except (YAMLError, ConfigError):
+        pass
+    try:
         data = YAML(typ="rt").load(text)
     except YAMLError as exc:
         raise ConfigError(_explain_yaml(exc, text, path)) from None

@@ -37,7 +37,8 @@ def read_entry(text: str) -> EntryText:
     if not text.strip():
         return EntryText(None, problems=[FieldMessage("", EMPTY)])
     try:
-        data = YAML(typ="safe").load(text)
+        # pure: the messages below are worded from the Python parser's problems (libyaml words them otherwise)
+        data = YAML(typ="safe", pure=True).load(text)
     except YAMLError as exc:
         return EntryText(None, problems=[yaml_error_message(exc)])
     if data is None:

@@ -119,7 +119,15 @@ def _near(name: str, choices: Sequence[str]) -> str:
 
 
 def parse_taxonomy(text: str, origin: str = "<string>") -> Taxonomy:
-    """Validate topics.yaml text; every problem is reported as ``origin:LINE: field: problem (hint: …)``."""
+    """Validate topics.yaml text; every problem is reported as ``origin:LINE: field: problem (hint: …)``.
+
+    The C loader reads a valid file ~5x faster than the round-trip loader (0.02 s instead of 0.1 s for the shipped
+    file, paid by every start and every command that classifies); only the round-trip loader knows lines, so a file
+    with a problem is read again with it to name them."""
+    try:
+        return _taxonomy_of(YAML(typ="safe").load(text), origin)
+    except (YAMLError, ConfigError):
+        pass
     try:
         data = YAML(typ="rt").load(text)
     except YAMLError as exc:
@@ -131,6 +139,10 @@ def parse_taxonomy(text: str, origin: str = "<string>") -> Taxonomy:
             f"line; quote keywords that contain ': ' or '#')",
             code=ERROR_CODE,
         ) from None
+    return _taxonomy_of(data, origin)
+
+
+def _taxonomy_of(data: Any, origin: str) -> Taxonomy:
     problems = _Problems(origin)
     if not isinstance(data, Mapping) or not isinstance(data.get("topics"), list):
         problems.add(_line(data), "topics", "expected a mapping with a 'topics:' list at the top level")
