@@ -55,3 +55,12 @@ def test_simple_commands_import_no_story_logic_network_or_event_loop(args, tmp_p
     assert not heavy & modules, heavy & modules
     others = {f"news_harvester.cli.{m}" for m in ("issues", "figures", "stories", "articles", "ops")}
     assert not others & modules, "a command imported another command's module"
+
+
+@pytest.mark.parametrize("args", [["issue", "list"], ["stories", "list"], ["articles", "list"]])
+def test_listing_commands_open_the_store_without_numpy_or_docx(args, tmp_path):
+    """The whole repository, but not the review app's queue index (numpy) or the DOCX writer."""
+    modules = _modules_after(args, tmp_path)
+    assert "news_harvester.store.repository" in modules
+    heavy = {"numpy", "docx", "news_harvester.store.queue_index", "news_harvester.editorial.export_docx"}
+    assert not heavy & modules, heavy & modules

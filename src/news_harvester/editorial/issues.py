@@ -19,10 +19,8 @@ from zoneinfo import ZoneInfo
 
 from news_harvester.config import Settings, SourcesConfig, parse_sections
 from news_harvester.editorial.export import IssueDocument, IssueItem, IssueSection
-from news_harvester.editorial.export_docx import to_docx
 from news_harvester.editorial.export_html import to_html
 from news_harvester.editorial.export_markdown import to_markdown
-from news_harvester.editorial.export_pdf import to_pdf
 from news_harvester.editorial.house_style import style_check
 from news_harvester.editorial.summary import draft_summary
 from news_harvester.errors import StorageError
@@ -273,9 +271,13 @@ def export(
         return to_markdown(doc).encode("utf-8")
     if fmt == "html":
         return to_html(doc).encode("utf-8")
-    if fmt == "docx":
+    if fmt == "docx":  # python-docx (and LibreOffice for PDF) loaded only by the exports that use them
+        from news_harvester.editorial.export_docx import to_docx
+
         return to_docx(doc, body_font=settings.docx_body_font, heading_font=settings.docx_heading_font)
     if fmt == "pdf":
+        from news_harvester.editorial.export_pdf import to_pdf
+
         return to_pdf(doc)
     raise StorageError(f"不支持的导出格式：{fmt}（可用：{', '.join(FORMATS)}）", code="review.invalid")
 

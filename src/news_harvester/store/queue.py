@@ -11,12 +11,14 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, Integer, func, or_, select
 
-from news_harvester.store.queue_index import QueueIndex, QueueIndexUnavailable
 from news_harvester.store.schema import OPEN_STATES, STATES, articles, candidates, stories, story_topics
+
+if TYPE_CHECKING:
+    from news_harvester.store.queue_index import QueueIndex
 
 SNIPPET_CHARS = 140
 MIN_INDEXED_QUERY = 3
@@ -95,6 +97,8 @@ class QueueQueries:
     def enable_queue_index(self) -> QueueIndex:
         """Answer queue pages from an in-memory index kept current by the change log (see store.queue_index)."""
         if self.queue_index is None:
+            from news_harvester.store.queue_index import QueueIndex  # numpy: only the review app needs it
+
             self.queue_index = QueueIndex(self.engine.dialect.name)
         return self.queue_index
 
@@ -148,7 +152,7 @@ class QueueQueries:
                 limit=per_page,
                 now=now,
             )
-        except QueueIndexUnavailable:
+        except index.Unavailable:
             return None
 
     def queue(self, filters: QueueFilter, *, page: int = 1, per_page: int = 50, now: datetime) -> QueuePage:

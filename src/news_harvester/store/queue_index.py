@@ -62,6 +62,9 @@ def _ts(value: datetime | None) -> float:
 class QueueIndex:
     """In-memory queue columns of one database; thread-safe (one lock: refresh and page take microseconds)."""
 
+    Unavailable = QueueIndexUnavailable
+    """Raised by :meth:`page` when the index cannot answer (callers need not import this module to catch it)."""
+
     def __init__(self, dialect: str) -> None:
         self._lock = threading.Lock()
         self._reorder_window = PG_REORDER_WINDOW if dialect == "postgresql" else 0
@@ -350,14 +353,3 @@ class QueueIndex:
         self._snoozed = grown(self._snoozed, math.nan)
         self._when = grown(self._when, math.nan)
         self._topics = grown(self._topics, 0)
-
-
-KEEP_CHANGES = 100_000
-"""Change-log rows kept by the hourly prune: hours of harvesting; a process further behind reloads."""
-
-
-def prune_changes(conn: Connection, keep: int = KEEP_CHANGES) -> None:
-    """Drop all but the newest ``keep`` rows of the change log (with the story window's hourly prune)."""
-    top = conn.execute(select(func.max(queue_changes.c.seq))).scalar()
-    if top is not None and int(top) > keep:
-        conn.execute(queue_changes.delete().where(queue_changes.c.seq <= int(top) - keep))

@@ -24,7 +24,7 @@ from news_harvester.store.alarms_store import AlarmQueries
 from news_harvester.store.figures_store import FigureQueries
 from news_harvester.store.issues_store import IssueQueries
 from news_harvester.store.queue import QueueQueries
-from news_harvester.store.queue_index import prune_changes
+from news_harvester.store.queue_changes import prune_changes
 from news_harvester.store.review import ReviewQueries
 from news_harvester.store.runs_store import Fingerprints, RunQueries
 from news_harvester.store.runs_store import RunResult as RunResult  # re-exported: callers build runs here
@@ -118,7 +118,7 @@ class Repository(
             fingerprints = {a.url: given.get(a.url) or story_batch.fingerprint(article_doc(a)) for a in items}
             if story_batch.prune_before is not None:
                 StoryIndexStore.prune(conn, story_batch.prune_before)
-                prune_changes(conn)  # the queue index's change log (store.queue_index)
+                prune_changes(conn)  # the queue index's change log (store.queue_changes)
             started = time.perf_counter()
             StoryIndexStore.lock_keys(
                 conn,

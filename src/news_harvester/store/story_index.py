@@ -27,12 +27,12 @@ This module never imports the story logic: fingerprints arrive as :class:`IndexE
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Connection, Table, and_, bindparam, delete, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -56,11 +56,12 @@ def epoch(when: datetime) -> int:
 
 
 def _pack(keys: Iterable[int]) -> bytes:
-    return np.fromiter(keys, dtype="<i8").tobytes()
+    values = list(keys)
+    return struct.pack(f"<{len(values)}q", *values)
 
 
 def _unpack(blob: bytes | None) -> list[int]:
-    return [] if not blob else [int(k) for k in np.frombuffer(blob, dtype="<i8")]
+    return [] if not blob else list(struct.unpack(f"<{len(blob) // 8}q", blob))
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +176,8 @@ class StoredStoryLookup:
         self._members.update(members)
         ids = sorted({i for found_ids in members.values() for i in found_ids if i not in self._minhashes})
         if ids:
+            import numpy as np  # here, not at the top: commands that open the store but match nothing skip numpy
+
             for doc_id, story_id, minhash in self.conn.execute(_MINHASHES, self.live | {"ids": ids}):
                 self._minhashes[int(doc_id)] = (int(story_id), np.frombuffer(minhash, dtype="<u4"))
 
