@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
@@ -21,7 +22,11 @@ from news_harvester.config import Settings, SourcesConfig, load_sources
 from news_harvester.harvest.fetch import Fetcher
 from news_harvester.harvest.pipeline import Harvester
 from news_harvester.store.repository import Repository
+from news_harvester.web import accounts
 from news_harvester.wiring import fetch_policy, open_repository
+from passwords import CHEAP_HASHER, password_hash
+
+accounts.HASHER = CHEAP_HASHER  # in-process apps sign in at argon2's cheapest cost (tests/passwords.py says why)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = Path(os.environ.get("NEWS_HARVESTER_FIXTURES", ROOT.parent / "shared" / "fixtures"))
@@ -84,8 +89,24 @@ def write_sources(settings: Settings) -> Callable[[list[dict[str, Any]]], Source
     return write
 
 
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file the product migrated to head, once per test process: a test's repository starts from a copy
+    (migrating a fresh file costs ~0.1 s; the upgrade tests migrate their own)."""
+    home = tmp_path_factory.mktemp("migrated")
+    template = Settings(data_dir=home, sources=home / "sources.yaml", topics=ROOT / "config" / "topics.yaml")
+    open_repository(template).engine.dispose()  # the last connection closing checkpoints the WAL into the file
+    wal = home / "news_harvester.db-wal"
+    assert not wal.exists() or wal.stat().st_size == 0, "the template's WAL was not checkpointed"
+    return home / "news_harvester.db"
+
+
 @pytest.fixture
-def repository(settings: Settings) -> Iterator[Repository]:
+def repository(settings: Settings, migrated_database: Path) -> Iterator[Repository]:
+    target = settings.data_dir / "news_harvester.db"
+    if not settings.database_url and not target.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(migrated_database, target)
     repo = open_repository(settings)
     yield repo
     repo.engine.dispose()
@@ -213,7 +234,6 @@ def editor_client(settings: Settings, repository: Repository) -> tuple[Any, str]
     as the editor ``editor1``: ``(client, csrf token)``."""
     from datetime import UTC, datetime
 
-    from argon2 import PasswordHasher
     from fastapi.testclient import TestClient
 
     from news_harvester.stories.assign import StoryService
@@ -223,7 +243,7 @@ def editor_client(settings: Settings, repository: Repository) -> tuple[Any, str]
     now = datetime.now(UTC)
     enricher = ClassifierSource(settings.topics, repository).load()
     service = StoryService.load(repository, window_days=90, now=now, weights={}, enricher=enricher)
-    repository.add_user("editor1", PasswordHasher().hash("editor-password"), "editor", now)
+    repository.add_user("editor1", password_hash("editor-password"), "editor", now)
     app = create_app(
         database_ok=lambda: True,
         scheduler_ok=lambda: True,

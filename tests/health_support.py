@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from news_harvester.sources.health import source_report
 from news_harvester.stories.assign import StoryService
 from news_harvester.web.app import create_app
+from passwords import password_hash
 
 
 def admin_client(settings, repository, config, name="boss", role="admin"):
     """The review app over ``config``'s health, signed in as ``name`` (an admin unless ``role`` says otherwise);
     scripts' CSRF header set."""
-    repository.add_user(name, PasswordHasher().hash("admin-password"), role, datetime.now(UTC))
+    repository.add_user(name, password_hash("admin-password"), role, datetime.now(UTC))
     app = create_app(
         database_ok=lambda: True,
         scheduler_ok=lambda: True,

@@ -7,7 +7,6 @@ import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from pytest_httpserver import HTTPServer
 
@@ -15,6 +14,7 @@ from conftest import ROOT
 from news_harvester.config import load_sources
 from news_harvester.stories.assign import StoryService
 from news_harvester.web.app import create_app
+from passwords import password_hash
 
 LIST_PAGE = (
     """<html><body><ul class="news">{}</ul><div class="nav"><a href="/about.html">关于我们</a></div></body></html>"""
@@ -37,8 +37,8 @@ def admin(settings, repository, httpserver: HTTPServer):
     for n in range(5):
         httpserver.expect_request(f"/news/2024061{n}/{n}.html").respond_with_data(article, content_type="text/html")
     now = datetime.now(UTC)
-    repository.add_user("boss", PasswordHasher().hash("admin-password"), "admin", now)
-    repository.add_user("ed", PasswordHasher().hash("editor-password"), "editor", now)
+    repository.add_user("boss", password_hash("admin-password"), "admin", now)
+    repository.add_user("ed", password_hash("editor-password"), "editor", now)
     app = create_app(
         database_ok=lambda: True,
         scheduler_ok=lambda: True,
@@ -155,7 +155,7 @@ def test_run_now_starts_a_harvest_of_that_source(settings, repository):
         await asyncio.sleep(0)
         return None
 
-    repository.add_user("boss", PasswordHasher().hash("admin-password"), "admin", datetime.now(UTC))
+    repository.add_user("boss", password_hash("admin-password"), "admin", datetime.now(UTC))
     app = create_app(database_ok=lambda: True, scheduler_ok=lambda: True, sources_health=lambda: [],
                      repository=repository, stories=StoryService(window=timedelta(days=90)),
                      settings=settings, run_now=run_now)

@@ -24,7 +24,7 @@ from news_harvester.errors import StorageError
 from news_harvester.store.schema import login_attempts, users, web_sessions
 from news_harvester.store.users import UserRecord
 from news_harvester.stories.assign import StoryService
-from news_harvester.web import auth
+from news_harvester.web import accounts, auth
 from news_harvester.web.app import create_app
 from news_harvester.web.context import WebContext
 from procs import cli_env
@@ -529,13 +529,13 @@ def test_disabled_user_is_locked_out_at_once(repository):
 def test_password_hashed_with_old_parameters_is_rehashed_at_login(repository):
     weak = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     user_id = repository.add_user("old", weak.hash(PASSWORD), "editor", datetime.now(UTC))
-    assert auth.HASHER.check_needs_rehash(repository.get_user(user_id).password_hash)
+    assert accounts.HASHER.check_needs_rehash(repository.get_user(user_id).password_hash)
 
     client = client_for(repository)
     login(client, "old")
     renewed = repository.get_user(user_id).password_hash
-    assert not auth.HASHER.check_needs_rehash(renewed)
-    assert auth.HASHER.verify(renewed, PASSWORD)
+    assert not accounts.HASHER.check_needs_rehash(renewed)
+    assert accounts.HASHER.verify(renewed, PASSWORD)
     assert client.get("/api/x").status_code == 200, "a rehash keeps the new session"
     login(client, "old")
     assert repository.get_user(user_id).password_hash == renewed, "current parameters are not rehashed again"
@@ -544,7 +544,7 @@ def test_password_hashed_with_old_parameters_is_rehashed_at_login(repository):
 def test_password_and_name_rules():
     with pytest.raises(ValueError, match=r"至少需要 8 个字符.*at least 8 characters"):
         auth.hash_password("1234567")
-    assert auth.HASHER.verify(auth.hash_password("12345678"), "12345678")
+    assert accounts.HASHER.verify(auth.hash_password("12345678"), "12345678")
     assert auth.password_problem("x" * 1025) is not None
     assert auth.name_problem("") is not None
     assert auth.name_problem("a b") is not None
@@ -699,7 +699,7 @@ def test_users_cli(tmp_path, settings):
     repository = open_repository(settings)
     try:
         boss = repository.get_user_by_name("boss")
-        assert auth.HASHER.verify(boss.password_hash, "another secret"), "only the line break is dropped"
+        assert accounts.HASHER.verify(boss.password_hash, "another secret"), "only the line break is dropped"
         client = client_for(repository)
         login(client, "张编辑", "s3cret password")
 
@@ -722,3 +722,12 @@ def test_users_cli(tmp_path, settings):
     unknown = users_cli(tmp_path, "disable", "nobody")
     assert unknown.returncode == 1 and "unknown user" in unknown.stderr
     assert users_cli(tmp_path, "passwd", "nobody", stdin="long enough 1\n").returncode == 1
+
+
+def test_the_product_hashes_with_rfc_9106_low_memory_parameters():
+    """conftest swaps in a cheap hasher for speed; what the product ships is checked here."""
+    from argon2 import PasswordHasher, extract_parameters, profiles
+
+    assert accounts.PARAMETERS == profiles.RFC_9106_LOW_MEMORY
+    made = extract_parameters(PasswordHasher.from_parameters(accounts.PARAMETERS).hash(PASSWORD))
+    assert (made.memory_cost, made.time_cost, made.parallelism) == (65536, 3, 4)

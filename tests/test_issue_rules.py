@@ -14,7 +14,6 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from news_harvester.editorial import issues
@@ -23,6 +22,7 @@ from news_harvester.harvest.ingest import read_records
 from news_harvester.store.issue_rows import Numbers, following
 from news_harvester.store.schema import audit_log
 from news_harvester.stories.assign import StoryService
+from passwords import password_hash
 
 BODY = (
     "6月11日，商务部等九部门联合印发《关于拓展跨境电商出口推进海外仓建设的意见》。《意见》明确，五大方面15项工作内容。"
@@ -186,7 +186,7 @@ def test_the_web_app_says_where_the_current_draft_stays(settings, repository):
     now = datetime.now(UTC)
     filled = issues.new_issue(repository, settings, user="editor1", now=now)
     _free_text(repository, filled, now)
-    repository.add_user("editor1", PasswordHasher().hash("editor-password"), "editor", now)
+    repository.add_user("editor1", password_hash("editor-password"), "editor", now)
     app = create_app(database_ok=lambda: True, scheduler_ok=lambda: True, sources_health=lambda: [],
                      repository=repository, stories=_service(repository, now), settings=settings)
     client = TestClient(app, follow_redirects=False)

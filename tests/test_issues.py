@@ -11,7 +11,6 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from conftest import missing_shared
@@ -19,6 +18,7 @@ from news_harvester.harvest.ingest import read_records
 from news_harvester.stories.assign import StoryService
 from news_harvester.stories.classifier import ClassifierSource
 from news_harvester.web.app import create_app
+from passwords import password_hash
 from procs import run_cli
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "design" / "sample-issue.md"
@@ -158,7 +158,7 @@ def assembly(settings, repository):
     batch = service.begin()
     stored = repository.store_articles(parsed, batch, now)
     service.commit(batch, now)
-    repository.add_user("editor1", PasswordHasher().hash("editor-password"), "editor", now)
+    repository.add_user("editor1", password_hash("editor-password"), "editor", now)
     app = create_app(database_ok=lambda: True, scheduler_ok=lambda: True, sources_health=lambda: [],
                      repository=repository, stories=service, settings=settings)
     client = TestClient(app, follow_redirects=False)

@@ -9,13 +9,13 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from news_harvester.config import load_sources
 from news_harvester.stories.assign import StoryService
 from news_harvester.stories.first_report import Report, first_report
 from news_harvester.web.app import create_app
+from passwords import password_hash
 from procs import run_cli
 from provenance_support import ORIGINAL_AT, ORIGINAL_URL, REPRINT_AT, REPRINT_URL, reprint_then_original
 
@@ -90,7 +90,7 @@ def test_story_page_labels_the_original_first_and_the_source_page_reads_beijing_
 ):
     home, story = reprinted_story
     now = datetime.now(UTC)
-    repository.add_user("boss", PasswordHasher().hash("admin-password"), "admin", now)
+    repository.add_user("boss", password_hash("admin-password"), "admin", now)
     last_success = datetime(2026, 12, 4, 13, 7, 10, 264692, tzinfo=UTC)
     app = create_app(
         database_ok=lambda: True,

@@ -10,7 +10,6 @@ import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from pytest_httpserver import HTTPServer
 
@@ -19,6 +18,7 @@ from news_harvester.config import load_sources
 from news_harvester.sources.entry_form import entry_from_form, form_values
 from news_harvester.stories.assign import StoryService
 from news_harvester.web.app import create_app
+from passwords import password_hash
 
 HTML = "text/html; charset=utf-8"
 TITLES = [f"商务部发布第{n}号数字贸易政策解读" for n in range(6)]
@@ -43,7 +43,7 @@ def admin(settings, repository, httpserver: HTTPServer):
                    + "</p></div></body></html>")
         httpserver.expect_request(f"/news/2024061{n}/{n}.html").respond_with_data(article, content_type=HTML)
     now = datetime.now(UTC)
-    repository.add_user("boss", PasswordHasher().hash("admin-password"), "admin", now)
+    repository.add_user("boss", password_hash("admin-password"), "admin", now)
     app = create_app(database_ok=lambda: True, scheduler_ok=lambda: True, sources_health=lambda: [],
                      repository=repository, stories=StoryService(window=timedelta(days=90)), settings=settings)
     client = TestClient(app, follow_redirects=False)

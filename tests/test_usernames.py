@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from news_harvester.errors import StorageError
@@ -21,10 +20,11 @@ from news_harvester.store.users import AmbiguousUserName, name_key
 from news_harvester.stories.assign import StoryService
 from news_harvester.web.accounts import NAME_FAILURES
 from news_harvester.web.app import create_app
+from passwords import CHEAP_HASHER
 from procs import cli_env
 
 PASSWORD = "编辑部的密码 horse 7"
-HASHER = PasswordHasher()
+HASHER = CHEAP_HASHER
 
 
 def _client(repository) -> TestClient:

@@ -9,7 +9,6 @@ import zlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
@@ -18,6 +17,7 @@ from news_harvester.store.schema import articles
 from news_harvester.stories.assign import StoryService
 from news_harvester.stories.classifier import ClassifierSource
 from news_harvester.web.app import create_app
+from passwords import CHEAP_HASHER, password_hash
 
 NOW = datetime.now(UTC)
 PASSWORD = "correct horse battery"
@@ -86,7 +86,7 @@ def web(any_settings, any_repository):
     stored = repository.store_articles(parsed, batch, NOW)
     service.commit(batch, NOW)
     ids = {url: story for url, _aid, story, _layer in stored}
-    hasher = PasswordHasher()
+    hasher = CHEAP_HASHER
     repository.add_user("editor1", hasher.hash(PASSWORD), "editor", NOW)
     repository.add_user("editor2", hasher.hash(PASSWORD), "editor", NOW)
     repository.add_user("boss", hasher.hash(PASSWORD), "admin", NOW)
@@ -345,7 +345,7 @@ def test_attachments_are_stored_with_the_article_and_listed_safely(
     service = StoryService.load(
         repository, window_days=90, now=NOW, weights={}, enricher=ClassifierSource(settings.topics, repository).load()
     )
-    repository.add_user("editor1", PasswordHasher().hash(PASSWORD), "editor", NOW)
+    repository.add_user("editor1", password_hash(PASSWORD), "editor", NOW)
     app = create_app(
         database_ok=lambda: True,
         scheduler_ok=lambda: True,

@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -30,6 +29,7 @@ from news_harvester.store.repository import Repository
 from news_harvester.stories.assign import StoryService
 from news_harvester.stories.classifier import ClassifierSource
 from news_harvester.web.app import create_app
+from passwords import CHEAP_HASHER
 
 PASSWORD = "安全测试 correct horse 1"
 USERS = {"editor": "editor1", "admin": "boss"}
@@ -119,7 +119,7 @@ def build_site(settings: Settings, repository: Repository) -> Site:
     story_by_url = {url: story for url, _article, story, _layer in stored}
     article_by_url = {url: article for url, article, _story, _layer in stored}
     story_ids = [story_by_url[url] for url, _title, _body in records]
-    hasher = PasswordHasher()
+    hasher = CHEAP_HASHER
     for name, role in ((USERS["editor"], "editor"), (OTHER_EDITOR, "editor"), (USERS["admin"], "admin")):
         repository.add_user(name, hasher.hash(PASSWORD), role, now)
     sources = load_sources(settings.sources)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from lxml import html as lxml_html
 from pytest_httpserver import HTTPServer
@@ -18,6 +17,7 @@ from conftest import source
 from news_harvester.config import load_sources
 from news_harvester.stories.assign import StoryService
 from news_harvester.web.app import create_app, http_url
+from passwords import password_hash
 
 HOSTILE = [
     "JavaScript:alert(1)//a.pdf",
@@ -54,7 +54,7 @@ def test_script_urls_among_attachments_are_not_links(
     )
     summaries = run_harvest(config.enabled)
     assert summaries[0].items_new == 1, summaries
-    repository.add_user("editor1", PasswordHasher().hash(PASSWORD), "editor", datetime.now(UTC))
+    repository.add_user("editor1", password_hash(PASSWORD), "editor", datetime.now(UTC))
     stories = repository.list_stories(limit=10)
     assert len(stories) == 1
     story_id = stories[0].id

@@ -46,7 +46,6 @@ from starlette.formparsers import MultiPartException
 from news_harvester.errors import StorageError
 from news_harvester.web.accounts import (
     ADDRESS_FAILURES,
-    HASHER,
     MAX_NAME_LENGTH,
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
@@ -57,6 +56,7 @@ from news_harvester.web.accounts import (
     name_problem,
     normalize_name,
     password_problem,
+    renewed_hash,
     throttle_wait,
     verify_password,
 )
@@ -84,7 +84,6 @@ __all__ = [
     "COOKIE_NAME",
     "CSRF_FIELD",
     "CSRF_HEADER",
-    "HASHER",
     "MAX_NAME_LENGTH",
     "MAX_PASSWORD_LENGTH",
     "MIN_PASSWORD_LENGTH",
@@ -398,8 +397,9 @@ def _attempt_login(request: Request, name: str, password: str) -> _Outcome:
         repository.record_login_attempt(name, address, False, now)
         return _Outcome(status=403, code="auth.disabled", error=MSG_DISABLED)
     repository.record_login_attempt(name, address, True, now)
-    if HASHER.check_needs_rehash(user.password_hash):
-        repository.set_password_hash(user.id, HASHER.hash(password))
+    renewed = renewed_hash(user.password_hash, password)
+    if renewed is not None:
+        repository.set_password_hash(user.id, renewed)
         log.info("rehashed the password of %r with current parameters", name, extra={"stage": "auth"})
     previous = request.cookies.get(COOKIE_NAME)
     if previous:
