@@ -8,7 +8,9 @@ leaves either the whole result or none of it, and the stored ETag never claims a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -120,8 +122,45 @@ class RunWrite:
     killed harvest's runs are marked interrupted once the harvest is gone."""
 
 
+_PINNED = threading.local()
+"""The connection :meth:`RunQueries.snapshot` pins for the current thread (one per thread: web handlers run in a
+thread pool)."""
+
+
 class RunQueries:
     engine: Engine
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Health reads inside this block see one committed state of the database. The sources page reads the
+        states, the runs per day and each source's latest run in separate queries; a run committed between two of
+        them showed as finished while its source was still in backoff. On SQLite the block is one read
+        transaction (WAL keeps its snapshot), on PostgreSQL one REPEATABLE READ transaction."""
+        if getattr(_PINNED, "conn", None) is not None:
+            yield  # already inside one
+            return
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                conn.begin()
+            else:
+                conn.exec_driver_sql("BEGIN")  # pysqlite opens no transaction for reads by itself
+            _PINNED.conn = conn
+            try:
+                yield
+            finally:
+                _PINNED.conn = None
+                conn.rollback()
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """The snapshot's connection when inside :meth:`snapshot`, else a connection of its own."""
+        pinned: Connection | None = getattr(_PINNED, "conn", None)
+        if pinned is not None and pinned.engine is self.engine:
+            yield pinned
+            return
+        with self.engine.connect() as conn:
+            yield conn
 
     def _save_articles(
         self,
@@ -134,12 +173,12 @@ class RunQueries:
         raise NotImplementedError  # the Repository's: articles with their stories and candidates
 
     def source_state(self, source_id: str) -> SourceStateRow:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             row = conn.execute(select(source_state).where(source_state.c.source_id == source_id)).mappings().first()
         return SourceStateRow(**row) if row else SourceStateRow(source_id=source_id)
 
     def all_source_states(self) -> dict[str, SourceStateRow]:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(select(source_state)).mappings().all()
         return {row["source_id"]: SourceStateRow(**row) for row in rows}
 
@@ -157,7 +196,7 @@ class RunQueries:
             .subquery()
         )
         result: dict[str, list[str]] = {}
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(
                 select(ranked.c.source_id, ranked.c.outcome)
                 .where(ranked.c.rank <= limit)
@@ -191,7 +230,7 @@ class RunQueries:
             runs.c.source_id, runs.c.day, func.sum(runs.c.items_new), func.sum(runs.c.failed), func.sum(runs.c.finished)
         ).group_by(runs.c.source_id, runs.c.day)
         result: dict[str, list[DayRuns]] = {}
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             for source_id, index, new, failures, count in conn.execute(query):
                 if 0 <= int(index) < days:
                     row = result.setdefault(source_id, [DayRuns() for _ in range(days)])
@@ -206,7 +245,7 @@ class RunQueries:
             .order_by(fetch_runs.c.started_at)
         )
         result: dict[str, list[datetime]] = {}
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             for source_id, started_at in conn.execute(query):
                 result.setdefault(source_id, []).append(started_at)
         return result
@@ -223,7 +262,7 @@ class RunQueries:
             .where(fetch_runs.c.source_id.in_(list(source_ids)))
             .subquery()
         )
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(select(ranked).where(ranked.c.rank == 1)).mappings().all()
         return {
             row["source_id"]: RunRecord(

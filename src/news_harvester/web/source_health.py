@@ -43,9 +43,10 @@ def _sources_file_error(ctx: WebContext) -> str | None:
 @router.get("/admin/sources", response_class=HTMLResponse)
 def admin_sources(request: Request, user: Annotated[CurrentUser, Depends(require_admin)]) -> Response:
     ctx = web_context(request)
-    rows = ctx.sources_health()
+    with ctx.repository.snapshot():  # states, runs per day and latest runs as of one commit
+        rows = ctx.sources_health()
+        details = source_details(rows, ctx.repository, utc_now())
     labels = source_labels(rows)
-    details = source_details(rows, ctx.repository, utc_now())
     alarms = ctx.repository.open_alarms()
     return ctx.templates.TemplateResponse(
         request,
