@@ -68,6 +68,27 @@ def featurise_text(text: str) -> Counter[str]:
     return Counter(grams)
 
 
+def gram_codes(text: str) -> np.ndarray[Any, Any]:
+    """The n-grams :func:`featurise_text` counts, as 64-bit codes (one per occurrence): characters + 1 in 21-bit
+    fields, so a code names its n-gram exactly. Vectorised: the per-character Python loop and ~1,000 dict lookups
+    of a story were a third of the harvest's classification time."""
+    tokens = text.split()
+    if not tokens:
+        return np.zeros(0, dtype=np.int64)
+    joined = "\x00".join(f" {token} " for token in tokens)  # NUL between padded tokens: no n-gram spans two
+    chars = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    inside = chars != 0
+    shifted = chars + 1
+    parts = [shifted[inside]]
+    if len(chars) >= 2:
+        pair = inside[:-1] & inside[1:]
+        parts.append((shifted[:-1] | (shifted[1:] << 21))[pair])
+    if len(chars) >= 3:
+        triple = inside[:-2] & inside[1:-1] & inside[2:]
+        parts.append((shifted[:-2] | (shifted[1:-1] << 21) | (shifted[2:] << 42))[triple])
+    return np.concatenate(parts)
+
+
 def analyse(text: str) -> list[str]:
     """The n-grams of ``text`` as a list with repeats (the analyser given to scikit-learn when training)."""
     return list(featurise_text(text).elements())
@@ -108,24 +129,37 @@ class PriorModel:
         self.topic_ids = tuple(o for o in outputs if o != "relevance" and not o.startswith(PRIMARY))
         self._primary = [i for i, o in enumerate(outputs) if o.startswith(PRIMARY)]
         self._inverse: list[str] | None = None
+        self._codes: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]] | None = None
         self.digest = ""
         """sha256 (hex) of the file it was loaded from: stories classified by another model are re-classified."""
 
     # ------------------------------------------------------------------ prediction
 
     def _vector(self, text: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-        grams = featurise_text(text)
-        lookup = self.vocabulary.get
-        found = [(col, count) for gram, count in grams.items() if (col := lookup(gram)) is not None]
-        if not found:
+        codes, counts = np.unique(gram_codes(text), return_counts=True)
+        known_codes, columns = self._code_columns()
+        at = np.minimum(np.searchsorted(known_codes, codes), len(known_codes) - 1)
+        known = known_codes[at] == codes
+        if not known.any():
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        index = np.fromiter((c for c, _ in found), dtype=np.int64, count=len(found))
-        counts = np.fromiter((n for _, n in found), dtype=np.float32, count=len(found))
-        values = ((1.0 + np.log(counts)) * self.idf[index]).astype(np.float32)
+        index = columns[at[known]]
+        values = ((1.0 + np.log(counts[known].astype(np.float32))) * self.idf[index]).astype(np.float32)
         norm = float(np.sqrt((values * values).sum())) if len(values) else 0.0
         if norm > 0:
             values /= norm
         return index, values
+
+    def _code_columns(self) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """The vocabulary as sorted n-gram codes (:func:`gram_codes`) and their columns, built at the first
+        prediction: a story's n-grams are then found with one vectorised search instead of ~1,000 dict lookups."""
+        if self._codes is None:
+            grams = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
+            chars = np.array(grams, dtype="<U3").view(np.uint32).reshape(len(grams), 3).astype(np.int64)
+            shifted = np.where(chars != 0, chars + 1, 0)  # n-grams hold no NUL: 0 is "no character here"
+            codes = shifted[:, 0] | (shifted[:, 1] << 21) | (shifted[:, 2] << 42)
+            order = np.argsort(codes, kind="stable")
+            self._codes = (codes[order], np.arange(len(grams), dtype=np.int64)[order])
+        return self._codes
 
     def _grams(self) -> list[str]:
         """Column → n-gram, built the first time an explanation needs it."""
