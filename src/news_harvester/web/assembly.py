@@ -103,10 +103,23 @@ def issues_page(request: Request, user: Editor) -> Response:
 
 
 @router.post("/issues", dependencies=[Depends(check_csrf)])
-def issue_create(request: Request, user: Editor) -> Response:
+def issue_create(
+    request: Request,
+    user: Editor,
+    year: Annotated[str, Form()] = "",
+    number: Annotated[str, Form()] = "",
+    total_number: Annotated[str, Form()] = "",
+    issue_date: Annotated[str, Form()] = "",
+) -> Response:
+    """A new draft, numbered as the editor typed (a brief that started before the product continues its 年第 N 期
+    and 总第 N 期) or, for fields left empty, after the last issue."""
     ctx = _ctx(request)
     try:
-        issue_id = issues.new_issue(ctx.repository, ctx.settings, user=user.name, now=_now())
+        numbers = _typed_numbers(year, number, total_number, issue_date)
+    except ValueError as exc:
+        return RedirectResponse("/issues?" + urlencode({"msg": str(exc)}), status_code=303)
+    try:
+        issue_id = issues.new_issue(ctx.repository, ctx.settings, user=user.name, now=_now(), **numbers)
     except StorageError as exc:
         return RedirectResponse("/issues?" + urlencode({"msg": str(exc)}), status_code=303)
     current = ctx.repository.current_draft_id()
@@ -114,6 +127,27 @@ def issue_create(request: Request, user: Editor) -> Response:
         label = ctx.repository.get_issue(current).label
         return _back(issue_id, f"已新建一期草稿；“本期编排”和采用的素材仍然对应已有内容的草稿 {label}")
     return _back(issue_id, "已新建一期草稿")
+
+
+_NUMBER_FIELDS = (("year", "年份", 2000, 2100), ("number", "期号", 1, 999), ("total_number", "总期号", 1, 100_000))
+
+
+def _typed_numbers(year: str, number: str, total_number: str, issue_date: str) -> dict[str, Any]:
+    """The new-draft form's fields as ``new_issue`` arguments (empty: proposed); ValueError says what is wrong."""
+    typed: dict[str, Any] = {}
+    for (name, label, low, high), text in zip(_NUMBER_FIELDS, (year, number, total_number), strict=True):
+        text = text.strip()
+        if not text:
+            continue
+        if not text.isdigit() or not low <= int(text) <= high:
+            raise ValueError(f"{label}应为 {low} 到 {high} 之间的整数，而不是“{text[:20]}”")
+        typed[name] = int(text)
+    if issue_date.strip():
+        try:
+            typed["issue_date"] = datetime.strptime(issue_date.strip(), "%Y-%m-%d").date()
+        except ValueError:
+            raise ValueError(f"出版日期应为 年-月-日（如 2024-06-28），而不是“{issue_date.strip()[:20]}”") from None
+    return typed
 
 
 @router.get("/issues/current")
