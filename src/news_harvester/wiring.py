@@ -9,6 +9,7 @@ builds when called, so a CLI command that only opens the repository does not loa
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -140,8 +141,6 @@ def add_story_jobs(
 ) -> None:
     """Housekeeping beside the source jobs: follow topics.yaml and the learned model, and re-score the
     window's stories (recency ages; a changed taxonomy re-classifies them)."""
-    import asyncio
-
     from news_harvester.clock import utc_now
 
     async def check_classifier() -> None:
@@ -168,8 +167,6 @@ async def harvest_once(
     progress: Callable[[int, int, RunSummary], None] | None = None,
 ) -> list[RunSummary]:
     """One pass over the enabled sources (or ``only`` those ids, enabled or not), concurrently."""
-    import asyncio
-
     from news_harvester.clock import utc_now
     from news_harvester.harvest.fetch import Fetcher
 

@@ -116,11 +116,8 @@ def issue_create(
     ctx = _ctx(request)
     try:
         numbers = _typed_numbers(year, number, total_number, issue_date)
-    except ValueError as exc:
-        return RedirectResponse("/issues?" + urlencode({"msg": str(exc)}), status_code=303)
-    try:
         issue_id = issues.new_issue(ctx.repository, ctx.settings, user=user.name, now=_now(), **numbers)
-    except StorageError as exc:
+    except (ValueError, StorageError) as exc:  # a typed value, or numbers the store refuses
         return RedirectResponse("/issues?" + urlencode({"msg": str(exc)}), status_code=303)
     current = ctx.repository.current_draft_id()
     if current is not None and current != issue_id:  # the filled draft stays the one 本期编排 and accepts use
