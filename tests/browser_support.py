@@ -16,7 +16,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -31,7 +30,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from procs import cli_env, drain, popen_cli, run_cli, wait_until
+from procs import drain, popen_cli, run_cli, wait_until
 
 PASSWORD = "编辑部 correct horse 1"
 """Every test user's password (one line on the CLI's stdin)."""
@@ -110,16 +109,7 @@ def add_users(tmp: Path, users: list[tuple[str, str]], password: str = PASSWORD)
     """``news-harvester users add NAME --role ROLE`` for each ``(name, role)``, the password on stdin as a
     script would pipe it. One after the other: side by side they wait on each other's database locks."""
     for name, role in users:
-        done = subprocess.run(
-            [sys.executable, "-m", "news_harvester", "users", "add", name, "--role", role],
-            input=password + "\n",
-            env=cli_env(tmp),
-            cwd=tmp,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = run_cli(tmp, "users", "add", name, "--role", role, input=password + "\n", timeout=60)
         assert done.returncode == 0, done.stdout + done.stderr
 
 

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
+import json
+import locale
 import os
 import random
 import re
+import shutil
+import signal
+import socket
 import sqlite3
+import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -40,11 +48,97 @@ def cli_env(tmp: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_cli(tmp: Path, *args: str, timeout: float = 120, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "news_harvester", *args], env=cli_env(tmp, **extra), cwd=tmp,
-        capture_output=True, text=True, timeout=timeout, check=False,
-    )
+def run_cli(tmp: Path, *args: str, timeout: float = 120, input: str | None = None,
+            **extra: str) -> subprocess.CompletedProcess[str]:
+    """``python -m news_harvester ARGS`` in ``tmp`` with the test settings: its exit code, stdout and stderr.
+    ``input`` is its stdin (as a script pipes a password); without it, stdin is at end of file.
+
+    Forked from a server that has imported the command's modules once (tests/cli_forkserver.py says why and what
+    differs); with ``NEWS_HARVESTER_TEST_FRESH_CLI=1`` a fresh interpreter per command, as ``.ci/run`` does."""
+    command = [sys.executable, "-m", "news_harvester", *args]
+    if os.environ.get("NEWS_HARVESTER_TEST_FRESH_CLI") == "1":
+        stdin = None if input is not None else subprocess.DEVNULL
+        return subprocess.run(command, env=cli_env(tmp, **extra), cwd=tmp, capture_output=True, text=True,
+                              timeout=timeout, check=False, input=input, stdin=stdin)
+    return _forkserver().run(command, [os.fspath(a) for a in args], cli_env(tmp, **extra), tmp, timeout, input)
+
+
+class _ForkServer:
+    """The client side of tests/cli_forkserver.py: one server per test process, started at its first command."""
+
+    def __init__(self) -> None:
+        self.folder = tempfile.mkdtemp(prefix="nh-cli-")
+        self.path = os.path.join(self.folder, "socket")
+        self.log = open(os.path.join(self.folder, "server.log"), "w+b")
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("cli_forkserver.py")), self.path],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
+            env={k: v for k, v in os.environ.items() if not k.startswith("NEWS_HARVESTER_")},
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if line.strip() != b"ready":
+            self.log.seek(0)
+            raise RuntimeError(f"the CLI fork server did not start: {self.log.read().decode(errors='replace')}")
+
+    def run(self, command: list[str], args: list[str], env: dict[str, str], cwd: Path,
+            timeout: float, stdin: str | None) -> subprocess.CompletedProcess[str]:
+        body = json.dumps({"args": args, "env": env, "cwd": os.fspath(cwd)}).encode()
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as given, \
+                socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            given.write((stdin or "").encode(locale.getpreferredencoding(False)))
+            given.seek(0)
+            conn.connect(self.path)
+            socket.send_fds(conn, [struct.pack("!Q", len(body))], [out.fileno(), err.fileno(), given.fileno()])
+            conn.sendall(body)
+            (pid,) = struct.unpack("!q", _receive(conn, 8, None))
+            try:
+                (code,) = struct.unpack("!q", _receive(conn, 8, timeout))
+            except TimeoutError:
+                os.kill(pid, signal.SIGKILL)
+                raise subprocess.TimeoutExpired(command, timeout, _text(out), _text(err)) from None
+            return subprocess.CompletedProcess(command, code, _text(out), _text(err))
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.log.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _receive(conn: socket.socket, size: int, timeout: float | None) -> bytes:
+    conn.settimeout(timeout)
+    data = b""
+    while len(data) < size:
+        chunk = conn.recv(size - len(data))
+        if not chunk:
+            raise RuntimeError("the CLI fork server closed the connection (see its server.log)")
+        data += chunk
+    return data
+
+
+def _text(stream: Any) -> str:
+    """Decoded as ``subprocess.run(text=True)`` does: the locale's encoding, universal newlines."""
+    stream.seek(0)
+    data: bytes = stream.read()
+    return data.decode(locale.getpreferredencoding(False)).replace("\r\n", "\n").replace("\r", "\n")
+
+
+_SERVER: list[_ForkServer] = []
+_SERVER_LOCK = threading.Lock()
+
+
+def _forkserver() -> _ForkServer:
+    with _SERVER_LOCK:
+        if not _SERVER or _SERVER[0].process.poll() is not None:
+            _SERVER[:] = [_ForkServer()]
+            atexit.register(_SERVER[0].close)
+        return _SERVER[0]
 
 
 def popen_cli(tmp: Path, *args: str, **extra: str) -> subprocess.Popen[str]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 
@@ -14,7 +12,7 @@ import httpx
 from pytest_httpserver import HTTPServer
 
 import feeds
-from procs import cli_env, db_rows, drain, popen_cli, wait_until
+from procs import db_rows, drain, popen_cli, run_cli, wait_until
 from yaml_writer import dump
 
 
@@ -47,9 +45,7 @@ def test_daemon_harvests_reloads_and_stops_gracefully(tmp_path, httpserver: HTTP
     dump({"sources": [_feed_source(httpserver, "one")]}, sources)
     db = tmp_path / "data" / "news_harvester.db"
     port = _free_port()
-    added = subprocess.run([sys.executable, "-m", "news_harvester", "users", "add", "ops", "--role", "admin"],
-                           input="ops-password-1\n", env=cli_env(tmp_path), cwd=tmp_path, capture_output=True,
-                           text=True, timeout=60, check=False)
+    added = run_cli(tmp_path, "users", "add", "ops", "--role", "admin", input="ops-password-1\n", timeout=60)
     assert added.returncode == 0, added.stderr
     proc = popen_cli(tmp_path, "run", "--bind", f"127.0.0.1:{port}", NEWS_HARVESTER_START_STAGGER="0",
                      NEWS_HARVESTER_RELOAD_INTERVAL="0.3", NEWS_HARVESTER_LOG_LEVEL="INFO")

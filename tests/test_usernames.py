@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,7 +20,7 @@ from news_harvester.stories.assign import StoryService
 from news_harvester.web.accounts import NAME_FAILURES
 from news_harvester.web.app import create_app
 from passwords import CHEAP_HASHER
-from procs import cli_env
+from procs import run_cli
 
 PASSWORD = "编辑部的密码 horse 7"
 HASHER = CHEAP_HASHER
@@ -111,8 +110,7 @@ def test_legacy_names_differing_by_case_still_sign_in_exactly(any_repository):
 
 
 def _users_cli(tmp_path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "news_harvester", "users", *args], env=cli_env(tmp_path),
-                          cwd=tmp_path, input=stdin, capture_output=True, text=True, timeout=120, check=False)
+    return run_cli(tmp_path, "users", *args, input=stdin)
 
 
 def test_users_cli_folds_case(tmp_path):

@@ -8,14 +8,12 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 
 import httpx
 import psutil
 
-from procs import cli_env, drain, popen_cli, run_cli, wait_until
+from procs import drain, popen_cli, run_cli, wait_until
 
 PASSWORD = "编辑部 correct horse 1"
 
@@ -41,10 +39,7 @@ def web_children(pid: int) -> list[psutil.Process]:
 def start(tmp_path, port: int, processes: str):
     (tmp_path / "sources.yaml").write_text("sources: []\n", encoding="utf-8")
     assert run_cli(tmp_path, "db", "upgrade").returncode == 0
-    done = subprocess.run(
-        [sys.executable, "-m", "news_harvester", "users", "add", "编辑"], env=cli_env(tmp_path), cwd=tmp_path,
-        input=PASSWORD + "\n", capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+    done = run_cli(tmp_path, "users", "add", "编辑", input=PASSWORD + "\n")
     assert done.returncode == 0, done.stderr
     proc = popen_cli(
         tmp_path, "run", "--web-only", "--bind", f"127.0.0.1:{port}",
