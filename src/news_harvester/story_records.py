@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from news_harvester.models import Article, TopicRow
+from news_harvester.models import Article, TopicRow, pickled_as_tuple
 
 if TYPE_CHECKING:
     import numpy as np
@@ -21,6 +21,7 @@ Layer = Literal["url", "content_hash", "minhash", "title"]
 Kind = Literal["exact_duplicate", "same_story", "new_story"]
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class DedupeDoc:
     """What dedupe needs of an article. ``url`` is already canonical; ``published_at`` is timezone-aware
@@ -44,6 +45,7 @@ def article_doc(article: Article, article_id: int = 0) -> DedupeDoc:
     )
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class Fingerprint:
     """Everything the index keeps about one document."""
@@ -65,6 +67,7 @@ class Fingerprint:
         return self.minhash is None
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class DedupeDecision:
     """Which story an article joins (or that it starts one), by which layer and how similar."""
@@ -90,6 +93,7 @@ class DedupeDecision:
         return cls("new_story")
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class UsedStoryText:
     """The canonical article of a story used in a published issue, as stored: what follow-up detection
@@ -102,6 +106,7 @@ class UsedStoryText:
 # --------------------------------------------------------------------------- refreshing a story
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class MemberFacts:
     """What the refresh needs of one member article."""
@@ -114,6 +119,7 @@ class MemberFacts:
     fetched_at: datetime
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class StoredStory:
     """A story's stored state as the refresh reads it."""
@@ -127,6 +133,7 @@ class StoredStory:
     topics: tuple[TopicRow, ...]
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class StoryRefresh:
     """What to write for one story. ``classification`` is set only when the story was classified afresh; then

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from news_harvester.errors import StorageError
-from news_harvester.models import Article
+from news_harvester.models import Article, pickled_as_tuple
 from news_harvester.store.alarms_store import AlarmQueries
 from news_harvester.store.figures_store import FigureQueries
 from news_harvester.store.issues_store import IssueQueries
@@ -39,6 +39,7 @@ from news_harvester.store.users import UserQueries
 from news_harvester.story_records import Fingerprint, article_doc
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class StoredArticle:
     id: int

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, case, func, insert, select, update
 
-from news_harvester.models import Article, FetchState, Outcome, RunSummary
+from news_harvester.models import Article, FetchState, Outcome, RunSummary, pickled_as_tuple
 from news_harvester.store.engine import owner_gone, run_owner
 from news_harvester.store.schema import fetch_runs, source_state
 from news_harvester.store.transactions import execute_grouped
@@ -30,6 +30,7 @@ RECENT_RUNS = 10
 _FINISHED = (Outcome.OK, Outcome.ERROR, Outcome.NOT_MODIFIED)
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class SourceStateRow:
     source_id: str
@@ -52,6 +53,7 @@ class SourceStateRow:
         return FetchState(etag=self.etag, last_modified=self.last_modified, listing_digest=self.listing_digest)
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class DayRuns:
     """One source's runs of one day: new items, failed runs, finished runs."""
@@ -61,6 +63,7 @@ class DayRuns:
     runs: int = 0
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class RunRecord:
     """One stored run as the sources page shows it."""
@@ -75,6 +78,7 @@ class RunRecord:
     items_new: int = 0
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class Fingerprints:
     """Dedupe fingerprints of a run's articles, computed where they were read (the harvest's process, so the
@@ -93,6 +97,7 @@ class Fingerprints:
         return Fingerprints(given[0].version, {url: fp for p in given for url, fp in p.by_url.items()})
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class RunResult:
     """What the pipeline hands the store at the end of one source run."""
@@ -108,6 +113,7 @@ class RunResult:
     fingerprints: Fingerprints | None = None
 
 
+@pickled_as_tuple
 @dataclass(slots=True)
 class RunWrite:
     """One run's part of a batched write (:meth:`Repository.write_runs`): that it started (``run_id`` None: not

@@ -64,6 +64,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from news_harvester.models import pickled_as_tuple
 from news_harvester.stories.keywords import (
     BODY_CHARS,
     HALF_SCORE,
@@ -159,6 +160,7 @@ relevance set's dev split: 0 / 0.25 / 0.5 / 1 gave first topic 0.77 / 0.81 / 0.8
 # --------------------------------------------------------------------------- records
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class TopicScore:
     """One topic's verdict for a story and the evidence behind it."""
@@ -183,6 +185,7 @@ class TopicScore:
     story's P(belongs in the brief) as its confidence."""
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class Classification:
     """Every topic's score for one story; ``topics`` are the ones the story gets."""
