@@ -48,6 +48,9 @@ class StoryDecider(Protocol):
     def record(self, doc: DedupeDoc, story_id: int, fp: Fingerprint) -> None:
         """``doc`` was stored in ``story_id``: later articles of the batch may match it."""
 
+    def renumber(self, story_ids: Mapping[int, int]) -> None:
+        """Stories recorded under provisional ids (keys) were inserted under these ids (values)."""
+
     def replace(self, doc: DedupeDoc, story_id: int) -> None:
         """A stored article's content changed; it keeps ``story_id``."""
 

@@ -38,9 +38,8 @@ EDITOR_CONFIDENCE = 1.0
 """Confidence of a topic an editor added: editors outrank the classifier."""
 
 
-_NEW_STORY = insert(stories).returning(stories.c.id)
-"""One new story (values given at execution): built once, so its SQL and cache key are made once per process
-rather than per new article (a harvest of 10,000 new articles makes 10,000 stories)."""
+_NEW_STORIES = insert(stories).returning(stories.c.id, sort_by_parameter_order=True)
+"""A batch's new stories in one multi-row INSERT, their ids in the order given (built once per process)."""
 
 _PLACE_ARTICLES = (
     update(articles)
@@ -111,6 +110,7 @@ class StoryQueries(StoryRefreshQueries):
         touched: set[int] = set()
         founders: list[tuple[int, int]] = []
         placed: list[dict[str, Any]] = []
+        made: list[dict[str, Any]] = []
         entries: list[IndexEntry] = []
         fresh = {a.doc.id: a.doc.url for a in new}
         stored = StoredStoryLookup(conn, batch.version, now - batch.window, fresh=fresh)
@@ -123,8 +123,8 @@ class StoryQueries(StoryRefreshQueries):
             similarity: float | None
             if decision.story_id is None:
                 follow = batch.follow_up(doc, fp)
-                made = {"created_at": now, "updated_at": now, "follow_up_of": follow[0] if follow else None}
-                story_id = int(conn.execute(_NEW_STORY, made).scalar_one())
+                made.append({"created_at": now, "updated_at": now, "follow_up_of": follow[0] if follow else None})
+                story_id = -len(made)  # provisional, until the batch's new stories are inserted together below
                 layer, similarity = "new", None
                 founders.append((doc.id, story_id))
             else:
@@ -133,6 +133,13 @@ class StoryQueries(StoryRefreshQueries):
             batch.record(doc, story_id, fp)
             entries.append(index_entry(doc.id, fp, batch.version, article.fetched_at))
             touched.add(story_id)
+        if made:  # one statement for the batch's new stories, not one INSERT … RETURNING each
+            number = {-k: int(i) for k, i in enumerate(conn.execute(_NEW_STORIES, made).scalars(), start=1)}
+            founders = [(article_id, number.get(s, s)) for article_id, s in founders]
+            touched = {number.get(s, s) for s in touched}
+            for row in placed:
+                row["sid"] = number.get(row["sid"], row["sid"])
+            batch.renumber(number)
         if placed:  # one executemany: a statement per article costs more than deciding its story
             conn.execute(_PLACE_ARTICLES, placed)
             StoryIndexStore.add(conn, entries)

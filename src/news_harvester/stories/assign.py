@@ -190,6 +190,11 @@ class StoryBatch:
         self.pending.add(doc, story_id, fp)
         self.added.append((doc, story_id, fp))
 
+    def renumber(self, story_ids: Mapping[int, int]) -> None:
+        """The store numbers a batch's new stories when it inserts them together (provisional ids before)."""
+        self.pending.renumber(story_ids)
+        self.added = [(doc, story_ids.get(story_id, story_id), fp) for doc, story_id, fp in self.added]
+
     # the refresh of the stories this batch touched (news_harvester.stories.refresh), with its weights and enricher
 
     def canonical(self, members: Mapping[int, Sequence[MemberFacts]]) -> dict[int, int]:

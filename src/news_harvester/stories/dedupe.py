@@ -72,7 +72,7 @@ import re
 import unicodedata
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
@@ -404,6 +404,11 @@ class StoryIndex:
             self._by_band[key].add(doc.id)
         for key in fp.title_keys:
             self._by_title[key].add(doc.id)
+
+    def renumber(self, story_ids: Mapping[int, int]) -> None:
+        """Documents of the stories numbered provisionally (keys) now belong to these ids (values)."""
+        for entry in self._entries.values():
+            entry.story_id = story_ids.get(entry.story_id, entry.story_id)
 
     def assign(self, doc: DedupeDoc, new_story_id: int) -> DedupeDecision:
         """``match`` then ``add``: the doc joins the matched story, or ``new_story_id`` when nothing matched."""
