@@ -113,10 +113,6 @@ def _exit_code(code: object) -> int:
     return 1
 
 
-def _returncode(status: int) -> int:
-    return os.waitstatus_to_exitcode(status)
-
-
 def serve(path: str) -> None:
     for name in PRELOAD:
         importlib.import_module(name)
@@ -175,7 +171,7 @@ def _reap(pending: dict[int, socket.socket]) -> None:
         conn = pending.pop(pid, None)
         if conn is not None:
             try:
-                conn.sendall(struct.pack("!q", _returncode(status)))
+                conn.sendall(struct.pack("!q", os.waitstatus_to_exitcode(status)))
             except OSError:
                 pass  # the caller gave up (timeout) and closed its end
             conn.close()

@@ -79,7 +79,7 @@ def read_plain_rss(text: str, zone: tzinfo) -> ParsedFeed | None:
         items.append(item)
     if not items:
         return None  # feedparser's reading says why there is nothing, in its words
-    title = _plain(channel.findtext("title"))
+    title = (channel.findtext("title") or "").strip()
     return ParsedFeed(items=tuple(items), title=title or None, warnings=())
 
 
@@ -115,7 +115,7 @@ def _item(element: etree._Element, zone: tzinfo) -> RawItem | None:
     if f"{_DC}creator" in fields and "author" in fields:
         return None  # feedparser keeps whichever comes last
     author = fields.get(f"{_DC}creator") or fields.get("author") or ""
-    if not _plain(title) or any(c in title for c in "<&") or any(c in author for c in "<@("):
+    if not title or any(c in title for c in "<&") or any(c in author for c in "<@("):
         return None
     published_raw = fields.get("pubDate") or None
     updated_raw = fields.get(f"{_DC}date") or None
@@ -151,7 +151,3 @@ def _date(published: str | None, updated: str | None, zone: tzinfo) -> tuple[dat
         value, zone_read = found
         return (value, raw) if zone_read or not has_explicit_zone(raw) else None
     return None, None
-
-
-def _plain(text: str | None) -> str:
-    return (text or "").strip()
