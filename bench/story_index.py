@@ -183,7 +183,7 @@ def run_store(
                 StoryIndexStore.lock_keys(
                     conn,
                     (k for fp in fps.values() for k in fp.band_keys),
-                    (k for fp in fps.values() for k in fp.title_keys),
+                    (k for fp in fps.values() for k in fp.title_postings),
                 )
             else:
                 fps = {it.doc.id: peer.fingerprint(it.doc) for it in chunk}
@@ -329,7 +329,7 @@ def fill(db: Path, n: int, now: datetime) -> float:
 
     from news_harvester.store.engine import make_engine, upgrade
     from news_harvester.stories.dedupe import DedupeParams, index_version, normalise_for_dedupe
-    from news_harvester.stories.minhash import _lsh_bands, band_keys, title_keys
+    from news_harvester.stories.minhash import _lsh_bands, band_keys, title_keys, title_postings
 
     started = time.perf_counter()
     engine = make_engine(f"sqlite:///{db}")
@@ -374,7 +374,7 @@ def fill(db: Path, n: int, now: datetime) -> float:
                 )
             )
             band_rows.extend((k, i) for k in set(bkeys))
-            title_rows.extend((k, epoch, i) for k in tkeys)
+            title_rows.extend((k, epoch, i) for k in title_postings(tkeys, params.title_threshold))
         with conn:
             conn.executemany(
                 "INSERT INTO stories (id, created_at, updated_at, canonical_article_id) VALUES (?,?,?,?)", story_rows

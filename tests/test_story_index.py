@@ -9,13 +9,16 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 import dedupe_eval
 from conftest import migrate_to
 from news_harvester.store.engine import make_engine
-from news_harvester.store.schema import articles, candidates, stories, story_fingerprints
+from news_harvester.store.schema import articles, candidates, stories, story_fingerprints, story_title_keys
+from news_harvester.store.story_index import StoredStoryLookup
+from news_harvester.store.story_store import DOC_COLUMNS, stored_doc
 from news_harvester.stories.dedupe import DedupeDoc, DedupeParams, StoryIndex, index_version
+from news_harvester.stories.minhash import prefix_overlap
 from news_harvester.wiring import open_repository
 from test_story_flow import AI_REPORT, POLICY, _ingest, _service, record
 
@@ -201,6 +204,67 @@ def test_the_stored_index_groups_documents_as_the_in_memory_one(any_settings):
     assert groups(stored) == groups(in_memory)
     sizes = sorted(len(g) for g in groups(stored))
     assert min(sizes[-2:]) >= 9 and sizes.count(3) == 3  # reprints and re-titled flashes did join
+
+
+def test_flashes_match_through_title_prefixes_as_through_every_title_key(any_settings):
+    """The stored index files a title under a prefix of its keys only (prefix filtering). On 40 real headlines,
+    each with re-titled copies above, around and below the threshold (prefix, suffix, characters dropped here and
+    there, half a headline), stored ten per transaction: for every stored flash the stored lookup finds exactly the
+    titles at the threshold that the in-memory index, which files every key, finds; the stories are the same;
+    and the postings are fewer than the keys."""
+    from conftest import shared_fixture
+
+    lines = shared_fixture("thucnews-titles/THUCNews/data/test.txt").read_text(encoding="utf-8").splitlines()
+    headlines = [line.rpartition("\t")[0] for line in lines[::200] if len(line.rpartition("\t")[0]) >= 12][:40]
+    assert len(headlines) == 40
+    rng = random.Random(11)
+    stream: list[tuple[str, str]] = []
+    for n, headline in enumerate(headlines):
+        half = headline[: len(headline) // 2] + "情况通报"
+        variants = [headline, "快讯：" + headline, headline + "（记者 王磊 报道）", half]
+        for share in (0.1, 0.15, 0.2, 0.25):  # characters dropped here and there: Jaccard around the threshold
+            dropped = set(rng.sample(range(len(headline)), round(share * len(headline))))
+            variants.append("".join(c for i, c in enumerate(headline) if i not in dropped))
+        stream += [(f"https://flash{n}.example.cn/{k}.html", v) for k, v in enumerate(variants)]
+    rng.shuffle(stream)
+    params = DedupeParams()
+    repo = open_repository(any_settings)
+    try:
+        service = _service(repo, any_settings)
+        for start in range(0, len(stream), 10):
+            _ingest(repo, service, [record(url, title, title + "。", "x") for url, title in stream[start : start + 10]])
+        memory = StoryIndex()
+        with repo.engine.connect() as conn:
+            docs = [stored_doc(r) for r in conn.execute(select(*DOC_COLUMNS).order_by(articles.c.id))]
+            for d in docs:
+                memory.add(d, int(d.id))
+            stored = StoredStoryLookup(conn, index_version(params), datetime(2000, 1, 1, tzinfo=UTC))
+            near = 0
+            for d in docs:
+                fp = memory.fingerprint(d)
+                assert fp.published_at is not None
+                n = len(fp.title_keys)
+                least = prefix_overlap(n, params.title_threshold)
+
+                def reaching(found) -> set[tuple[int, int]]:
+                    return {
+                        (doc_id, shared)
+                        for doc_id, _, shared, width, _ in found
+                        if shared / (n + width - shared) >= params.title_threshold
+                    }
+
+                window = params.title_window
+                expected = reaching(memory.title_candidates(fp.title_keys, fp.published_at, window, least))
+                assert reaching(stored.title_candidates(fp.title_keys, fp.published_at, window, least)) == expected
+                near += sum(shared < 0.7 * n for _, shared in expected)
+            postings = conn.execute(select(func.count()).select_from(story_title_keys)).scalar_one()
+            keys = sum(len(b) // 8 for b in conn.execute(select(story_fingerprints.c.title_keys)).scalars())
+        assert near >= 100  # many pairs close to the threshold were checked, not only near-copies
+        assert postings < 0.7 * keys
+        stories_of = {url: repo.story_of(url)[0] for url, _ in stream}
+        assert len(set(stories_of.values())) < len(stream) / 2  # the re-titled copies joined their stories
+    finally:
+        repo.engine.dispose()
 
 
 def test_a_large_chunk_of_new_articles_is_stored_in_one_transaction(any_settings):

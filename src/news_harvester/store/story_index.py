@@ -8,7 +8,9 @@ rows of newly indexed articles, in the caller's transaction:
 
 * ``story_bands`` (key, article) — a MinHash document is a candidate when it shares one of its ~37 band keys;
 * ``story_title_keys`` (key, published_at, article) — the title layer's bigram postings, range-limited to the
-  48-hour title window by the second column of the primary key;
+  48-hour title window by the second column of the primary key. Only a prefix of a title's keys is filed
+  (prefix filtering, news_harvester.stories.minhash.title_postings): a title probed with its own prefix meets every
+  title that can reach the threshold, and candidates are verified on all their keys from the fingerprint row;
 * ``story_fingerprints`` — per article: the MinHash to verify a candidate, the normalised-body hash (exact
   layer), the keys again (so an article's rows can be deleted without recomputing anything) and the version of
   the parameters the keys come from.
@@ -75,6 +77,10 @@ class IndexEntry:
     minhash: bytes | None
     band_keys: Sequence[int]
     title_keys: Iterable[int]
+    """Every key of the title (kept in the fingerprint row: what a candidate is verified on)."""
+    title_postings: Iterable[int]
+    """The keys the article is filed under in ``story_title_keys``: a prefix of ``title_keys``
+    (news_harvester.stories.minhash.title_postings)."""
     version: int
 
 
@@ -105,29 +111,27 @@ _MINHASHES = (
     .select_from(_INDEXED)
     .where(_LIVE, _FP.c.minhash.is_not(None), _FP.c.article_id.in_(bindparam("ids", expanding=True)))
 )
-_SHARED = (
-    select(story_title_keys.c.article_id, func.count().label("shared"))
+_POSTED = (
+    select(story_title_keys.c.article_id)
     .where(
         story_title_keys.c.key.in_(bindparam("keys", expanding=True)),
         story_title_keys.c.published_at >= bindparam("low"),
         story_title_keys.c.published_at <= bindparam("high"),
     )
-    .group_by(story_title_keys.c.article_id)
-    .having(func.count() >= bindparam("min_shared"))
+    .distinct()
     .subquery()
 )
 _TITLES = (
     select(
         articles.c.id,
         articles.c.story_id,
-        _SHARED.c.shared,
-        func.length(_FP.c.title_keys).label("width"),
+        _FP.c.title_keys,
         articles.c.published_at,
         articles.c.fetched_at,
     )
     .select_from(
-        _SHARED.join(_FP, _FP.c.article_id == _SHARED.c.article_id).join(
-            articles, articles.c.id == _SHARED.c.article_id
+        _POSTED.join(_FP, _FP.c.article_id == _POSTED.c.article_id).join(
+            articles, articles.c.id == _POSTED.c.article_id
         )
     )
     .where(_LIVE)
@@ -206,22 +210,23 @@ class StoredStoryLookup:
     def title_candidates(
         self, keys: frozenset[int], around: datetime, window: timedelta, min_shared: int = 1
     ) -> Iterator[tuple[int, int, int, int, datetime]]:
+        """Every indexed title within the window that reaches the title threshold with ``keys`` is among the
+        answers (``min_shared`` = ``minhash.prefix_overlap`` of the threshold, as ``dedupe`` passes it): the probe
+        is the prefix of ``keys`` that meets every such title's postings; each answer is verified on all its keys
+        and shares at least ``min_shared``."""
         if not keys:
             return
+        ordered = sorted(keys)
         bounds = {
-            "keys": list(keys),
+            "keys": ordered[: len(ordered) - min_shared + 1],
             "low": epoch(around - window),
             "high": epoch(around + window) + 1,
-            "min_shared": min_shared,
         }
         for row in self.conn.execute(_TITLES, self.live | bounds):
-            yield (
-                int(row.id),
-                int(row.story_id),
-                int(row.shared),
-                int(row.width) // 8,
-                row.published_at or row.fetched_at,
-            )
+            theirs = _unpack(row.title_keys)
+            shared = sum(1 for k in theirs if k in keys)
+            if shared >= min_shared:
+                yield int(row.id), int(row.story_id), shared, len(theirs), row.published_at or row.fetched_at
 
 
 _CLAIM_BANDS = (
@@ -297,7 +302,7 @@ class StoryIndexStore:
         # the key rows (~60 per article) go straight to the driver's executemany: SQLAlchemy's per-row parameter
         # processing cost more than SQLite's inserts
         bands = [(k, e.article_id) for e in entries for k in set(e.band_keys)]
-        titles = [(k, epoch(e.published_at), e.article_id) for e in entries for k in set(e.title_keys)]
+        titles = [(k, epoch(e.published_at), e.article_id) for e in entries for k in set(e.title_postings)]
         for kind, rows in (("bands", bands), ("titles", titles)):
             if not rows:
                 continue

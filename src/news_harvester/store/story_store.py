@@ -87,6 +87,7 @@ def index_entry(article_id: int, fp: Fingerprint, version: int, stored_at: datet
         minhash=None if fp.minhash is None else fp.minhash.astype("<u4").tobytes(),
         band_keys=fp.band_keys,
         title_keys=fp.title_keys,
+        title_postings=fp.title_postings,
         version=version,
     )
 
