@@ -208,6 +208,8 @@ def run_store(
                 stored.prefetch(
                     (fp.content_hash for fp in fps.values()), (k for fp in fps.values() for k in fp.band_keys)
                 )
+                flashes = ((fp.title_postings, fp.published_at) for fp in fps.values() if fp.is_short)
+                stored.prefetch_titles(flashes, batch.title_window)
             placed, entries = [], []
             pending = PeerIndex() if peer is not None else None  # the old StoryBatch's own index
             for it in chunk:

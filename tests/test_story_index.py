@@ -238,10 +238,15 @@ def test_flashes_match_through_title_prefixes_as_through_every_title_key(any_set
             docs = [stored_doc(r) for r in conn.execute(select(*DOC_COLUMNS).order_by(articles.c.id))]
             for d in docs:
                 memory.add(d, int(d.id))
-            stored = StoredStoryLookup(conn, index_version(params), datetime(2000, 1, 1, tzinfo=UTC))
+            since = datetime(2000, 1, 1, tzinfo=UTC)
+            stored = StoredStoryLookup(conn, index_version(params), since)
+            # the same questions answered from one batch prefetch (as a run's transaction asks them)
+            batched = StoredStoryLookup(conn, index_version(params), since)
+            fps = [memory.fingerprint(d) for d in docs]
+            probes = [(fp.title_postings, d.published_at) for fp, d in zip(fps, docs, strict=True)]
+            batched.prefetch_titles(probes, params.title_window)
             near = 0
-            for d in docs:
-                fp = memory.fingerprint(d)
+            for d, fp in zip(docs, fps, strict=True):
                 assert fp.published_at is not None
                 n = len(fp.title_keys)
                 least = prefix_overlap(n, params.title_threshold)
@@ -256,6 +261,7 @@ def test_flashes_match_through_title_prefixes_as_through_every_title_key(any_set
                 window = params.title_window
                 expected = reaching(memory.title_candidates(fp.title_keys, fp.published_at, window, least))
                 assert reaching(stored.title_candidates(fp.title_keys, fp.published_at, window, least)) == expected
+                assert reaching(batched.title_candidates(fp.title_keys, fp.published_at, window, least)) == expected
                 near += sum(shared < 0.7 * n for _, shared in expected)
             postings = conn.execute(select(func.count()).select_from(story_title_keys)).scalar_one()
             keys = sum(len(b) // 8 for b in conn.execute(select(story_fingerprints.c.title_keys)).scalars())

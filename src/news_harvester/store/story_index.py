@@ -28,6 +28,7 @@ This module never imports the story logic: fingerprints arrive as :class:`IndexE
 
 from __future__ import annotations
 
+import json
 import logging
 import struct
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -106,10 +107,31 @@ _BAND_MEMBERS = select(story_bands.c.key, story_bands.c.article_id).where(
     story_bands.c.key.in_(bindparam("keys", expanding=True))
 )
 _BAND_MEMBERS_POSTGRESQL = "SELECT key, article_id FROM story_bands WHERE key = ANY(%(keys)s::bigint[])"
+# SQLite: the keys as one JSON array, not ~370 (at 10 articles) to ~7,000 (at 200) bound values that SQLAlchemy
+# would name and render one by one at every execution; the plan still probes the primary key per value
+_BAND_MEMBERS_SQLITE = "SELECT key, article_id FROM story_bands WHERE key IN (SELECT value FROM json_each(?))"
+_MINHASHES_SQLITE = (
+    "SELECT a.id, a.story_id, f.minhash FROM story_fingerprints AS f JOIN articles AS a ON a.id = f.article_id "
+    "WHERE f.version = ? AND f.stored_at >= ? AND a.story_id IS NOT NULL AND f.minhash IS NOT NULL "
+    "AND f.article_id IN (SELECT value FROM json_each(?))"
+)
 _MINHASHES = (
     select(articles.c.id, articles.c.story_id, _FP.c.minhash)
     .select_from(_INDEXED)
     .where(_LIVE, _FP.c.minhash.is_not(None), _FP.c.article_id.in_(bindparam("ids", expanding=True)))
+)
+_POSTINGS_SQLITE = (
+    "SELECT key, published_at, article_id FROM story_title_keys "
+    "WHERE key IN (SELECT value FROM json_each(?)) AND published_at >= ? AND published_at <= ?"
+)
+_POSTINGS_POSTGRESQL = (
+    "SELECT key, published_at, article_id FROM story_title_keys "
+    "WHERE key = ANY(%(keys)s::bigint[]) AND published_at >= %(low)s AND published_at <= %(high)s"
+)
+_TITLED = (
+    select(articles.c.id, articles.c.story_id, _FP.c.title_keys, articles.c.published_at, articles.c.fetched_at)
+    .select_from(_INDEXED)
+    .where(_LIVE, _FP.c.article_id.in_(bindparam("ids", expanding=True)))
 )
 _POSTED = (
     select(story_title_keys.c.article_id)
@@ -151,7 +173,12 @@ class StoredStoryLookup:
         self.fresh_ids = set(fresh or ())
         self.fresh_urls = set((fresh or {}).values())
         self._digests: dict[str, tuple[int, int] | None] = {}
-        self._members: dict[int, list[int]] = {}
+        self._members: dict[int, list[int]] = {}  # only the keys that have members
+        self._asked: set[int] = set()
+        self._title_range: tuple[int, int] | None = None
+        self._title_asked: frozenset[int] = frozenset()
+        self._postings: dict[int, list[tuple[int, int]]] = {}  # key -> (published_at, article_id)
+        self._titled: dict[int, tuple[int, list[int], datetime]] = {}  # article -> (story, its title keys, date)
         self._minhashes: dict[int, tuple[int, Any]] = {}
 
     def prefetch(self, digests: Iterable[str | None], band_keys: Iterable[int]) -> None:
@@ -167,23 +194,59 @@ class StoredStoryLookup:
             for digest, doc_id, story_id in self.conn.execute(_BY_HASHES, self.live | {"digests": wanted}):
                 found.setdefault(digest, (int(doc_id), int(story_id)))  # the earliest id
             self._digests.update({d: found.get(d) for d in wanted})
-        keys = sorted({k for k in band_keys if k not in self._members})
+        keys = sorted({k for k in band_keys if k not in self._asked})
         if not keys:
             return
-        members: dict[int, list[int]] = {k: [] for k in keys}
-        if self.conn.dialect.name == "postgresql":  # one array parameter, not ~370 bound values
-            found_rows: Any = self.conn.exec_driver_sql(_BAND_MEMBERS_POSTGRESQL, {"keys": keys})
+        self._asked.update(keys)
+        members: dict[int, list[int]] = {}
+        sqlite = self.conn.dialect.name == "sqlite"
+        if sqlite:
+            found_rows: Any = self.conn.exec_driver_sql(_BAND_MEMBERS_SQLITE, (json.dumps(keys),)).all()
+        elif self.conn.dialect.name == "postgresql":  # one array parameter likewise
+            found_rows = self.conn.exec_driver_sql(_BAND_MEMBERS_POSTGRESQL, {"keys": keys}).all()
         else:
-            found_rows = self.conn.execute(_BAND_MEMBERS, {"keys": keys})
+            found_rows = self.conn.execute(_BAND_MEMBERS, {"keys": keys}).all()
         for key, doc_id in found_rows:
-            members[int(key)].append(int(doc_id))
+            members.setdefault(int(key), []).append(int(doc_id))
         self._members.update(members)
         ids = sorted({i for found_ids in members.values() for i in found_ids if i not in self._minhashes})
         if ids:
             import numpy as np  # here, not at the top: commands that open the store but match nothing skip numpy
 
-            for doc_id, story_id, minhash in self.conn.execute(_MINHASHES, self.live | {"ids": ids}):
+            if sqlite:
+                arguments = (self.live["version"], self.live["since"], json.dumps(ids))
+                hashes: Any = self.conn.exec_driver_sql(_MINHASHES_SQLITE, arguments).all()
+            else:
+                hashes = self.conn.execute(_MINHASHES, self.live | {"ids": ids}).all()
+            for doc_id, story_id, minhash in hashes:
                 self._minhashes[int(doc_id)] = (int(story_id), np.frombuffer(minhash, dtype="<u4"))
+
+    def prefetch_titles(self, probes: Iterable[tuple[Sequence[int], datetime]], window: timedelta) -> None:
+        """Answer a batch's title questions (its flashes: their title postings and dates) from two queries, the
+        postings of every probe key within the batch's dates ± ``window`` and the titles they name, instead of
+        one query per flash. A later question whose keys or dates fall outside goes to the database."""
+        wanted = [(keys, when) for keys, when in probes if keys]
+        if not wanted:
+            return
+        low = epoch(min(when for _, when in wanted) - window)
+        high = epoch(max(when for _, when in wanted) + window) + 1
+        keys = sorted({k for probe, _ in wanted for k in probe})
+        if self.conn.dialect.name == "postgresql":
+            bounds = {"keys": keys, "low": low, "high": high}
+            rows: Any = self.conn.exec_driver_sql(_POSTINGS_POSTGRESQL, bounds).all()
+        else:
+            rows = self.conn.exec_driver_sql(_POSTINGS_SQLITE, (json.dumps(keys), low, high)).all()
+        postings: dict[int, list[tuple[int, int]]] = {}
+        for key, published, article_id in rows:
+            postings.setdefault(int(key), []).append((int(published), int(article_id)))
+        ids = sorted({a for found in postings.values() for _, a in found})
+        titled: dict[int, tuple[int, list[int], datetime]] = {}
+        for start in range(0, len(ids), 5000):
+            for row in self.conn.execute(_TITLED, self.live | {"ids": ids[start : start + 5000]}):
+                when = row.published_at or row.fetched_at
+                titled[int(row.id)] = (int(row.story_id), _unpack(row.title_keys), when)
+        self._title_range, self._title_asked = (low, high), frozenset(keys)
+        self._postings, self._titled = postings, titled
 
     def story_of(self, doc_id: int) -> int | None:
         if doc_id in self.fresh_ids:
@@ -203,7 +266,7 @@ class StoredStoryLookup:
 
     def band_candidates(self, keys: Sequence[int]) -> Iterator[tuple[int, int, Any]]:
         self.prefetch((), keys)  # likewise for the batch's band keys
-        for doc_id in sorted({i for k in keys for i in self._members[k]}):
+        for doc_id in sorted({i for k in keys for i in self._members.get(k, ())}):
             if (known := self._minhashes.get(doc_id)) is not None:  # absent: not live (expired, other version)
                 yield doc_id, known[0], known[1]
 
@@ -217,12 +280,20 @@ class StoredStoryLookup:
         if not keys:
             return
         ordered = sorted(keys)
-        bounds = {
-            "keys": ordered[: len(ordered) - min_shared + 1],
-            "low": epoch(around - window),
-            "high": epoch(around + window) + 1,
-        }
-        for row in self.conn.execute(_TITLES, self.live | bounds):
+        probe = ordered[: len(ordered) - min_shared + 1]
+        low, high = epoch(around - window), epoch(around + window) + 1
+        known = self._title_range
+        if known is not None and known[0] <= low and high <= known[1] and self._title_asked.issuperset(probe):
+            found = {a for k in probe for published, a in self._postings.get(k, ()) if low <= published <= high}
+            for doc_id in sorted(found):
+                if (titled := self._titled.get(doc_id)) is None:  # not live (expired, other version, no story)
+                    continue
+                story_id, theirs, when = titled
+                shared = sum(1 for k in theirs if k in keys)
+                if shared >= min_shared:
+                    yield doc_id, story_id, shared, len(theirs), when
+            return
+        for row in self.conn.execute(_TITLES, self.live | {"keys": probe, "low": low, "high": high}):
             theirs = _unpack(row.title_keys)
             shared = sum(1 for k in theirs if k in keys)
             if shared >= min_shared:
@@ -234,6 +305,20 @@ _CLAIM_BANDS = (
 )
 _CLAIM_TITLES = (
     "INSERT INTO story_title_claims (key) SELECT k FROM unnest(%(keys)s::bigint[]) AS k ON CONFLICT DO NOTHING"
+)
+_FP_COLUMNS = (
+    "article_id",
+    "stored_at",
+    "published_at",
+    "content_hash",
+    "minhash",
+    "band_keys",
+    "title_keys",
+    "version",
+)
+_INSERT_FINGERPRINTS_SQLITE = (
+    "INSERT INTO story_fingerprints (article_id, stored_at, published_at, content_hash, minhash, band_keys, "
+    "title_keys, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 _INSERT_KEYS_SQLITE = {
     "bands": "INSERT INTO story_bands (key, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
@@ -283,22 +368,26 @@ class StoryIndexStore:
         start-up both succeed); to re-index an article under a new fingerprint, :meth:`remove` it first."""
         if not entries:
             return
-        conn.execute(
-            _insert_ignoring_duplicates(conn, story_fingerprints),
-            [
-                {
-                    "article_id": e.article_id,
-                    "stored_at": epoch(e.stored_at),
-                    "published_at": epoch(e.published_at),
-                    "content_hash": e.content_hash,
-                    "minhash": e.minhash,
-                    "band_keys": _pack(e.band_keys),
-                    "title_keys": _pack(e.title_keys),
-                    "version": e.version,
-                }
-                for e in entries
-            ],
-        )
+        fingerprints = [
+            (
+                e.article_id,
+                epoch(e.stored_at),
+                epoch(e.published_at),
+                e.content_hash,
+                e.minhash,
+                _pack(e.band_keys),
+                _pack(e.title_keys),
+                e.version,
+            )
+            for e in entries
+        ]
+        if conn.dialect.name == "sqlite":  # the driver's executemany, as for the key rows below
+            conn.exec_driver_sql(_INSERT_FINGERPRINTS_SQLITE, fingerprints)
+        else:
+            conn.execute(
+                _insert_ignoring_duplicates(conn, story_fingerprints),
+                [dict(zip(_FP_COLUMNS, r, strict=True)) for r in fingerprints],
+            )
         # the key rows (~60 per article) go straight to the driver's executemany: SQLAlchemy's per-row parameter
         # processing cost more than SQLite's inserts
         bands = [(k, e.article_id) for e in entries for k in set(e.band_keys)]

@@ -117,6 +117,8 @@ class StoryQueries(StoryRefreshQueries):
         stored = StoredStoryLookup(conn, batch.version, now - batch.window, fresh=fresh)
         fps = [a.fingerprint or batch.fingerprint(a.doc) for a in new]
         stored.prefetch((fp.content_hash for fp in fps), (k for fp in fps for k in fp.band_keys))
+        flashes = ((fp.title_postings, fp.published_at) for fp in fps if fp.is_short and fp.published_at)
+        stored.prefetch_titles(flashes, batch.title_window)
         for article, known in zip(new, fps, strict=True):
             doc = article.doc
             decision, fp = batch.decide(doc, stored, known)
