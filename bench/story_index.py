@@ -186,7 +186,7 @@ def run_store(
                 StoryIndexStore.lock_keys(
                     conn,
                     (k for fp in fps.values() for k in fp.band_keys),
-                    (k for fp in fps.values() for k in fp.title_postings),
+                    (k for fp in fps.values() for k in fp.title_keys),
                 )
             else:
                 fps = {it.doc.id: peer.fingerprint(it.doc) for it in chunk}
@@ -211,8 +211,6 @@ def run_store(
                 stored.prefetch(
                     (fp.content_hash for fp in fps.values()), (k for fp in fps.values() for k in fp.band_keys)
                 )
-                flashes = ((fp.title_postings, fp.published_at) for fp in fps.values() if fp.is_short)
-                stored.prefetch_titles(flashes, batch.title_window)
             placed, entries = [], []
             pending = PeerIndex() if peer is not None else None  # the old StoryBatch's own index
             for it in chunk:
@@ -344,7 +342,7 @@ def fill(db: Path, n: int, now: datetime) -> float:
 
     from news_harvester.store.engine import make_engine, upgrade
     from news_harvester.stories.dedupe import DedupeParams, index_version, normalise_for_dedupe
-    from news_harvester.stories.minhash import _lsh_bands, band_keys, title_keys, title_postings
+    from news_harvester.stories.minhash import _lsh_bands, band_keys, title_keys
 
     started = time.perf_counter()
     engine = make_engine(f"sqlite:///{db}")
@@ -389,7 +387,7 @@ def fill(db: Path, n: int, now: datetime) -> float:
                 )
             )
             band_rows.extend((k, i) for k in set(bkeys))
-            title_rows.extend((k, epoch, i) for k in title_postings(tkeys, params.title_threshold))
+            title_rows.extend((k, epoch, i) for k in tkeys)
         with conn:
             conn.executemany(
                 "INSERT INTO stories (id, created_at, updated_at, canonical_article_id) VALUES (?,?,?,?)", story_rows

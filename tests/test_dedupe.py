@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, datetime, timedelta
 
 from conftest import SHARED_FIXTURES, missing_shared
@@ -17,7 +16,6 @@ from news_harvester.stories.dedupe import (
     shingle_hashes,
     title_bigrams,
 )
-from news_harvester.stories.minhash import prefix_overlap, title_postings
 
 T = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 BODY = (
@@ -112,25 +110,6 @@ def test_title_layer_for_flashes_with_time_window() -> None:
     assert index.match(other).kind == "new_story"
     undated = DedupeDoc(5, "https://x.invalid/5", copy.title, copy.body, None)
     assert index.match(undated).kind == "new_story"
-
-
-def test_title_postings_of_two_titles_at_the_threshold_always_meet() -> None:
-    """Prefix filtering is exact: for 20,000 random pairs of key sets with every overlap, whenever the Jaccard
-    similarity reaches the threshold the two prefixes share a key; and a prefix is shorter than its title."""
-    rng = random.Random(3)
-    met = 0
-    for _ in range(20_000):
-        threshold = rng.choice((0.3, 0.5, 0.7))
-        common = set(rng.sample(range(-(2**40), 2**40), rng.randrange(0, 20)))
-        x = frozenset(common | set(rng.sample(range(2**41, 2**42), rng.randrange(0, 20))))
-        y = frozenset(common | set(rng.sample(range(-(2**42), -(2**41)), rng.randrange(0, 20))))
-        if not x or not y or len(x & y) / len(x | y) < threshold:
-            continue
-        met += 1
-        assert set(title_postings(x, threshold)) & set(title_postings(y, threshold)), (x, y, threshold)
-    assert met > 1_000
-    keys = fingerprint(doc(1, "短讯。", title="商务部等九部门联合印发数字贸易若干措施")).title_keys
-    assert len(title_postings(keys, 0.5)) == len(keys) - prefix_overlap(len(keys), 0.5) + 1 < len(keys)
 
 
 def test_long_bodies_do_not_use_the_title_layer() -> None:

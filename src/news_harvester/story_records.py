@@ -61,8 +61,6 @@ class Fingerprint:
     """One LSH bucket key per band of the MinHash (empty for a short body): see ``dedupe.band_keys``."""
     title_keys: frozenset[int] = frozenset()
     """One 64-bit key per title bigram: what the title layer looks up."""
-    title_postings: tuple[int, ...] = ()
-    """The title keys the stored index files the document under (a prefix of them: ``minhash.title_postings``)."""
 
     @property
     def is_short(self) -> bool:

@@ -124,7 +124,7 @@ class Repository(
             StoryIndexStore.lock_keys(
                 conn,
                 (k for fp in fingerprints.values() for k in fp.band_keys),
-                (k for fp in fingerprints.values() for k in fp.title_postings),
+                (k for fp in fingerprints.values() for k in fp.title_keys),
             )
             self.key_claim_seconds += time.perf_counter() - started
             self.before_story_assignment(conn, now)

@@ -8,9 +8,7 @@ rows of newly indexed articles, in the caller's transaction:
 
 * ``story_bands`` (key, article) — a MinHash document is a candidate when it shares one of its ~37 band keys;
 * ``story_title_keys`` (key, published_at, article) — the title layer's bigram postings, range-limited to the
-  48-hour title window by the second column of the primary key. Only a prefix of a title's keys is filed
-  (prefix filtering, news_harvester.stories.minhash.title_postings): a title probed with its own prefix meets every
-  title that can reach the threshold, and candidates are verified on all their keys from the fingerprint row;
+  48-hour title window by the second column of the primary key;
 * ``story_fingerprints`` — per article: the MinHash to verify a candidate, the normalised-body hash (exact
   layer), the keys again (so an article's rows can be deleted without recomputing anything) and the version of
   the parameters the keys come from.
@@ -85,10 +83,6 @@ class IndexEntry:
     minhash: bytes | None
     band_keys: Sequence[int]
     title_keys: Iterable[int]
-    """Every key of the title (kept in the fingerprint row: what a candidate is verified on)."""
-    title_postings: Iterable[int]
-    """The keys the article is filed under in ``story_title_keys``: a prefix of ``title_keys``
-    (news_harvester.stories.minhash.title_postings)."""
     version: int
 
 
@@ -127,40 +121,29 @@ _MINHASHES = (
     .select_from(_INDEXED)
     .where(_LIVE, _FP.c.minhash.is_not(None), _FP.c.article_id.in_(bindparam("ids", expanding=True)))
 )
-_POSTINGS_SQLITE = (
-    "SELECT key, published_at, article_id FROM story_title_keys "
-    "WHERE key IN (SELECT value FROM json_each(?)) AND published_at >= ? AND published_at <= ?"
-)
-_POSTINGS_POSTGRESQL = (
-    "SELECT key, published_at, article_id FROM story_title_keys "
-    "WHERE key = ANY(%(keys)s::bigint[]) AND published_at >= %(low)s AND published_at <= %(high)s"
-)
-_TITLED = (
-    select(articles.c.id, articles.c.story_id, _FP.c.title_keys, articles.c.published_at, articles.c.fetched_at)
-    .select_from(_INDEXED)
-    .where(_LIVE, _FP.c.article_id.in_(bindparam("ids", expanding=True)))
-)
-_POSTED = (
-    select(story_title_keys.c.article_id)
+_SHARED = (
+    select(story_title_keys.c.article_id, func.count().label("shared"))
     .where(
         story_title_keys.c.key.in_(bindparam("keys", expanding=True)),
         story_title_keys.c.published_at >= bindparam("low"),
         story_title_keys.c.published_at <= bindparam("high"),
     )
-    .distinct()
+    .group_by(story_title_keys.c.article_id)
+    .having(func.count() >= bindparam("min_shared"))
     .subquery()
 )
 _TITLES = (
     select(
         articles.c.id,
         articles.c.story_id,
-        _FP.c.title_keys,
+        _SHARED.c.shared,
+        func.length(_FP.c.title_keys).label("width"),
         articles.c.published_at,
         articles.c.fetched_at,
     )
     .select_from(
-        _POSTED.join(_FP, _FP.c.article_id == _POSTED.c.article_id).join(
-            articles, articles.c.id == _POSTED.c.article_id
+        _SHARED.join(_FP, _FP.c.article_id == _SHARED.c.article_id).join(
+            articles, articles.c.id == _SHARED.c.article_id
         )
     )
     .where(_LIVE)
@@ -182,10 +165,6 @@ class StoredStoryLookup:
         self._digests: dict[str, tuple[int, int] | None] = {}
         self._members: dict[int, list[int]] = {}  # only the keys that have members
         self._asked: set[int] = set()
-        self._title_range: tuple[int, int] | None = None
-        self._title_asked: frozenset[int] = frozenset()
-        self._postings: dict[int, list[tuple[int, int]]] = {}  # key -> (published_at, article_id)
-        self._titled: dict[int, tuple[int, list[int], datetime]] = {}  # article -> (story, its title keys, date)
         self._minhashes: dict[int, tuple[int, Any]] = {}
 
     def prefetch(self, digests: Iterable[str | None], band_keys: Iterable[int]) -> None:
@@ -228,33 +207,6 @@ class StoredStoryLookup:
             for doc_id, story_id, minhash in hashes:
                 self._minhashes[int(doc_id)] = (int(story_id), np.frombuffer(minhash, dtype="<u4"))
 
-    def prefetch_titles(self, probes: Iterable[tuple[Sequence[int], datetime]], window: timedelta) -> None:
-        """Answer a batch's title questions (its flashes: their title postings and dates) from two queries, the
-        postings of every probe key within the batch's dates ± ``window`` and the titles they name, instead of
-        one query per flash. A later question whose keys or dates fall outside goes to the database."""
-        wanted = [(keys, when) for keys, when in probes if keys]
-        if not wanted:
-            return
-        low = epoch(min(when for _, when in wanted) - window)
-        high = epoch(max(when for _, when in wanted) + window) + 1
-        keys = sorted({k for probe, _ in wanted for k in probe})
-        if self.conn.dialect.name == "postgresql":
-            bounds = {"keys": bigint_array(keys), "low": low, "high": high}
-            rows: Any = self.conn.exec_driver_sql(_POSTINGS_POSTGRESQL, bounds).all()
-        else:
-            rows = self.conn.exec_driver_sql(_POSTINGS_SQLITE, (json.dumps(keys), low, high)).all()
-        postings: dict[int, list[tuple[int, int]]] = {}
-        for key, published, article_id in rows:
-            postings.setdefault(int(key), []).append((int(published), int(article_id)))
-        ids = sorted({a for found in postings.values() for _, a in found})
-        titled: dict[int, tuple[int, list[int], datetime]] = {}
-        for start in range(0, len(ids), 5000):
-            for row in self.conn.execute(_TITLED, self.live | {"ids": ids[start : start + 5000]}):
-                when = row.published_at or row.fetched_at
-                titled[int(row.id)] = (int(row.story_id), _unpack(row.title_keys), when)
-        self._title_range, self._title_asked = (low, high), frozenset(keys)
-        self._postings, self._titled = postings, titled
-
     def story_of(self, doc_id: int) -> int | None:
         if doc_id in self.fresh_ids:
             return None
@@ -280,31 +232,22 @@ class StoredStoryLookup:
     def title_candidates(
         self, keys: frozenset[int], around: datetime, window: timedelta, min_shared: int = 1
     ) -> Iterator[tuple[int, int, int, int, datetime]]:
-        """Every indexed title within the window that reaches the title threshold with ``keys`` is among the
-        answers (``min_shared`` = ``minhash.prefix_overlap`` of the threshold, as ``dedupe`` passes it): the probe
-        is the prefix of ``keys`` that meets every such title's postings; each answer is verified on all its keys
-        and shares at least ``min_shared``."""
         if not keys:
             return
-        ordered = sorted(keys)
-        probe = ordered[: len(ordered) - min_shared + 1]
-        low, high = epoch(around - window), epoch(around + window) + 1
-        known = self._title_range
-        if known is not None and known[0] <= low and high <= known[1] and self._title_asked.issuperset(probe):
-            found = {a for k in probe for published, a in self._postings.get(k, ()) if low <= published <= high}
-            for doc_id in sorted(found):
-                if (titled := self._titled.get(doc_id)) is None:  # not live (expired, other version, no story)
-                    continue
-                story_id, theirs, when = titled
-                shared = sum(1 for k in theirs if k in keys)
-                if shared >= min_shared:
-                    yield doc_id, story_id, shared, len(theirs), when
-            return
-        for row in self.conn.execute(_TITLES, self.live | {"keys": probe, "low": low, "high": high}):
-            theirs = _unpack(row.title_keys)
-            shared = sum(1 for k in theirs if k in keys)
-            if shared >= min_shared:
-                yield int(row.id), int(row.story_id), shared, len(theirs), row.published_at or row.fetched_at
+        bounds = {
+            "keys": list(keys),
+            "low": epoch(around - window),
+            "high": epoch(around + window) + 1,
+            "min_shared": min_shared,
+        }
+        for row in self.conn.execute(_TITLES, self.live | bounds):
+            yield (
+                int(row.id),
+                int(row.story_id),
+                int(row.shared),
+                int(row.width) // 8,
+                row.published_at or row.fetched_at,
+            )
 
 
 _CLAIM_BANDS = (
@@ -398,7 +341,7 @@ class StoryIndexStore:
         # the key rows (~60 per article) go straight to the driver's executemany: SQLAlchemy's per-row parameter
         # processing cost more than SQLite's inserts
         bands = [(k, e.article_id) for e in entries for k in set(e.band_keys)]
-        titles = [(k, epoch(e.published_at), e.article_id) for e in entries for k in set(e.title_postings)]
+        titles = [(k, epoch(e.published_at), e.article_id) for e in entries for k in set(e.title_keys)]
         for kind, rows in (("bands", bands), ("titles", titles)):
             if not rows:
                 continue

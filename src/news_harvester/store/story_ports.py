@@ -31,10 +31,6 @@ class StoryDecider(Protocol):
     def window(self) -> timedelta: ...
 
     @property
-    def title_window(self) -> timedelta:
-        """How far apart two flashes' dates may be for the title layer to match them."""
-
-    @property
     def prune_before(self) -> datetime | None:
         """When set, the store also drops index entries stored before it (the window's end moved on)."""
 

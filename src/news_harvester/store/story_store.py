@@ -87,7 +87,6 @@ def index_entry(article_id: int, fp: Fingerprint, version: int, stored_at: datet
         minhash=None if fp.minhash is None else fp.minhash.astype("<u4").tobytes(),
         band_keys=fp.band_keys,
         title_keys=fp.title_keys,
-        title_postings=fp.title_postings,
         version=version,
     )
 
@@ -117,8 +116,6 @@ class StoryQueries(StoryRefreshQueries):
         stored = StoredStoryLookup(conn, batch.version, now - batch.window, fresh=fresh)
         fps = [a.fingerprint or batch.fingerprint(a.doc) for a in new]
         stored.prefetch((fp.content_hash for fp in fps), (k for fp in fps for k in fp.band_keys))
-        flashes = ((fp.title_postings, fp.published_at) for fp in fps if fp.is_short and fp.published_at)
-        stored.prefetch_titles(flashes, batch.title_window)
         for article, known in zip(new, fps, strict=True):
             doc = article.doc
             decision, fp = batch.decide(doc, stored, known)

@@ -162,10 +162,6 @@ class StoryBatch:
         """The version of the parameters the index keys come from (``dedupe.index_version``)."""
         return index_version(self.params)
 
-    @property
-    def title_window(self) -> timedelta:
-        return self.params.title_window
-
     def fingerprint(self, doc: DedupeDoc) -> Fingerprint:
         return self.pending.fingerprint(doc)
 

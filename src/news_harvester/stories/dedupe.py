@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import re
 import unicodedata
 import zlib
@@ -85,10 +86,8 @@ from news_harvester.stories.minhash import (
     _hasher,
     _lsh_bands,
     band_keys,
-    prefix_overlap,
     shingle_hashes,
     title_keys,
-    title_postings,
 )
 from news_harvester.story_records import DedupeDecision, DedupeDoc, Fingerprint
 
@@ -192,11 +191,6 @@ def index_version(params: DedupeParams) -> int:
     version can never match and are rebuilt (news_harvester.store.story_index)."""
     bands, rows = _lsh_bands(params.lsh_threshold, params.num_perm)
     tag = f"{KEY_SCHEME}:{params.shingle_size}:{params.num_perm}:{params.seed}:{bands}x{rows}"
-    if params.title_threshold != 0.5:
-        # the title postings are a prefix whose length depends on the threshold (minhash.title_postings). Indexes
-        # stored at 0.5 before the postings became prefixes hold every key, a superset that stays exact, so the
-        # default keeps its old tag and they are not rebuilt for nothing
-        tag += f":t{params.title_threshold}"
     return zlib.crc32(tag.encode("ascii")) & 0x7FFFFFFF
 
 
@@ -216,7 +210,6 @@ def _fingerprint(doc: DedupeDoc, params: DedupeParams, hasher: _Hasher) -> Finge
         bands = band_keys(values, *_lsh_bands(params.lsh_threshold, params.num_perm), version)
     title = normalise_for_dedupe(doc.title)
     grams = _bigrams(title)
-    keys = title_keys(title, version)
     return Fingerprint(
         doc_id=doc.id,
         url=doc.url.strip(),
@@ -226,8 +219,7 @@ def _fingerprint(doc: DedupeDoc, params: DedupeParams, hasher: _Hasher) -> Finge
         title_bigrams=grams,
         published_at=doc.published_at,
         band_keys=bands,
-        title_keys=keys,
-        title_postings=title_postings(keys, params.title_threshold),
+        title_keys=title_keys(title, version),
     )
 
 
@@ -300,7 +292,7 @@ def _match_title(fp: Fingerprint, lookup: StoryLookup, params: DedupeParams) -> 
     n = len(fp.title_keys)
     best: tuple[float, int, int] | None = None
     # Jaccard ≥ t needs at least t·n shared keys (the other title has at least as many keys as it shares)
-    least = prefix_overlap(n, params.title_threshold)
+    least = max(1, math.ceil(params.title_threshold * n - 1e-9))
     for other_id, story_id, shared, grams, when in lookup.title_candidates(
         fp.title_keys, fp.published_at, params.title_window, least
     ):

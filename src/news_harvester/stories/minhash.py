@@ -6,7 +6,6 @@ one per title bigram. Pure functions of their inputs; :mod:`news_harvester.stori
 from __future__ import annotations
 
 import functools
-import math
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -132,26 +131,6 @@ def band_keys(values: MinHashValues, bands: int, rows: int, version: int) -> tup
     for j in range(rows):
         acc = _mix64(acc ^ table[:, j])
     return tuple(acc.view(np.int64).tolist())
-
-
-def title_postings(keys: frozenset[int], threshold: float) -> tuple[int, ...]:
-    """The title keys a title is *indexed* under: the first ``n - ceil(threshold * n) + 1`` of its ``n`` keys in
-    ascending order (prefix filtering), not all ``n``.
-
-    Why it is exact: two titles x and y with Jaccard ≥ t share at least t·max(|x|, |y|) keys; the smallest shared
-    key w has at most |x| − ⌈t·|x|⌉ keys of x before it (every other shared key comes after it), so w lies in x's
-    prefix, and likewise in y's. A title probed with *its* prefix therefore meets every indexed title that can
-    reach the threshold; the candidates are then verified on all their keys. About 45 % of a title's postings
-    (and of the claims a PostgreSQL run takes on them) are saved."""
-    if not keys:
-        return ()
-    ordered = sorted(keys)
-    return tuple(ordered[: len(ordered) - prefix_overlap(len(ordered), threshold) + 1])
-
-
-def prefix_overlap(n: int, threshold: float) -> int:
-    """The fewest keys a title of ``n`` keys shares with any title at Jaccard ≥ ``threshold`` (at least 1)."""
-    return max(1, math.ceil(threshold * n - 1e-9))
 
 
 def title_keys(normalised_title: str, version: int) -> frozenset[int]:
