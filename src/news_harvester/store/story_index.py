@@ -341,7 +341,9 @@ class StoryIndexStore:
         # the key rows (~60 per article) go straight to the driver's executemany: SQLAlchemy's per-row parameter
         # processing cost more than SQLite's inserts
         bands = [(k, e.article_id) for e in entries for k in set(e.band_keys)]
-        titles = [(k, epoch(e.published_at), e.article_id) for e in entries for k in set(e.title_keys)]
+        titles = [
+            (k, when, e.article_id) for e in entries for when in (epoch(e.published_at),) for k in set(e.title_keys)
+        ]
         for kind, rows in (("bands", bands), ("titles", titles)):
             if not rows:
                 continue
