@@ -165,6 +165,8 @@ def test_a_page_that_links_feeds_is_followed_by_its_own_category_feed(httpserver
 
     found = _discover(settings, httpserver.url_for("/category/trade/"))
 
+    fetched = [request.path for request, _ in httpserver.log]
+    assert fetched.count("/category/trade/feed/") == 1  # checked, then previewed: fetched once
     assert found.kind == "feed" and found.entry["url"] == httpserver.url_for("/category/trade/feed/")
     assert found.reasons[0].code == "feed.linked"
     assert found.entry["name"] == "示例网" and len(found.preview.items) == 3
@@ -223,6 +225,9 @@ def test_a_gov_list_gets_row_and_date_selectors_pagination_and_harvests_once_sav
 
     found = _discover(settings, httpserver.url_for("/zwgk/index.shtml"), taken=frozenset({"local-zwgk"}))
 
+    fetched = [request.path for request, _ in httpserver.log]
+    assert fetched.count("/zwgk/index.shtml") == 1  # read for its candidates and as the list: fetched once
+    assert max(fetched.count(path) for path in set(fetched)) == 1, fetched
     assert found.kind == "html"
     assert found.entry["selectors"] == {"item": ["ul.txtList_01 > li"], "date": ["span"]}
     assert found.entry["pagination"] == {"pages": 2, "page_url": "index_{n}.shtml", "start": 1}

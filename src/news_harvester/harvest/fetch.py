@@ -23,6 +23,7 @@ import urllib.robotparser
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -105,6 +106,21 @@ class _Raw:
 class _Retry:
     delay: float
     reason: FetchError
+
+
+class PageGetter(Protocol):
+    """What reading a source asks of a fetcher: :meth:`Fetcher.get`. A discovery hands the reader a wrapper that
+    fetches each address once (news_harvester.sources.discover)."""
+
+    async def get(
+        self,
+        url: str,
+        *,
+        state: FetchState | None = None,
+        headers: dict[str, str] | None = None,
+        encoding: str | None = None,
+        respect_robots: bool | None = None,
+    ) -> FetchResult | NotModified: ...
 
 
 class Fetcher:

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from news_harvester.config import SourceSpec
 from news_harvester.errors import FetchError, ParseError, SourceError
 from news_harvester.harvest.decode import decode_body, invalid_sequences
-from news_harvester.harvest.fetch import Fetcher
+from news_harvester.harvest.fetch import PageGetter
 from news_harvester.models import (
     Article,
     FetchResult,
@@ -81,7 +81,7 @@ class Reader:
     ``sources test`` (which only print it).
     """
 
-    def __init__(self, fetcher: Fetcher) -> None:
+    def __init__(self, fetcher: PageGetter) -> None:
         self.fetcher = fetcher
 
     async def read_listing(self, spec: SourceSpec, state: FetchState | None = None) -> Listing | None:

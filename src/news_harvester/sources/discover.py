@@ -24,9 +24,9 @@ from bs4 import BeautifulSoup
 from pydantic import ValidationError
 
 from news_harvester.errors import HarvesterError, SourceError
-from news_harvester.harvest.fetch import Fetcher
+from news_harvester.harvest.fetch import PageGetter
 from news_harvester.harvest.read import Preview, Reader, preview_source
-from news_harvester.models import FetchResult, NotModified
+from news_harvester.models import FetchResult, FetchState, NotModified
 from news_harvester.parse.feeds import parse_feed
 from news_harvester.parse.list_layout import ListLayout, find_pagination, infer_layout
 from news_harvester.parse.listing import site_of
@@ -95,7 +95,7 @@ class Discovery:
 
 async def discover(
     url: str,
-    fetcher: Fetcher,
+    fetcher: PageGetter,
     *,
     now: datetime,
     taken_ids: set[str] | frozenset[str] = frozenset(),
@@ -105,6 +105,8 @@ async def discover(
     url = url.strip()
     if not re.match(r"^https?://[^/\s]+", url):
         raise DiscoveryError(f"not an http(s) URL: {url!r}", code="discover.invalid_url")
+    if not isinstance(fetcher, FetchedOnce):
+        fetcher = FetchedOnce(fetcher)
     page = await _fetch(fetcher, url)
     zone = ZoneInfo(DEFAULT_ZONE)
     tried: list[Reason] = []
@@ -144,7 +146,45 @@ async def discover(
     )
 
 
-async def _fetch(fetcher: Fetcher, url: str) -> FetchResult:
+class FetchedOnce:
+    """The fetcher of one discovery: every address is fetched once and its answer, or its failure, reused.
+
+    Without it a discovery fetched the page it was given twice (to find its candidates, then again as the HTML
+    list candidate's listing) and a linked feed twice (to check it, then to preview it): slower, and ruder to the
+    site. Conditional requests (``state``) go through; the Referer header does not make another request (a
+    discovery sends no other headers that vary)."""
+
+    def __init__(self, fetcher: PageGetter) -> None:
+        self.fetcher = fetcher
+        self._answers: dict[tuple[str, str | None, bool | None], FetchResult | NotModified | SourceError] = {}
+
+    async def get(
+        self,
+        url: str,
+        *,
+        state: FetchState | None = None,
+        headers: dict[str, str] | None = None,
+        encoding: str | None = None,
+        respect_robots: bool | None = None,
+    ) -> FetchResult | NotModified:
+        if state is not None:
+            return await self.fetcher.get(
+                url, state=state, headers=headers, encoding=encoding, respect_robots=respect_robots
+            )
+        key = (url, encoding, respect_robots)
+        answer = self._answers.get(key)
+        if answer is None:
+            try:
+                answer = await self.fetcher.get(url, headers=headers, encoding=encoding, respect_robots=respect_robots)
+            except SourceError as exc:
+                answer = exc
+            self._answers[key] = answer
+        if isinstance(answer, SourceError):
+            raise answer
+        return answer
+
+
+async def _fetch(fetcher: PageGetter, url: str) -> FetchResult:
     try:
         page = await fetcher.get(url)
     except SourceError as exc:
@@ -176,7 +216,7 @@ def _candidates_of(page: FetchResult, common_path: bool) -> list[Candidate] | No
 
 
 async def _page_candidates(
-    fetcher: Fetcher, page: FetchResult, leads: PageLeads, zone: ZoneInfo, tried: list[Reason]
+    fetcher: PageGetter, page: FetchResult, leads: PageLeads, zone: ZoneInfo, tried: list[Reason]
 ) -> list[Candidate]:
     candidates: list[Candidate] = []
     for feed_url in leads.feeds[:MAX_FEED_TRIES]:
@@ -227,7 +267,7 @@ def _feed_title(page: FetchResult) -> str:
     return parts[-1] if parts else ""
 
 
-async def _common_path_feed(fetcher: Fetcher, page: FetchResult, zone: ZoneInfo) -> str | None:
+async def _common_path_feed(fetcher: PageGetter, page: FetchResult, zone: ZoneInfo) -> str | None:
     """A feed at a path where sites tend to publish one, when the page itself offered nothing to follow."""
     for path in COMMON_FEED_PATHS:
         feed_url = urljoin(page.final_url, path)
@@ -301,7 +341,7 @@ def _json_candidates(text: str, url: str, entry: dict[str, Any], reason: Reason)
     return []
 
 
-async def _is_feed(fetcher: Fetcher, url: str, zone: ZoneInfo, tried: list[Reason]) -> bool:
+async def _is_feed(fetcher: PageGetter, url: str, zone: ZoneInfo, tried: list[Reason]) -> bool:
     text = await _get_text(fetcher, url, None, tried)
     if text is None or not looks_like_feed(text):
         return False
@@ -312,7 +352,7 @@ async def _is_feed(fetcher: Fetcher, url: str, zone: ZoneInfo, tried: list[Reaso
         return False
 
 
-async def _get_text(fetcher: Fetcher, url: str, referer: str | None, tried: list[Reason]) -> str | None:
+async def _get_text(fetcher: PageGetter, url: str, referer: str | None, tried: list[Reason]) -> str | None:
     try:
         result = await fetcher.get(url, headers={"Referer": referer} if referer else None)
     except SourceError as exc:
