@@ -1,7 +1,7 @@
 """Story index benchmark: the index in the database vs the in-memory MinHash-LSH index it replaced.
 
-Run:  .venv/bin/python bench/story_index.py                 (about 4 minutes on 2 vCPU)
-      .venv/bin/python bench/story_index.py --docs 5000 --sizes 20000   (quick, under a minute)
+Run:  .venv/bin/python bench/story_index.py                 (about 13 minutes on 2 vCPU, SQLite only)
+      .venv/bin/python bench/story_index.py --docs 3000 --sizes 20000 --repeat 1 --batch 10   (about a minute)
 
 Two measurements, each printed as it finishes:
 
