@@ -34,8 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, delete, exists, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, and_, bindparam, delete, exists, func, select
 
 from news_harvester.store.schema import (
     articles,
@@ -256,16 +255,6 @@ _CLAIM_BANDS = (
 _CLAIM_TITLES = (
     "INSERT INTO story_title_claims (key) SELECT k FROM unnest(%(keys)s::bigint[]) AS k ON CONFLICT DO NOTHING"
 )
-_FP_COLUMNS = (
-    "article_id",
-    "stored_at",
-    "published_at",
-    "content_hash",
-    "minhash",
-    "band_keys",
-    "title_keys",
-    "version",
-)
 _INSERT_FINGERPRINTS_SQLITE = (
     "INSERT INTO story_fingerprints (article_id, stored_at, published_at, content_hash, minhash, band_keys, "
     "title_keys, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
@@ -275,19 +264,22 @@ _INSERT_KEYS_SQLITE = {
     "titles": "INSERT INTO story_title_keys (key, published_at, article_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
 }
 """The key rows on SQLite: the driver's executemany, a C loop."""
-_INSERT_KEYS_POSTGRESQL = {
-    "bands": "INSERT INTO story_bands (key, article_id) SELECT * FROM unnest(%s::bigint[], %s::bigint[]) "
-    "ON CONFLICT DO NOTHING",
-    "titles": "INSERT INTO story_title_keys (key, published_at, article_id) "
-    "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) ON CONFLICT DO NOTHING",
-}
-"""The key rows on PostgreSQL: one statement over arrays (an executemany sent ~600 statements per run)."""
+_INSERT_INDEX_POSTGRESQL = (
+    "WITH fingerprints AS (INSERT INTO story_fingerprints (article_id, stored_at, published_at, content_hash, "
+    "minhash, band_keys, title_keys, version) SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], "
+    "%s::text[], %s::bytea[], %s::bytea[], %s::bytea[], %s::int[]) ON CONFLICT DO NOTHING), "
+    "bands AS (INSERT INTO story_bands (key, article_id) SELECT * FROM unnest(%s::bigint[], %s::bigint[]) "
+    "ON CONFLICT DO NOTHING) "
+    "INSERT INTO story_title_keys (key, published_at, article_id) "
+    "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) ON CONFLICT DO NOTHING"
+)
+"""A batch's index rows on PostgreSQL: one statement over arrays, one round trip (the fingerprint, band and title
+rows are independent: no key or row of one refers to another's)."""
 
 
-def _insert_ignoring_duplicates(conn: Connection, table: Table) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL alike."""
-    module: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return module.insert(table).on_conflict_do_nothing()
+def _columns(rows: Sequence[tuple[int, ...]], width: int) -> list[tuple[int, ...]]:
+    """The columns of ``rows`` (``width`` empty ones when there are no rows)."""
+    return list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
 
 
 class StoryIndexStore:
@@ -331,26 +323,35 @@ class StoryIndexStore:
             )
             for e in entries
         ]
-        if conn.dialect.name == "sqlite":  # the driver's executemany, as for the key rows below
-            conn.exec_driver_sql(_INSERT_FINGERPRINTS_SQLITE, fingerprints)
-        else:
-            conn.execute(
-                _insert_ignoring_duplicates(conn, story_fingerprints),
-                [dict(zip(_FP_COLUMNS, r, strict=True)) for r in fingerprints],
-            )
-        # the key rows (~60 per article) go straight to the driver's executemany: SQLAlchemy's per-row parameter
-        # processing cost more than SQLite's inserts
+        # the key rows (~60 per article) never go through SQLAlchemy's per-row parameter processing: it cost more
+        # than SQLite's inserts
         bands = [(k, e.article_id) for e in entries for k in set(e.band_keys)]
         titles = [
             (k, when, e.article_id) for e in entries for when in (epoch(e.published_at),) for k in set(e.title_keys)
         ]
+        if conn.dialect.name == "postgresql":
+            f_ids, f_stored, f_published, f_hashes, f_minhashes, f_bands, f_titles, f_versions = zip(
+                *fingerprints, strict=True
+            )
+            conn.exec_driver_sql(
+                _INSERT_INDEX_POSTGRESQL,
+                (
+                    bigint_array(f_ids),
+                    bigint_array(f_stored),
+                    bigint_array(f_published),
+                    list(f_hashes),
+                    list(f_minhashes),
+                    list(f_bands),
+                    list(f_titles),
+                    bigint_array(f_versions),
+                    *(bigint_array(c) for c in _columns(bands, 2)),
+                    *(bigint_array(c) for c in _columns(titles, 3)),
+                ),
+            )
+            return
+        conn.exec_driver_sql(_INSERT_FINGERPRINTS_SQLITE, fingerprints)  # the driver's executemany, a C loop
         for kind, rows in (("bands", bands), ("titles", titles)):
-            if not rows:
-                continue
-            if conn.dialect.name == "postgresql":
-                columns = tuple(bigint_array(c) for c in zip(*rows, strict=True))
-                conn.exec_driver_sql(_INSERT_KEYS_POSTGRESQL[kind], columns)
-            else:
+            if rows:
                 conn.exec_driver_sql(_INSERT_KEYS_SQLITE[kind], rows)
 
     @staticmethod
