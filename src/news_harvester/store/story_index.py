@@ -103,9 +103,6 @@ _BY_HASHES = (
     .where(_LIVE, _FP.c.content_hash.in_(bindparam("digests", expanding=True)))
     .order_by(articles.c.id)
 )
-_BAND_MEMBERS = select(story_bands.c.key, story_bands.c.article_id).where(
-    story_bands.c.key.in_(bindparam("keys", expanding=True))
-)
 _BAND_MEMBERS_POSTGRESQL = "SELECT key, article_id FROM story_bands WHERE key = ANY(%(keys)s::bigint[])"
 # SQLite: the keys as one JSON array, not ~370 (at 10 articles) to ~7,000 (at 200) bound values that SQLAlchemy
 # would name and render one by one at every execution; the plan still probes the primary key per value
@@ -184,13 +181,11 @@ class StoredStoryLookup:
             return
         self._asked.update(keys)
         members: dict[int, list[int]] = {}
-        sqlite = self.conn.dialect.name == "sqlite"
-        if sqlite:
-            found_rows: Any = self.conn.exec_driver_sql(_BAND_MEMBERS_SQLITE, (json.dumps(keys),)).all()
-        elif self.conn.dialect.name == "postgresql":  # one array parameter likewise
-            found_rows = self.conn.exec_driver_sql(_BAND_MEMBERS_POSTGRESQL, {"keys": bigint_array(keys)}).all()
+        postgresql = self.conn.dialect.name == "postgresql"
+        if postgresql:  # one array parameter, as SQLite's JSON array below
+            found_rows: Any = self.conn.exec_driver_sql(_BAND_MEMBERS_POSTGRESQL, {"keys": bigint_array(keys)}).all()
         else:
-            found_rows = self.conn.execute(_BAND_MEMBERS, {"keys": keys}).all()
+            found_rows = self.conn.exec_driver_sql(_BAND_MEMBERS_SQLITE, (json.dumps(keys),)).all()
         for key, doc_id in found_rows:
             members.setdefault(int(key), []).append(int(doc_id))
         self._members.update(members)
@@ -198,11 +193,11 @@ class StoredStoryLookup:
         if ids:
             import numpy as np  # here, not at the top: commands that open the store but match nothing skip numpy
 
-            if sqlite:
-                arguments = (self.live["version"], self.live["since"], json.dumps(ids))
-                hashes: Any = self.conn.exec_driver_sql(_MINHASHES_SQLITE, arguments).all()
+            if postgresql:
+                hashes: Any = self.conn.execute(_MINHASHES, self.live | {"ids": ids}).all()
             else:
-                hashes = self.conn.execute(_MINHASHES, self.live | {"ids": ids}).all()
+                arguments = (self.live["version"], self.live["since"], json.dumps(ids))
+                hashes = self.conn.exec_driver_sql(_MINHASHES_SQLITE, arguments).all()
             for doc_id, story_id, minhash in hashes:
                 self._minhashes[int(doc_id)] = (int(story_id), np.frombuffer(minhash, dtype="<u4"))
 
