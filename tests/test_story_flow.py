@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from news_harvester.store.schema import articles, candidates, metadata, stories
 from news_harvester.stories.assign import StoryService
 from news_harvester.stories.classifier import ClassifierSource
 from news_harvester.stories.topics import load_taxonomy
+from news_harvester.story_records import SCORE_DEFAULTS
 from news_harvester.wiring import open_repository
 from procs import run_cli
 
@@ -159,6 +161,14 @@ def test_ingest_clusters_classifies_ranks_and_lists(cli_home):
     shown = cli_json(cli_home, "stories", "show", str(policy["id"]), "--json")
     matched = [m["term"] for t in shown["classification"]["scores"] for m in t["matched"]]
     assert any("跨境电商" in term or "海外仓" in term for term in matched)  # explainable
+    # stored compact (fields at their default left out), shown whole: every entry has every field, in order
+    full_fields = ["topic", "name", "confidence", *SCORE_DEFAULTS]
+    assert all(list(t) == full_fields for t in shown["classification"]["scores"])
+    with sqlite3.connect(cli_home / "data" / "news_harvester.db") as db:
+        (stored,) = db.execute("SELECT classification FROM stories WHERE id = ?", (policy["id"],)).fetchone()
+    stored_scores = json.loads(stored)["scores"]
+    assert len(stored_scores) == len(shown["classification"]["scores"])
+    assert any(set(t) < set(full_fields) for t in stored_scores)
 
     again = cli_json(cli_home, "ingest", str(jsonl), "--json", expect=1)  # idempotent re-import
     assert (again["new"], again["already_stored"]) == (0, 4)

@@ -16,6 +16,7 @@ import pytest
 import topics_eval
 from conftest import missing_shared
 from news_harvester.errors import ConfigError
+from news_harvester.stories.prior_model import load_shipped
 from news_harvester.stories.topics import (
     BODY_CHARS,
     Taxonomy,
@@ -24,6 +25,7 @@ from news_harvester.stories.topics import (
     parse_taxonomy,
     reload_taxonomy,
 )
+from news_harvester.story_records import SCORE_DEFAULTS, expand_classification
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "config" / "topics.yaml"
@@ -366,3 +368,30 @@ def test_enormous_body_is_cheap_and_reads_only_the_lead(
     junk = "\x00\ufffd<>&;" * 1_000_000
     assert classify(taxonomy, junk, junk).off_topic
 
+
+
+def test_stored_explanations_drop_default_fields_and_read_back_whole(
+    taxonomy: Taxonomy, texts: dict[str, topics_eval.LabelledText]
+) -> None:
+    """What the store keeps (``to_json(compact=True)``) is what ``to_json()`` says, less every per-topic field at
+    its default, and ``expand_classification`` gives ``to_json()`` back exactly, for real texts classified with
+    the shipped cold-start model (every topic then has a confidence) and with the rules alone."""
+    prior = load_shipped()
+    assert prior is not None
+    sizes = []
+    for item in texts.values():
+        for model in (prior, None):
+            result = classify(taxonomy, item.title, item.body, prior=model)
+            full = json.loads(json.dumps(result.to_json(), ensure_ascii=False))
+            stored = json.dumps(result.to_json(compact=True), ensure_ascii=False)
+            assert expand_classification(json.loads(stored)) == full
+            for entry in json.loads(stored)["scores"]:
+                assert all(entry[k] != default for k, default in SCORE_DEFAULTS.items() if k in entry)
+            sizes.append((len(stored), len(json.dumps(full, ensure_ascii=False))))
+    assert len(sizes) > 100
+    assert sum(s for s, _ in sizes) < 0.6 * sum(f for _, f in sizes)  # the point of it: the biggest column shrinks
+    # a list handed back is the entry's own: changing one entry's evidence leaves the others alone
+    twice = expand_classification({"scores": [{"topic": "ai"}, {"topic": "fintech"}]})
+    assert twice is not None
+    twice["scores"][0]["matched"].append({"term": "x"})
+    assert twice["scores"][1]["matched"] == []

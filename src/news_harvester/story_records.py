@@ -119,10 +119,50 @@ class MemberFacts:
     fetched_at: datetime
 
 
+SCORE_DEFAULTS: dict[str, Any] = {
+    "rule_score": 0.0,
+    "raw_score": 0.0,
+    "model_score": None,
+    "prior_score": None,
+    "from_relevance": False,
+    "primary": None,
+    "matched": [],
+    "excluded_by": [],
+    "unmet_requires": [],
+}
+"""The fields of a stored classification's per-topic entry that are left out when they hold these values.
+
+With the cold-start model every topic has a confidence, so every story's explanation lists all topics, most of
+them with no matched term, no exclusion and no editors' model score: written out in full that was ~3.4 kB of
+JSON per story, the biggest column of the database. Readers get the full entry back from
+:func:`expand_classification`; what is shown and scripted (``stories show --json``, the review API) is unchanged."""
+
+
+def expand_classification(stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored classification with every per-topic entry complete (older rows, written in full, pass through)."""
+    if stored is None:
+        return None
+    scores = stored.get("scores")
+    if scores:
+        stored["scores"] = [_full_entry(entry) for entry in scores]
+    return stored
+
+
+def _full_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """One per-topic entry with its fields in the order ``Classification.to_json`` writes them."""
+    full: dict[str, Any] = {k: entry[k] for k in ("topic", "name", "confidence") if k in entry}
+    for key, default in SCORE_DEFAULTS.items():
+        # a default list is copied: a caller changing one entry's list must not change another's
+        full[key] = entry[key] if key in entry else list(default) if isinstance(default, list) else default
+    for key, value in entry.items():
+        full.setdefault(key, value)
+    return full
+
+
 @pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class StoredStory:
-    """A story's stored state as the refresh reads it."""
+    """A story's stored state as the refresh reads it (``classification`` expanded: every per-topic field)."""
 
     story_id: int
     canonical_article_id: int | None
@@ -138,7 +178,8 @@ class StoredStory:
 class StoryRefresh:
     """What to write for one story. ``classification`` is set only when the story was classified afresh; then
     ``auto_topics`` replace the stored classifier topics (editors' rows are kept) and ``taxonomy_digest`` names
-    what classified it. ``score_parts`` is the explanation stored beside the score."""
+    what classified it, and ``classification`` is in its stored form (``Classification.to_json(compact=True)``).
+    ``score_parts`` is the explanation stored beside the score."""
 
     story_id: int
     canonical_article_id: int

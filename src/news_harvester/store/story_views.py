@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from news_harvester.models import effective_topics
 from news_harvester.store.schema import articles, candidates, stories, story_topics
+from news_harvester.story_records import expand_classification
 
 CHUNK = 500
 """Stories read per IN-list (one statement per chunk, bounded parameters)."""
@@ -281,7 +282,7 @@ def _story_view(r: Any, topic_rows: list[Any], members: list[MemberView]) -> Sto
             TopicView(t.topic_id, t.confidence, t.origin)
             for t in sorted(effective_topics(topic_rows), key=lambda t: -t.confidence)
         ),
-        classification=json.loads(r.classification) if r.classification else None,
+        classification=expand_classification(json.loads(r.classification)) if r.classification else None,
         state=r.state,
         outlets=r.outlets or len(members),
         follow_up_of=r.follow_up_of,

@@ -84,7 +84,7 @@ def decide_refresh(
         if story_id in texts:
             result = (classify or enricher.classify)(*texts[story_id])
             if result is not None:
-                classified = result.to_json()
+                classified = result.to_json(compact=True)  # as stored; readers expand it
                 if result.accept is not None:  # the editors' model's P(accept), read in the same pass
                     classified["relevance"] = round(result.accept, 4)
                 editor_rows = [r for r in story.topics if r.origin == "editor"]

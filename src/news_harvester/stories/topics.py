@@ -83,6 +83,7 @@ from news_harvester.stories.taxonomy import (
     reload_taxonomy,
 )
 from news_harvester.stories.textfold import normalise_text
+from news_harvester.story_records import SCORE_DEFAULTS
 
 
 class EditorsVerdictLike(Protocol):
@@ -218,8 +219,11 @@ class Classification:
     def confidence(self) -> float:
         return self.scores[0].confidence if self.scores else 0.0
 
-    def to_json(self) -> dict[str, Any]:
-        """The explanation, JSON-serialisable: chosen topics, and per topic both scores and the evidence."""
+    def to_json(self, *, compact: bool = False) -> dict[str, Any]:
+        """The explanation, JSON-serialisable: chosen topics, and per topic both scores and the evidence.
+        ``compact`` (as stored): a per-topic field holding its default (``story_records.SCORE_DEFAULTS``: no
+        matched term, no editors' model score …) is left out; ``story_records.expand_classification`` puts it
+        back."""
         return {
             "topics": [s.topic_id for s in self.topics],
             "confidence": round(self.confidence, 4),
@@ -228,27 +232,28 @@ class Classification:
             "model_weight": None if self.model_weight is None else round(self.model_weight, 4),
             "brief_probability": None if self.relevance is None else round(self.relevance, 4),
             "prior_terms": [[g, w] for g, w in self.prior_terms],
-            "scores": [
-                {
-                    "topic": s.topic_id,
-                    "name": s.name,
-                    "confidence": round(s.confidence, 4),
-                    "rule_score": round(s.rule_score, 4),
-                    "raw_score": round(s.raw_score, 4),
-                    "model_score": None if s.model_score is None else round(s.model_score, 4),
-                    "prior_score": None if s.prior_score is None else round(s.prior_score, 4),
-                    "from_relevance": s.from_relevance,
-                    "primary": None if s.primary is None else round(s.primary, 4),
-                    "matched": [
-                        {"term": m.term, "weight": m.weight, "in_title": m.in_title, "count": m.count}
-                        for m in s.matched
-                    ],
-                    "excluded_by": list(s.excluded_by),
-                    "unmet_requires": list(s.unmet_requires),
-                }
-                for s in self.scores
-            ],
+            "scores": [_score_json(s, compact) for s in self.scores],
         }
+
+
+def _score_json(s: TopicScore, compact: bool) -> dict[str, Any]:
+    entry: dict[str, Any] = {"topic": s.topic_id, "name": s.name, "confidence": round(s.confidence, 4)}
+    fields = {
+        "rule_score": round(s.rule_score, 4),
+        "raw_score": round(s.raw_score, 4),
+        "model_score": None if s.model_score is None else round(s.model_score, 4),
+        "prior_score": None if s.prior_score is None else round(s.prior_score, 4),
+        "from_relevance": s.from_relevance,
+        "primary": None if s.primary is None else round(s.primary, 4),
+        "matched": [{"term": m.term, "weight": m.weight, "in_title": m.in_title, "count": m.count} for m in s.matched],
+        "excluded_by": list(s.excluded_by),
+        "unmet_requires": list(s.unmet_requires),
+    }
+    if compact:
+        entry.update((k, v) for k, v in fields.items() if v != SCORE_DEFAULTS[k])
+    else:
+        entry.update(fields)
+    return entry
 
 
 # --------------------------------------------------------------------------- classify
