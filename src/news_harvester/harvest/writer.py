@@ -101,7 +101,7 @@ class RunWriter:
 
     async def _run(self) -> None:
         while self._pending:
-            if self.linger and len(self._pending) < self.max_runs:
+            if self.linger and not self._full():
                 await asyncio.sleep(self.linger)
             batch = self._next_batch()
             # copies: the thread must not see a finish that arrives while it writes (that goes in the next batch)
@@ -119,6 +119,19 @@ class RunWriter:
                         ticket.done.set_exception(outcome)
                     else:
                         ticket.done.set_result(outcome)
+
+    def _full(self) -> bool:
+        """Whether the pending runs already fill a batch: then waiting for more only idles the writer (under load
+        the writer is the busier side, and a 20 ms wait before each full batch was ~8 % of its time)."""
+        if len(self._pending) >= self.max_runs:
+            return True
+        articles = 0
+        for ticket in self._pending:
+            result = ticket.write.result
+            articles += len(result.articles) if result is not None else 0
+            if articles >= self.max_articles:
+                return True
+        return False
 
     def _next_batch(self) -> list[RunTicket]:
         """The oldest pending runs, up to ``max_runs`` runs and ``max_articles`` articles (at least one run)."""
