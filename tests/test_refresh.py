@@ -3,6 +3,7 @@ classify again, editors' topics kept through a re-classification, and the score'
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from news_harvester.stories.refresh import (
     needing_classification,
 )
 from news_harvester.stories.topics import load_taxonomy
+from news_harvester.story_records import StoredClassification
 
 NOW = datetime(2024, 6, 12, 8, 0, tzinfo=UTC)
 TOPICS = Path(__file__).resolve().parent.parent / "config" / "topics.yaml"
@@ -94,6 +96,27 @@ def test_a_story_not_classified_again_keeps_its_explanation_and_is_scored_from_i
     assert refresh.canonical_article_id == 10 and refresh.outlets == 2
 
 
+def test_a_story_classified_afresh_is_scored_from_the_stored_form_of_its_classification(enricher):
+    """The editors' P(accept) rides in the stored explanation as ``relevance`` and both probabilities reach the
+    score's facts; the JSON text written is the one the classification made."""
+    from news_harvester.stories.topics import Classification
+
+    made = Classification((), 0.5, relevance=0.81234, accept=0.66666).stored()
+    assert (made.brief_probability, made.relevance) == (0.8123, 0.6667)
+    assert json.loads(made.explanation)["relevance"] == 0.6667 and made.topics == ()
+    assert Classification((), 0.5).stored().relevance is None
+    ai = StoredClassification(made.explanation, (("ai", 0.9), ("fintech", 0.6)), 0.8123, 0.6667)
+    story = stored(1, 10, "outdated", TopicRow("fintech", 1.0, "editor"))
+    text = ("标题", "正文")
+    [refresh] = decide_refresh(
+        {1: story}, {1: [member(10, "mofcom", 2)]}, {1: 10}, {1: text}, enricher, WEIGHTS, NOW, lambda t, b: ai
+    )
+    assert refresh.classification == made.explanation
+    assert refresh.auto_topics == (TopicRow("ai", 0.9, "auto"),)  # fintech is the editor's
+    facts = refresh.score_parts["facts"]
+    assert facts["brief_probability"] == 0.8123 and facts["relevance"] == 0.6667
+
+
 def test_off_topic_rejected_and_used_stories_score_below_an_open_on_topic_one(enricher):
     on_topic = stored(1, 10, enricher.digest, TopicRow("fintech", 0.9, "auto"))
     off_topic = stored(2, 20, enricher.digest)
@@ -125,13 +148,13 @@ def test_a_story_takes_the_classification_the_harvest_made_when_the_classifier_i
 
     def refreshed(digest: str | None) -> dict:
         batch = StoryBatch(DedupeParams(), timedelta(days=90), WEIGHTS, enricher)
-        batch.preclassify(Preclassified(digest, {text: borrowed}))
+        batch.preclassify(Preclassified(digest, {text: borrowed.stored()}))
         [refresh] = batch.refresh(rows, members, {1: 10}, {1: text}, NOW)
         assert refresh.classification is not None
-        return refresh.classification
+        return json.loads(refresh.classification)  # the JSON text the store writes
 
-    assert refreshed(enricher.digest) == borrowed.to_json(compact=True)  # as stored
+    assert refreshed(enricher.digest) == borrowed.to_json(compact=True)
     assert refreshed("another classifier") == own.to_json(compact=True)
     made = Preclassified.of(enricher, [text, other])
     assert made is not None and made.digest == enricher.digest
-    assert {k: v.to_json() for k, v in made.by_text.items() if v} == {text: own.to_json(), other: borrowed.to_json()}
+    assert dict(made.by_text) == {text: own.stored(), other: borrowed.stored()}

@@ -161,6 +161,23 @@ def _full_entry(entry: dict[str, Any]) -> dict[str, Any]:
 
 @pickled_as_tuple
 @dataclass(frozen=True, slots=True)
+class StoredClassification:
+    """A story's classification in the form the store keeps: the explanation as JSON text (the compact form of
+    ``Classification.to_json``) and the facts the refresh reads from it. Made where the article was read, so the
+    writer (the busier process under load) neither unpickles a dozen per-topic records per article nor builds and
+    encodes their JSON."""
+
+    explanation: str
+    topics: tuple[tuple[str, float], ...]
+    """(topic id, confidence) of the story's topics, best first."""
+    brief_probability: float | None
+    """P(the story belongs in the brief) (rules and the cold-start model), when a model took part."""
+    relevance: float | None = None
+    """P(an editor accepts the story) from the editors' model, when it was trained on accept/reject labels."""
+
+
+@pickled_as_tuple
+@dataclass(frozen=True, slots=True)
 class StoredStory:
     """A story's stored state as the refresh reads it (``classification`` expanded: every per-topic field)."""
 
@@ -178,14 +195,14 @@ class StoredStory:
 class StoryRefresh:
     """What to write for one story. ``classification`` is set only when the story was classified afresh; then
     ``auto_topics`` replace the stored classifier topics (editors' rows are kept) and ``taxonomy_digest`` names
-    what classified it, and ``classification`` is in its stored form (``Classification.to_json(compact=True)``).
-    ``score_parts`` is the explanation stored beside the score."""
+    what classified it, and ``classification`` is the explanation's JSON text as stored (see
+    :class:`StoredClassification`). ``score_parts`` is the explanation stored beside the score."""
 
     story_id: int
     canonical_article_id: int
     score: float
     score_parts: dict[str, Any]
     outlets: int
-    classification: dict[str, Any] | None = None
+    classification: str | None = None
     taxonomy_digest: str | None = None
     auto_topics: tuple[TopicRow, ...] = ()

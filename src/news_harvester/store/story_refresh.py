@@ -145,7 +145,7 @@ class StoryRefreshQueries:
             }
             if r.classification is not None:
                 values |= {
-                    "classification": json.dumps(r.classification, ensure_ascii=False),
+                    "classification": r.classification,  # JSON text, made where the story was classified
                     "taxonomy_digest": r.taxonomy_digest,
                     "classified_at": now,
                 }

@@ -45,13 +45,13 @@ from news_harvester.stories.dedupe import (
     normalise_for_dedupe,
 )
 from news_harvester.stories.enricher import DEFAULT_WEIGHT, StoryEnricher, StoryMember, canonical_member
-from news_harvester.stories.refresh import canonical_members, decide_refresh, needing_classification
-from news_harvester.stories.topics import Classification
+from news_harvester.stories.refresh import canonical_members, decide_refresh, needing_classification, stored_form
 from news_harvester.story_records import (
     DedupeDecision,
     DedupeDoc,
     Fingerprint,
     MemberFacts,
+    StoredClassification,
     StoredStory,
     StoryRefresh,
     UsedStoryText,
@@ -151,7 +151,7 @@ class StoryBatch:
     pending: StoryIndex = field(init=False)
     added: list[tuple[DedupeDoc, int, Fingerprint]] = field(init=False, default_factory=list)
     replaced: list[tuple[DedupeDoc, int]] = field(init=False, default_factory=list)
-    preclassified: dict[tuple[str, str], Classification | None] = field(init=False, default_factory=dict)
+    preclassified: dict[tuple[str, str], StoredClassification | None] = field(init=False, default_factory=dict)
     """Classifications made where the articles were read, by (title, body) (see :meth:`preclassify`)."""
 
     def __post_init__(self) -> None:
@@ -221,9 +221,11 @@ class StoryBatch:
         if made is not None and made.digest == self.enricher.digest:
             self.preclassified.update(made.by_text)
 
-    def _classify(self, title: str, body: str) -> Classification | None:
+    def _classify(self, title: str, body: str) -> StoredClassification | None:
         key = (title, body)
-        return self.preclassified[key] if key in self.preclassified else self.enricher.classify(title, body)
+        return (
+            self.preclassified[key] if key in self.preclassified else stored_form(self.enricher.classify(title, body))
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,13 +234,13 @@ class Preclassified:
     classifier that made them (``StoryEnricher.digest``)."""
 
     digest: str | None
-    by_text: Mapping[tuple[str, str], Classification | None]
+    by_text: Mapping[tuple[str, str], StoredClassification | None]
 
     @staticmethod
     def of(enricher: StoryEnricher, texts: Iterable[tuple[str, str]]) -> Preclassified | None:
         if enricher.digest is None:
             return None
-        return Preclassified(enricher.digest, {text: enricher.classify(*text) for text in texts})
+        return Preclassified(enricher.digest, {text: stored_form(enricher.classify(*text)) for text in texts})
 
 
 class StoryStore(Protocol):

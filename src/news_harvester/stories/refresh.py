@@ -21,7 +21,7 @@ from news_harvester.models import TopicRow, effective_topics
 from news_harvester.stories.enricher import StoryEnricher, StoryMember, canonical_member
 from news_harvester.stories.ranking import StoryFacts
 from news_harvester.stories.topics import Classification
-from news_harvester.story_records import MemberFacts, StoredStory, StoryRefresh
+from news_harvester.story_records import MemberFacts, StoredClassification, StoredStory, StoryRefresh
 
 __all__ = [
     "MemberFacts",
@@ -71,10 +71,12 @@ def decide_refresh(
     enricher: StoryEnricher,
     weights: Mapping[str, float],
     now: datetime,
-    classify: Callable[[str, str], Classification | None] | None = None,
+    classify: Callable[[str, str], StoredClassification | None] | None = None,
 ) -> list[StoryRefresh]:
     """One refresh per story of ``members``; ``texts`` holds (title, body) of the canonical article of every
-    story to classify afresh (from :func:`needing_classification`)."""
+    story to classify afresh (from :func:`needing_classification`). ``classify``: where classifications made
+    elsewhere are taken (``StoryBatch``); by default ``enricher`` classifies."""
+    take = classify or (lambda title, body: stored_form(enricher.classify(title, body)))
     refreshes = []
     for story_id, group in members.items():
         story = stored[story_id]
@@ -82,16 +84,11 @@ def decide_refresh(
         classified = None
         fresh: tuple[TopicRow, ...] = ()
         if story_id in texts:
-            result = (classify or enricher.classify)(*texts[story_id])
-            if result is not None:
-                classified = result.to_json(compact=True)  # as stored; readers expand it
-                if result.accept is not None:  # the editors' model's P(accept), read in the same pass
-                    classified["relevance"] = round(result.accept, 4)
+            classified = take(*texts[story_id])
+            if classified is not None:
                 editor_rows = [r for r in story.topics if r.origin == "editor"]
                 editor_ids = {r.topic_id for r in editor_rows}
-                fresh = tuple(
-                    TopicRow(t.topic_id, t.confidence, "auto") for t in result.topics if t.topic_id not in editor_ids
-                )
+                fresh = tuple(TopicRow(t, c, "auto") for t, c in classified.topics if t not in editor_ids)
                 topics = [*editor_rows, *fresh]
         facts = _facts(story, group, canonical[story_id], topics, classified, enricher.digest, weights)
         score = enricher.score(facts, now)
@@ -102,7 +99,7 @@ def decide_refresh(
                 score=score.total,
                 score_parts={"parts": score.parts, "facts": _facts_json(facts)},
                 outlets=facts.outlets,
-                classification=classified,
+                classification=classified.explanation if classified is not None else None,
                 taxonomy_digest=enricher.digest if classified is not None else None,
                 auto_topics=fresh,
             )
@@ -110,21 +107,28 @@ def decide_refresh(
     return refreshes
 
 
+def stored_form(result: Classification | None) -> StoredClassification | None:
+    """What the store keeps of a classification (None stays None: no taxonomy)."""
+    return result.stored() if result is not None else None
+
+
 def _facts(
     story: StoredStory,
     group: Sequence[MemberFacts],
     canonical_id: int,
     topics: Sequence[TopicRow],
-    classified: dict[str, Any] | None,
+    classified: StoredClassification | None,
     digest: str | None,
     weights: Mapping[str, float],
 ) -> StoryFacts:
-    explanation = classified if classified is not None else story.classification
+    explanation = story.classification or {}
+    relevance = classified.relevance if classified is not None else explanation.get("relevance")
+    brief = classified.brief_probability if classified is not None else explanation.get("brief_probability")
     effective = effective_topics(topics)
     canon = next(m for m in group if m.article_id == canonical_id)
     return StoryFacts(
         topic_confidence=max((t.confidence for t in effective), default=0.0),
-        off_topic=(digest is not None or explanation is not None) and not effective,
+        off_topic=(digest is not None or classified is not None or story.classification is not None) and not effective,
         source_weight=canon.source_weight
         if canon.source_weight is not None
         else weights.get(canon.source_id, DEFAULT_SOURCE_WEIGHT),
@@ -132,8 +136,8 @@ def _facts(
         published_at=min(m.published_at or m.fetched_at for m in group),
         used=story.used,
         rejected=story.state == "rejected",
-        relevance=(explanation or {}).get("relevance"),
-        brief_probability=(explanation or {}).get("brief_probability"),
+        relevance=relevance,
+        brief_probability=brief,
     )
 
 

@@ -61,6 +61,7 @@ characters), one ``findall`` per title and per body; building a taxonomy (the tr
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -83,7 +84,7 @@ from news_harvester.stories.taxonomy import (
     reload_taxonomy,
 )
 from news_harvester.stories.textfold import normalise_text
-from news_harvester.story_records import SCORE_DEFAULTS
+from news_harvester.story_records import SCORE_DEFAULTS, StoredClassification
 
 
 class EditorsVerdictLike(Protocol):
@@ -234,6 +235,19 @@ class Classification:
             "prior_terms": [[g, w] for g, w in self.prior_terms],
             "scores": [_score_json(s, compact) for s in self.scores],
         }
+
+    def stored(self) -> StoredClassification:
+        """The form the store keeps (the editors' P(accept), when known, rides in the explanation as
+        ``relevance``)."""
+        explanation = self.to_json(compact=True)
+        if self.accept is not None:
+            explanation["relevance"] = round(self.accept, 4)
+        return StoredClassification(
+            json.dumps(explanation, ensure_ascii=False),
+            tuple((s.topic_id, s.confidence) for s in self.topics),
+            explanation["brief_probability"],
+            explanation.get("relevance"),
+        )
 
 
 def _score_json(s: TopicScore, compact: bool) -> dict[str, Any]:
