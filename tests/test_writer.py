@@ -119,6 +119,28 @@ def test_a_run_only_begun_is_on_record_after_a_drain(any_repository):
     assert _runs(any_repository, "SELECT source_id, outcome FROM fetch_runs") == [("slow", "running")]
 
 
+def test_a_batch_that_is_already_full_is_written_without_waiting_for_more(any_repository):
+    """The writer waits a moment (``linger``) for more runs only while the pending ones do not fill a batch: under
+    load every batch is full and the wait only idled the busier process. Shown with a linger far longer than the
+    test may take: a full batch (here more articles than ``max_articles``) is stored long before it, a batch that
+    is not full waits for it."""
+
+    async def go():
+        writer = RunWriter(any_repository, StoryService(window=timedelta(days=90)), max_articles=5, linger=60.0)
+        full = writer.begin("full", NOW)
+        six = [_article("full", n, _distinct_body("full", n)) for n in range(6)]
+        stored = writer.finish(full, _result("full", six))
+        assert await asyncio.wait_for(stored, timeout=30) == 6
+        writer.finish(writer.begin("one", NOW), _result("one", [_article("one", 0, _distinct_body("one", 0))]))
+        await asyncio.sleep(1.0)
+        waiting = _runs(any_repository, "SELECT source_id FROM fetch_runs WHERE source_id = 'one'")
+        assert writer._task is not None
+        writer._task.cancel()  # rather than drain it: its wait has a minute to go
+        return waiting
+
+    assert asyncio.run(go()) == []  # the batch that was not full was still waiting for more runs
+
+
 def test_the_daemon_stores_in_a_writer_process_that_dies_with_it(tmp_path, httpserver):
     """``run``: runs are stored by a child process (a core of its own); a SIGKILL of the daemon takes it along
     (it sees its pipe close) and a restarted daemon harvests on."""
