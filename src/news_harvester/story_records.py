@@ -179,7 +179,8 @@ class StoredClassification:
 @pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class StoredStory:
-    """A story's stored state as the refresh reads it (``classification`` expanded: every per-topic field)."""
+    """A story's stored state as the refresh reads it (``classification`` as stored: the refresh reads only its
+    probabilities, so its per-topic entries are not expanded)."""
 
     story_id: int
     canonical_article_id: int | None

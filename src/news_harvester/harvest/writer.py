@@ -127,8 +127,7 @@ class RunWriter:
             return True
         articles = 0
         for ticket in self._pending:
-            result = ticket.write.result
-            articles += len(result.articles) if result is not None else 0
+            articles += _articles(ticket)
             if articles >= self.max_articles:
                 return True
         return False
@@ -137,8 +136,7 @@ class RunWriter:
         """The oldest pending runs, up to ``max_runs`` runs and ``max_articles`` articles (at least one run)."""
         size = articles = 0
         for ticket in self._pending:
-            result = ticket.write.result
-            articles += len(result.articles) if result is not None else 0
+            articles += _articles(ticket)
             if size and (size == self.max_runs or articles > self.max_articles):
                 break
             size += 1
@@ -202,3 +200,9 @@ class RunWriter:
             write.run_id = run_id
         self.batches += 1
         return stored
+
+
+def _articles(ticket: RunTicket) -> int:
+    """The articles a pending run brings to a batch (none while only its start is to be written)."""
+    result = ticket.write.result
+    return len(result.articles) if result is not None else 0

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, exists, func, select
+from sqlalchemy import Connection, and_, bindparam, delete, exists, func, literal_column, select
 
 from news_harvester.store.schema import (
     articles,
@@ -107,16 +107,21 @@ _BAND_MEMBERS_POSTGRESQL = "SELECT key, article_id FROM story_bands WHERE key = 
 # SQLite: the keys as one JSON array, not ~370 (at 10 articles) to ~7,000 (at 200) bound values that SQLAlchemy
 # would name and render one by one at every execution; the plan still probes the primary key per value
 _BAND_MEMBERS_SQLITE = "SELECT key, article_id FROM story_bands WHERE key IN (SELECT value FROM json_each(?))"
-_MINHASHES_SQLITE = (
-    "SELECT a.id, a.story_id, f.minhash FROM story_fingerprints AS f JOIN articles AS a ON a.id = f.article_id "
-    "WHERE f.version = ? AND f.stored_at >= ? AND a.story_id IS NOT NULL AND f.minhash IS NOT NULL "
-    "AND f.article_id IN (SELECT value FROM json_each(?))"
-)
 _MINHASHES = (
     select(articles.c.id, articles.c.story_id, _FP.c.minhash)
     .select_from(_INDEXED)
     .where(_LIVE, _FP.c.minhash.is_not(None), _FP.c.article_id.in_(bindparam("ids", expanding=True)))
 )
+_MINHASHES_SQLITE = (
+    select(articles.c.id, articles.c.story_id, _FP.c.minhash)
+    .select_from(_INDEXED)
+    .where(
+        _LIVE,
+        _FP.c.minhash.is_not(None),
+        _FP.c.article_id.in_(select(literal_column("value")).select_from(func.json_each(bindparam("ids")))),
+    )
+)
+"""``_MINHASHES`` with the ids as one JSON array (see ``_BAND_MEMBERS_SQLITE``)."""
 _SHARED = (
     select(story_title_keys.c.article_id, func.count().label("shared"))
     .where(
@@ -196,8 +201,7 @@ class StoredStoryLookup:
             if postgresql:
                 hashes: Any = self.conn.execute(_MINHASHES, self.live | {"ids": ids}).all()
             else:
-                arguments = (self.live["version"], self.live["since"], json.dumps(ids))
-                hashes = self.conn.exec_driver_sql(_MINHASHES_SQLITE, arguments).all()
+                hashes = self.conn.execute(_MINHASHES_SQLITE, self.live | {"ids": json.dumps(ids)}).all()
             for doc_id, story_id, minhash in hashes:
                 self._minhashes[int(doc_id)] = (int(story_id), np.frombuffer(minhash, dtype="<u4"))
 

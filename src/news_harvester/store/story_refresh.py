@@ -22,7 +22,7 @@ from news_harvester.store.schema import (
     story_topics,
 )
 from news_harvester.store.transactions import execute_grouped
-from news_harvester.story_records import MemberFacts, StoredStory, StoryRefresh, expand_classification
+from news_harvester.story_records import MemberFacts, StoredStory, StoryRefresh
 
 if TYPE_CHECKING:
     from news_harvester.store.story_ports import StoryDecider, StoryRules
@@ -102,7 +102,7 @@ class StoryRefreshQueries:
                 story_id=int(r.id),
                 canonical_article_id=r.canonical_article_id,
                 taxonomy_digest=r.taxonomy_digest,
-                classification=expand_classification(json.loads(r.classification)) if r.classification else None,
+                classification=json.loads(r.classification) if r.classification else None,
                 used=r.used_issue_id is not None,
                 state=states.get(int(r.id)),
                 topics=tuple(topic_rows[int(r.id)]),
